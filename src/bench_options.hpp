@@ -1,0 +1,34 @@
+// The options of ladder-bench, their command-line flags and their validation.
+#pragma once
+
+#include "link_model.hpp"
+#include "variant.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct BenchOptions {
+  std::string model;              // config.json, directory, or short name
+  std::string weights = "random"; // "random" or a Hugging Face checkpoint directory
+  std::string variants = "all";
+  std::vector<int64_t> batches = {1};
+  int64_t prompt_len = 1024, gen_len = 512;  // the paper's protocol
+  int64_t warmup = 5, reps = 10;
+  uint64_t seed = 1;
+  std::string dtype = "fp32";
+  std::string out;
+  bool overwrite = false;
+  bool save_logits = false;
+  LinkModel link;
+  double timeout_s = 300;
+};
+
+// Registers every flag of `o` on `app`, with types and ranges checked by CLI11.
+void add_bench_flags(CLI::App& app, BenchOptions& o);
+
+}  // namespace lb

@@ -1,0 +1,182 @@
+#include "benchmark.hpp"
+
+#include "agreement.hpp"
+#include "comm_mpi.hpp"
+#include "errors.hpp"
+#include "generation.hpp"
+#include "kernels.hpp"
+#include "provenance.hpp"
+#include "random_init.hpp"
+#include "results_file.hpp"
+#include "stats.hpp"
+
+#include <cstdio>
+#include <memory>
+
+namespace lb {
+namespace {
+
+// Seeded prompt token ids, the same on every rank and for every variant.
+std::vector<int32_t> make_prompt(uint64_t seed, int64_t batch, int64_t len, int64_t vocab) {
+  std::vector<int32_t> p(size_t(batch * len));
+  const uint64_t key = splitmix64(seed ^ name_hash("prompt"));
+  for (size_t i = 0; i < p.size(); ++i) p[i] = int32_t(splitmix64(key ^ i) % uint64_t(vocab));
+  return p;
+}
+
+// Reduces one generation's timings to the max over ranks (a TP step ends with its slowest rank).
+GenerationTiming max_over_ranks(const GenerationTiming& t, MPI_Comm world) {
+  std::vector<double> v = {t.prefill_s, t.decode_s};
+  v.insert(v.end(), t.step_s.begin(), t.step_s.end());
+  MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_MAX, world);
+  GenerationTiming m;
+  m.prefill_s = v[0];
+  m.decode_s = v[1];
+  m.step_s.assign(v.begin() + 2, v.end());
+  return m;
+}
+
+void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, const std::string& cmdline) {
+  std::printf("# ladder-bench  %s\n", cmdline.c_str());
+  std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
+              (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
+              (long long)c.intermediate_size, (long long)c.vocab_size);
+  std::printf("# tp %d (MPI ranks), backend mpi, device cpu (Kokkos %s), dtype %s, weights %s, seed %llu\n", world_size,
+              Kokkos::DefaultExecutionSpace::name(), o.dtype.c_str(), o.weights.c_str(), (unsigned long long)o.seed);
+  std::printf("# prompt_len %lld, gen_len %lld, warmup %lld, reps %lld, variants %s\n", (long long)o.prompt_len,
+              (long long)o.gen_len, (long long)o.warmup, (long long)o.reps, o.variants.c_str());
+  if (o.link.enabled())
+    std::printf("# emulated link: latency %.1f us, bandwidth %.3g Gbit/s per all-reduce (EMULATED, not measured)\n",
+                o.link.latency_us, o.link.bandwidth_gbps);
+  else
+    std::printf("# link: the machine's own (no emulation)\n");
+  std::printf("# out %s\n#\n", o.out.c_str());
+  std::printf("%6s  %-12s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
+              "speedup");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+
+  // --- validation: everything that can be wrong with the input, before any heavy allocation ---
+  ModelConfig cfg;
+  std::vector<Variant> variants;
+  std::unique_ptr<WeightSource> source;
+  if (!all_ranks_ok(world, [&] {
+        variants = parse_variant_list(o.variants);
+        cfg = load_model_config(o.model);
+        check_tp_divides(cfg, size);
+        if (cfg.head_dim() > kMaxHeadDim)
+          throw UserError("model " + cfg.name + ": head dimension " + std::to_string(cfg.head_dim()) +
+                          " exceeds the supported " + std::to_string(kMaxHeadDim));
+        if (o.prompt_len + o.gen_len - 1 > cfg.max_position_embeddings)
+          throw UserError("--prompt-len + --gen-len - 1 = " + std::to_string(o.prompt_len + o.gen_len - 1) +
+                          " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
+                          " of model " + cfg.name);
+        source = o.weights == "random" ? make_random_source(o.seed) : make_checkpoint_source(o.weights);
+        validate_source(*source, cfg);
+        if (rank == 0) ResultsFile::check_output_path(o.out, o.overwrite);
+      }))
+    return 1;
+
+  const std::string cmdline = quoted_command_line(argc, argv);
+  if (rank == 0) print_header(o, cfg, size, cmdline);
+
+  const Shard shard = Shard::of(cfg, rank, size);
+  auto comm = make_mpi_comm(world, o.link, o.timeout_s);
+  Transformer model(cfg, shard, load_weights(cfg, shard, *source), *comm);
+
+  // Hostnames of every rank, gathered for the provenance.
+  std::vector<char> names(size_t(size) * 256, '\0');
+  std::vector<char> me(256, '\0');
+  host_name().copy(me.data(), 255);
+  MPI_Gather(me.data(), 256, MPI_CHAR, names.data(), 256, MPI_CHAR, 0, world);
+
+  std::unique_ptr<ResultsFile> file;
+  if (rank == 0) {
+    file = std::make_unique<ResultsFile>(o.out, o.overwrite);
+    std::vector<std::string> hosts;
+    for (int r = 0; r < size; ++r) hosts.emplace_back(&names[size_t(r) * 256]);
+    file->set_attr("git_sha", std::string(kGitSha));
+    file->set_attr("git_dirty", int64_t(kGitDirty));
+    file->set_attr("argv", cmdline);
+    file->set_attr("world_size", int64_t(size));
+    file->set_attr("hostnames", hosts);
+    file->set_attr("cpu_model", cpu_model());
+    file->set_attr("backend", comm->name());
+    file->set_attr("device", std::string("cpu"));
+    file->set_attr("link_emulated", int64_t(o.link.enabled()));
+    file->set_attr("link_latency_us", o.link.latency_us);
+    file->set_attr("link_bandwidth_gbps", o.link.bandwidth_gbps);
+    file->set_attr("model", cfg.name);
+    file->set_attr("model_config", cfg.raw.dump());
+    file->set_attr("weights", source->describe());
+    file->set_attr("seed", int64_t(o.seed));
+    file->set_attr("env", relevant_environment_json());
+    file->set_attr("versions", library_versions_json());
+  }
+
+  for (const int64_t batch : o.batches) {
+    Generator gen(model, batch, o.prompt_len, o.gen_len);
+    const std::vector<int32_t> prompt = make_prompt(o.seed, batch, o.prompt_len, cfg.vocab_size);
+    for (int64_t w = 0; w < o.warmup; ++w)
+      for (Variant v : variants) {
+        MPI_Barrier(world);
+        gen.run(prompt, v, false);
+      }
+    std::vector<RunRecord> runs(variants.size());
+    for (int64_t rep = 0; rep < o.reps; ++rep)
+      for (size_t i = 0; i < variants.size(); ++i) {
+        const bool last = rep == o.reps - 1;
+        MPI_Barrier(world);
+        const GenerationTiming t = max_over_ranks(gen.run(prompt, variants[i], last && o.save_logits), world);
+        RunRecord& r = runs[i];
+        r.prefill_s.push_back(t.prefill_s);
+        r.decode_s.push_back(t.decode_s);
+        r.tokens_per_s.push_back(double(batch * o.gen_len) / (t.prefill_s + t.decode_s));
+        r.decode_step_s.insert(r.decode_step_s.end(), t.step_s.begin(), t.step_s.end());
+        if (last) {
+          r.tokens = gen.tokens();
+          if (o.save_logits) r.logits = gen.prefill_logits();
+        }
+      }
+    if (rank != 0) continue;
+    double standard_tps = 0;
+    for (size_t i = 0; i < variants.size(); ++i)
+      if (variants[i] == Variant::Standard) standard_tps = summarize(runs[i].tokens_per_s).median;
+    for (size_t i = 0; i < variants.size(); ++i) {
+      RunRecord& r = runs[i];
+      r.variant = to_string(variants[i]);
+      r.dtype = o.dtype;
+      r.model = cfg.name;
+      r.batch = batch;
+      r.prompt_len = o.prompt_len;
+      r.gen_len = o.gen_len;
+      r.tp = size;
+      r.warmup = o.warmup;
+      r.reps = o.reps;
+      r.vocab = cfg.vocab_size;
+      r.prompt = prompt;
+      file->write_run(r);
+      const Summary tps = summarize(r.tokens_per_s);
+      char speedup[16] = "-";
+      if (standard_tps > 0) std::snprintf(speedup, sizeof speedup, "%.3fx", tps.median / standard_tps);
+      std::printf("%6lld  %-12s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)batch, r.variant.c_str(),
+                  1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min,
+                  tps.max, speedup);
+    }
+    std::fflush(stdout);
+  }
+  if (rank == 0) {
+    file->finalize();
+    std::printf("# wrote %s\n", o.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace lb

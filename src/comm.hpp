@@ -1,0 +1,34 @@
+// The collective the model needs: a sum all-reduce that can be started now and waited for later.
+// Implementations are picked at run time (ExaMiniMD style): MPI on CPU, null for one process;
+// NCCL on GPU. Standard TP waits right after starting; ladder waits one module later.
+#pragma once
+
+#include "link_model.hpp"
+#include "types.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace lb {
+
+class Comm {
+ public:
+  using Ticket = uint64_t;
+  virtual ~Comm() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string name() const = 0;
+  // Starts an in-place sum all-reduce of buf[0, n) once the kernels that wrote it have finished.
+  // Every rank must start the same all-reduces in the same order.
+  virtual Ticket start_allreduce(real* buf, size_t n) = 0;
+  // Returns once the all-reduce of `ticket` (and every one started before it) is complete.
+  virtual void wait(Ticket ticket) = 0;
+
+  void allreduce(real* buf, size_t n) { wait(start_allreduce(buf, n)); }
+};
+
+// One process, nothing to reduce (TP=1 without MPI; tests).
+std::unique_ptr<Comm> make_null_comm();
+
+}  // namespace lb

@@ -1,0 +1,129 @@
+#include "comm_mpi.hpp"
+
+#include <sys/prctl.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace lb {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class MpiComm final : public Comm {
+ public:
+  MpiComm(MPI_Comm parent, const LinkModel& link, double timeout_s) : link_(link), timeout_s_(timeout_s) {
+    // A private communicator: the progress thread's collectives never match the app's own.
+    MPI_Comm_dup(parent, &comm_);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    progress_ = std::thread([this] { progress_loop(); });
+  }
+
+  ~MpiComm() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    work_ready_.notify_one();
+    progress_.join();
+    MPI_Comm_free(&comm_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string name() const override { return "mpi"; }
+
+  Ticket start_allreduce(real* buf, size_t n) override {
+    ExecSpace().fence();  // the module's output must be complete before MPI reads it
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back({buf, n, ++issued_});
+    work_ready_.notify_one();
+    return issued_;
+  }
+
+  void wait(Ticket ticket) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto done = [&] { return completed_ >= ticket; };
+    if (timeout_s_ <= 0) {
+      done_.wait(lock, done);
+      return;
+    }
+    if (!done_.wait_for(lock, std::chrono::duration<double>(timeout_s_), done)) {
+      std::fprintf(stderr,
+                   "ladder-bench: rank %d: all-reduce #%llu did not complete within --timeout-s %.1f s "
+                   "(a peer rank died or hangs); aborting the job\n",
+                   rank_, static_cast<unsigned long long>(ticket), timeout_s_);
+      MPI_Abort(MPI_COMM_WORLD, 3);
+    }
+  }
+
+ private:
+  struct Request {
+    real* buf;
+    size_t n;
+    Ticket ticket;
+  };
+
+  void progress_loop() {
+    // Sleeps below should end when asked, not 50 us later (the default timer slack).
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    for (;;) {
+      Request r;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        r = queue_.front();
+        queue_.pop_front();
+      }
+      const auto began = Clock::now();
+      MPI_Request req;
+      MPI_Iallreduce(MPI_IN_PLACE, r.buf, int(r.n), MPI_FLOAT, MPI_SUM, comm_, &req);
+      poll_until_complete(req, began);
+      const double delay = link_.delay_s(r.n * sizeof(real), size_);
+      if (delay > 0)
+        std::this_thread::sleep_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                          std::chrono::duration<double>(delay)));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        completed_ = r.ticket;
+      }
+      done_.notify_all();
+    }
+  }
+
+  // Spins briefly (small messages finish in microseconds), then polls every 10 us while sleeping,
+  // so a long all-reduce costs the compute thread on the same core almost nothing.
+  static void poll_until_complete(MPI_Request& req, Clock::time_point began) {
+    int flag = 0;
+    while (!flag) {
+      MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+      if (!flag && Clock::now() - began > std::chrono::microseconds(20))
+        std::this_thread::sleep_for(std::chrono::microseconds(10));
+    }
+  }
+
+  LinkModel link_;
+  double timeout_s_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  std::mutex mutex_;
+  std::condition_variable work_ready_, done_;
+  std::deque<Request> queue_;
+  Ticket issued_ = 0, completed_ = 0;
+  bool stopping_ = false;
+  std::thread progress_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comm> make_mpi_comm(MPI_Comm parent, const LinkModel& link, double timeout_s) {
+  return std::make_unique<MpiComm>(parent, link, timeout_s);
+}
+
+}  // namespace lb

@@ -1,0 +1,62 @@
+#include "generation.hpp"
+
+#include "kernels.hpp"
+
+#include <chrono>
+
+namespace lb {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+Generator::Generator(Transformer& model, int64_t batch, int64_t prompt_len, int64_t gen_len)
+    : model_(model),
+      batch_(batch),
+      prompt_len_(prompt_len),
+      gen_len_(gen_len),
+      prompt_("prompt", batch, prompt_len),
+      next_("next_token", batch, 1),
+      out_("generated", batch, gen_len) {
+  // The KV cache holds the prompt and every generated token but the last (never fed back).
+  model_.reserve(batch, prompt_len, prompt_len + gen_len - 1);
+}
+
+GenerationTiming Generator::run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits) {
+  auto h_prompt = Kokkos::create_mirror_view(prompt_);
+  for (int64_t i = 0; i < batch_ * prompt_len_; ++i) h_prompt.data()[i] = prompt[size_t(i)];
+  Kokkos::deep_copy(prompt_, h_prompt);
+  Kokkos::fence();
+
+  GenerationTiming t;
+  auto t0 = std::chrono::steady_clock::now();
+  const Mat& logits = model_.forward(prompt_, 0, variant);
+  argmax_rows(logits, next_, out_, 0);
+  Kokkos::fence();
+  t.prefill_s = seconds_since(t0);
+
+  if (keep_logits) {  // copied after the clock stopped, before the first decode step overwrites them
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), logits);
+    logits_.assign(h.data(), h.data() + h.size());
+  }
+
+  t.step_s.reserve(size_t(gen_len_ - 1));
+  for (int64_t step = 1; step < gen_len_; ++step) {
+    t0 = std::chrono::steady_clock::now();
+    argmax_rows(model_.forward(next_, prompt_len_ + step - 1, variant), next_, out_, step);
+    Kokkos::fence();
+    t.step_s.push_back(seconds_since(t0));
+    t.decode_s += t.step_s.back();
+  }
+  return t;
+}
+
+std::vector<int32_t> Generator::tokens() const {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out_);
+  return std::vector<int32_t>(h.data(), h.data() + h.size());
+}
+
+}  // namespace lb

@@ -1,0 +1,35 @@
+// One timed generation in the paper's protocol: a prefill of the prompt (which yields the first
+// token) followed by gen_len-1 greedy decode steps, each timed on a monotonic clock.
+#pragma once
+
+#include "model.hpp"
+
+#include <vector>
+
+namespace lb {
+
+struct GenerationTiming {
+  double prefill_s = 0;          // prompt forward + first token
+  double decode_s = 0;           // sum of step_s
+  std::vector<double> step_s;    // [gen_len - 1]
+};
+
+class Generator {
+ public:
+  Generator(Transformer& model, int64_t batch, int64_t prompt_len, int64_t gen_len);
+
+  // Generates from `prompt` (host, [batch, prompt_len]) with `variant`. With keep_logits, the
+  // prefill logits are copied aside after the prefill's clock stopped.
+  GenerationTiming run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits);
+
+  std::vector<int32_t> tokens() const;          // [batch, gen_len] of the last run
+  const std::vector<float>& prefill_logits() const { return logits_; }  // [batch, vocab]
+
+ private:
+  Transformer& model_;
+  int64_t batch_, prompt_len_, gen_len_;
+  Tokens prompt_, next_, out_;
+  std::vector<float> logits_;
+};
+
+}  // namespace lb

@@ -1,0 +1,116 @@
+#include "model.hpp"
+
+#include "gemm.hpp"
+#include "kernels.hpp"
+
+#include <stdexcept>
+
+namespace lb {
+
+Transformer::Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm)
+    : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm) {}
+
+void Transformer::reserve(int64_t batch, int64_t prompt_len, int64_t max_seq) {
+  const int64_t dh = cfg_.head_dim();
+  rope_ = make_rope_tables(cfg_, max_seq);
+  k_cache_.clear();
+  v_cache_.clear();
+  for (int64_t l = 0; l < cfg_.num_layers; ++l) {
+    k_cache_.emplace_back(Kokkos::view_alloc("k_cache", Kokkos::WithoutInitializing), batch, shard_.kv_heads, max_seq, dh);
+    v_cache_.emplace_back(Kokkos::view_alloc("v_cache", Kokkos::WithoutInitializing), batch, shard_.kv_heads, max_seq, dh);
+  }
+  workspaces_.clear();
+  workspace(batch * prompt_len);
+  workspace(batch);
+  last_ = Mat("last_hidden", batch, cfg_.hidden_size);
+  last_normed_ = Mat("last_normed", batch, cfg_.hidden_size);
+  logits_ = Mat("logits", batch, cfg_.vocab_size);
+}
+
+Transformer::Workspace& Transformer::workspace(int64_t T) {
+  auto it = workspaces_.find(T);
+  if (it != workspaces_.end()) return it->second;
+  const int64_t d = cfg_.hidden_size, dh = cfg_.head_dim();
+  Workspace ws;
+  ws.x = Mat("x", T, d);
+  ws.normed = Mat("normed", T, d);
+  ws.qkv = Mat("qkv", T, (shard_.heads + 2 * shard_.kv_heads) * dh);
+  ws.attn = Mat("attn", T, shard_.heads * dh);
+  ws.gu = Mat("gu", T, 2 * shard_.ff);
+  ws.act = Mat("act", T, shard_.ff);
+  ws.module_out[kAttention] = Mat("attn_out", T, d);
+  ws.module_out[kMlp] = Mat("mlp_out", T, d);
+  return workspaces_.emplace(T, std::move(ws)).first->second;
+}
+
+// Spec steps 1-4: norm, column-parallel QKV, RoPE, KV append, causal attention, row-parallel o_proj.
+// The result in module_out[kAttention] is this rank's partial sum.
+void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S, int64_t pos0) {
+  const LayerWeights& lw = w_.layers[l];
+  const int64_t dh = cfg_.head_dim();
+  const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
+  rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);
+  gemm_xwt(ws.normed, lw.wqkv, ws.qkv);
+  apply_rope(ws.qkv, 0, shard_.heads, dh, S, pos0, rope_.cos, rope_.sin);
+  apply_rope(ws.qkv, k_col0, shard_.kv_heads, dh, S, pos0, rope_.cos, rope_.sin);
+  append_kv(ws.qkv, k_col0, v_col0, S, pos0, k_cache_[l], v_cache_[l]);
+  causal_attention(ws.qkv, shard_.heads, S, pos0, k_cache_[l], v_cache_[l], ws.attn);
+  gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
+}
+
+// Spec steps 6-8: norm, column-parallel gate/up, SwiGLU, row-parallel down_proj.
+void Transformer::mlp_partial(int64_t l, Workspace& ws) {
+  const LayerWeights& lw = w_.layers[l];
+  rms_norm(ws.x, lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
+  gemm_xwt(ws.normed, lw.w13, ws.gu);
+  silu_mul(ws.gu, ws.act);
+  gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]);
+}
+
+const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant variant) {
+  const int64_t B = tokens.extent(0), S = tokens.extent(1);
+  if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || pos0 + S > int64_t(k_cache_[0].extent(2)))
+    throw std::logic_error("Transformer::forward: call reserve() for this batch and length first");
+  Workspace& ws = workspace(B * S);
+  embed_tokens(tokens, w_.embed, ws.x);
+
+  // The residual schedule. A module's output is "settled" by waiting for its all-reduce (if any)
+  // and adding it to the stream. Standard settles right after the module; ladder settles it just
+  // before the next module of the same kind, i.e. after one more module has been computed, so
+  // the all-reduce overlaps that module (spec section 3). Upper-bound never communicates.
+  const bool communicate = variant != Variant::UpperBound;
+  const bool deferred = variant == Variant::Ladder;
+  struct Pending {
+    bool active = false;
+    Comm::Ticket ticket = 0;
+  } pending[2];
+  const auto settle = [&](Module m) {
+    if (!pending[m].active) return;
+    if (communicate) comm_.wait(pending[m].ticket);
+    add_into(ws.x, ws.module_out[m]);
+    pending[m].active = false;
+  };
+
+  for (int64_t l = 0; l < cfg_.num_layers; ++l) {
+    for (Module m : {kAttention, kMlp}) {
+      if (deferred) settle(m);
+      if (m == kAttention)
+        attention_partial(l, ws, S, pos0);
+      else
+        mlp_partial(l, ws);
+      Mat& out = ws.module_out[m];
+      pending[m].active = true;
+      if (communicate) pending[m].ticket = comm_.start_allreduce(out.data(), out.size());
+      if (!deferred) settle(m);
+    }
+  }
+  settle(kAttention);
+  settle(kMlp);
+
+  gather_last(ws.x, S, last_);
+  rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_);
+  gemm_xwt(last_normed_, w_.lm_head, logits_);
+  return logits_;
+}
+
+}  // namespace lb

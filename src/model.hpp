@@ -1,0 +1,61 @@
+// A Llama decoder under tensor parallelism. forward() runs the blocks with the residual schedule
+// of the chosen variant (spec sections 2-4); everything else is shared by all variants.
+#pragma once
+
+#include "comm.hpp"
+#include "model_config.hpp"
+#include "rope.hpp"
+#include "tensor_parallel.hpp"
+#include "types.hpp"
+#include "variant.hpp"
+#include "weights.hpp"
+
+#include <map>
+
+namespace lb {
+
+class Transformer {
+ public:
+  Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm);
+
+  // Sizes the KV cache for `batch` sequences of up to `max_seq` positions and the activation
+  // buffers for prefills of `prompt_len` tokens and single-token decode steps. Call before forward.
+  void reserve(int64_t batch, int64_t prompt_len, int64_t max_seq);
+
+  // Runs tokens [batch, S] at positions pos0 .. pos0+S-1 (appending to the KV cache) and returns
+  // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
+  const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant);
+
+  const ModelConfig& config() const { return cfg_; }
+  const Shard& shard() const { return shard_; }
+  const ModelWeights& weights() const { return w_; }
+
+ private:
+  enum Module { kAttention = 0, kMlp = 1 };
+
+  // Activation buffers for one token count T = batch * S.
+  struct Workspace {
+    Mat x;                      // [T, d] residual stream
+    Mat normed;                 // [T, d]
+    Mat qkv;                    // [T, (heads + 2 kv_heads) * head_dim]
+    Mat attn;                   // [T, heads * head_dim]
+    Mat gu;                     // [T, 2 ff]
+    Mat act;                    // [T, ff]
+    Mat module_out[2];          // [T, d] partial (then reduced) output of attention / MLP
+  };
+  Workspace& workspace(int64_t tokens);
+
+  void attention_partial(int64_t layer, Workspace& ws, int64_t S, int64_t pos0);
+  void mlp_partial(int64_t layer, Workspace& ws);
+
+  ModelConfig cfg_;
+  Shard shard_;
+  ModelWeights w_;
+  Comm& comm_;
+  RopeTables rope_;
+  std::vector<Cache> k_cache_, v_cache_;  // per layer [batch, kv_heads, max_seq, head_dim]
+  std::map<int64_t, Workspace> workspaces_;
+  Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
+};
+
+}  // namespace lb

@@ -1,0 +1,117 @@
+#include "model_config.hpp"
+
+#include "errors.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+namespace {
+
+int64_t positive_int(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw UserError(where + ": missing key \"" + key + "\"");
+  const auto& v = j.at(key);
+  if (!v.is_number_integer())
+    throw UserError(where + ": key \"" + key + "\" must be an integer, found " + v.dump());
+  const int64_t x = v.get<int64_t>();
+  if (x <= 0) throw UserError(where + ": key \"" + key + "\" must be > 0, found " + v.dump());
+  return x;
+}
+
+double positive_number(const nlohmann::json& j, const char* key, double fallback,
+                       const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number()) throw UserError(where + ": key \"" + key + "\" must be a number, found " + v.dump());
+  const double x = v.get<double>();
+  if (!(x > 0)) throw UserError(where + ": key \"" + key + "\" must be > 0, found " + v.dump());
+  return x;
+}
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+// Resolves a --model argument to a config.json path.
+fs::path resolve_config_path(const std::string& spec) {
+  const fs::path p(spec);
+  if (fs::is_regular_file(p)) return p;
+  if (fs::is_directory(p)) {
+    if (fs::is_regular_file(p / "config.json")) return p / "config.json";
+    throw UserError("--model " + spec + ": directory has no config.json");
+  }
+  // A short name: look in configs/models next to the source tree the binary was built from
+  // (build/bin/../../configs) and in the current directory.
+  if (spec.find('/') == std::string::npos) {
+    const std::vector<fs::path> roots = {executable_dir() / ".." / "..", fs::current_path()};
+    for (const auto& root : roots) {
+      const fs::path c = root / "configs" / "models" / spec / "config.json";
+      if (fs::is_regular_file(c)) return fs::weakly_canonical(c);
+    }
+  }
+  throw UserError("--model " + spec + ": no such file, directory or model name (names are the folders of configs/models/)");
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name) {
+  const std::string where = "config " + name;
+  if (!j.is_object()) throw UserError(where + ": expected a JSON object");
+  ModelConfig c;
+  c.name = name;
+  c.hidden_size = positive_int(j, "hidden_size", where);
+  c.intermediate_size = positive_int(j, "intermediate_size", where);
+  c.num_layers = positive_int(j, "num_hidden_layers", where);
+  c.num_heads = positive_int(j, "num_attention_heads", where);
+  c.num_kv_heads = j.contains("num_key_value_heads") ? positive_int(j, "num_key_value_heads", where)
+                                                     : c.num_heads;
+  c.vocab_size = positive_int(j, "vocab_size", where);
+  c.max_position_embeddings = positive_int(j, "max_position_embeddings", where);
+  c.rms_norm_eps = positive_number(j, "rms_norm_eps", 1e-5, where);
+  c.rope_theta = positive_number(j, "rope_theta", 10000.0, where);
+  c.raw = j;
+  if (c.hidden_size % c.num_heads != 0)
+    throw UserError(where + ": hidden_size " + std::to_string(c.hidden_size) +
+                    " is not divisible by num_attention_heads " + std::to_string(c.num_heads));
+  if (c.head_dim() % 2 != 0)
+    throw UserError(where + ": head dimension " + std::to_string(c.head_dim()) + " must be even for RoPE");
+  if (c.num_heads % c.num_kv_heads != 0)
+    throw UserError(where + ": num_attention_heads " + std::to_string(c.num_heads) +
+                    " is not divisible by num_key_value_heads " + std::to_string(c.num_kv_heads));
+  if (j.contains("tie_word_embeddings") && j.at("tie_word_embeddings") == true)
+    throw UserError(where + ": tie_word_embeddings=true is not supported (the benchmark models have an untied LM head)");
+  return c;
+}
+
+ModelConfig load_model_config(const std::string& spec) {
+  const fs::path path = resolve_config_path(spec);
+  std::ifstream in(path);
+  if (!in) throw UserError("cannot read " + path.string());
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UserError(path.string() + ": malformed JSON: " + e.what());
+  }
+  const fs::path dir = path.parent_path();
+  const std::string name = dir.filename().empty() ? path.stem().string() : dir.filename().string();
+  return parse_model_config(j, name);
+}
+
+void check_tp_divides(const ModelConfig& c, int tp) {
+  std::ostringstream bad;
+  if (c.num_heads % tp) bad << " num_attention_heads=" << c.num_heads;
+  if (c.num_kv_heads % tp) bad << " num_key_value_heads=" << c.num_kv_heads;
+  if (c.intermediate_size % tp) bad << " intermediate_size=" << c.intermediate_size;
+  if (!bad.str().empty())
+    throw UserError("tensor-parallel degree " + std::to_string(tp) + " (MPI ranks) must divide the heads, KV heads and MLP width of model " +
+                    c.name + ", but not:" + bad.str());
+}
+
+}  // namespace lb

@@ -1,0 +1,147 @@
+#include "results_file.hpp"
+
+#include "errors.hpp"
+#include "provenance.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+namespace {
+
+// Every HDF5 call goes through here: a failing write (full disk, I/O error) becomes one exception
+// naming the file, instead of HDF5's error stack on stderr and a silently incomplete file.
+hid_t check(hid_t status, const std::string& what, const std::string& file) {
+  if (status < 0) throw std::runtime_error("writing results file " + file + " failed: " + what);
+  return status;
+}
+
+struct Handle {  // closes an HDF5 id with the matching close function
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
+hid_t utf8_string_type() {
+  const hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+void write_attr(hid_t obj, const std::string& name, hid_t type, hid_t space, const void* data, const std::string& file) {
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle a{check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "attribute " + name, file), H5Aclose};
+  check(H5Awrite(a.id, type, data), "attribute " + name, file);
+}
+
+void string_attr(hid_t obj, const std::string& name, const std::string& value, const std::string& file) {
+  Handle type{utf8_string_type(), H5Tclose};
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  const char* p = value.c_str();
+  write_attr(obj, name, type.id, space.id, &p, file);
+}
+
+template <class T>
+void scalar_attr(hid_t obj, const std::string& name, hid_t type, T value, const std::string& file) {
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  write_attr(obj, name, type, space.id, &value, file);
+}
+
+void dataset(hid_t group, const std::string& name, hid_t type, std::vector<hsize_t> dims, const void* data,
+             const std::string& file) {
+  Handle space{H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose};
+  Handle d{check(H5Dcreate2(group, name.c_str(), type, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "dataset " + name, file),
+           H5Dclose};
+  check(H5Dwrite(d.id, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, file);
+}
+
+}  // namespace
+
+void ResultsFile::check_output_path(const std::string& path, bool overwrite) {
+  const fs::path p(path);
+  if (path.empty() || p.filename().empty()) throw UserError("--out: \"" + path + "\" is not a file name");
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  if (!fs::is_directory(dir)) throw UserError("--out " + path + ": directory " + dir.string() + " does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw UserError("--out " + path + ": directory " + dir.string() + " is not writable");
+  if (fs::exists(p) && !overwrite)
+    throw UserError("--out " + path + ": file exists (pass --overwrite to replace it)");
+}
+
+ResultsFile::ResultsFile(const std::string& path, bool overwrite) : path_(path), partial_(path + ".partial") {
+  check_output_path(path, overwrite);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by check()
+  file_ = check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create", partial_);
+  runs_ = check(H5Gcreate2(file_, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group /runs", partial_);
+  set_attr("format", std::string("ladderbench"));
+  set_attr("format_version", kFormatVersion);
+  set_attr("complete", int64_t(0));
+  set_attr("created_utc", utc_now_iso());
+  set_attr("finished_utc", std::string());
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
+}
+
+ResultsFile::~ResultsFile() {
+  if (runs_ >= 0) H5Gclose(runs_);
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+void ResultsFile::set_attr(const std::string& name, const std::string& value) { string_attr(file_, name, value, partial_); }
+void ResultsFile::set_attr(const std::string& name, int64_t value) {
+  scalar_attr(file_, name, H5T_NATIVE_INT64, value, partial_);
+}
+void ResultsFile::set_attr(const std::string& name, double value) {
+  scalar_attr(file_, name, H5T_NATIVE_DOUBLE, value, partial_);
+}
+void ResultsFile::set_attr(const std::string& name, const std::vector<std::string>& values) {
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  Handle type{utf8_string_type(), H5Tclose};
+  const hsize_t n = ptrs.size();
+  Handle space{H5Screate_simple(1, &n, nullptr), H5Sclose};
+  write_attr(file_, name, type.id, space.id, ptrs.data(), partial_);
+}
+
+void ResultsFile::write_run(const RunRecord& r) {
+  char id[16];
+  std::snprintf(id, sizeof id, "r%04lld", static_cast<long long>(next_run_++));
+  Handle g{check(H5Gcreate2(runs_, id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), std::string("group ") + id, partial_), H5Gclose};
+  string_attr(g.id, "variant", r.variant, partial_);
+  string_attr(g.id, "dtype", r.dtype, partial_);
+  string_attr(g.id, "model", r.model, partial_);
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"batch", r.batch}, {"prompt_len", r.prompt_len},
+                                {"gen_len", r.gen_len}, {"tp", r.tp}, {"warmup", r.warmup}, {"reps", r.reps}})
+    scalar_attr(g.id, name, H5T_NATIVE_INT64, v, partial_);
+  const auto reps = hsize_t(r.reps);
+  dataset(g.id, "prefill_s", H5T_NATIVE_DOUBLE, {reps}, r.prefill_s.data(), partial_);
+  dataset(g.id, "decode_s", H5T_NATIVE_DOUBLE, {reps}, r.decode_s.data(), partial_);
+  dataset(g.id, "tokens_per_s", H5T_NATIVE_DOUBLE, {reps}, r.tokens_per_s.data(), partial_);
+  dataset(g.id, "decode_step_s", H5T_NATIVE_DOUBLE, {reps, hsize_t(r.gen_len - 1)}, r.decode_step_s.data(), partial_);
+  dataset(g.id, "prompt", H5T_NATIVE_INT32, {hsize_t(r.batch), hsize_t(r.prompt_len)}, r.prompt.data(), partial_);
+  dataset(g.id, "tokens", H5T_NATIVE_INT32, {hsize_t(r.batch), hsize_t(r.gen_len)}, r.tokens.data(), partial_);
+  if (!r.logits.empty())
+    dataset(g.id, "logits", H5T_NATIVE_FLOAT, {hsize_t(r.batch), hsize_t(r.vocab)}, r.logits.data(), partial_);
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
+}
+
+void ResultsFile::finalize() {
+  set_attr("complete", int64_t(1));
+  set_attr("finished_utc", utc_now_iso());
+  H5Gclose(runs_);
+  runs_ = -1;
+  const herr_t closed = H5Fclose(file_);
+  file_ = -1;
+  check(closed, "close", partial_);
+  std::error_code ec;
+  fs::rename(partial_, path_, ec);
+  if (ec) throw std::runtime_error("renaming " + partial_ + " to " + path_ + " failed: " + ec.message());
+}
+
+}  // namespace lb

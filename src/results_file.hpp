@@ -1,0 +1,53 @@
+// The HDF5 results file (format v1, docs/results-format.md). Written by rank 0 only: created as
+// "<path>.partial", one group per run written and flushed as soon as it is measured, renamed to
+// <path> by finalize(). A job that dies leaves a readable .partial with every finished run.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct RunRecord {
+  std::string variant, dtype, model;
+  int64_t batch = 0, prompt_len = 0, gen_len = 0, tp = 0, warmup = 0, reps = 0, vocab = 0;
+  std::vector<double> prefill_s, decode_s, tokens_per_s;  // [reps]
+  std::vector<double> decode_step_s;                      // [reps, gen_len - 1]
+  std::vector<int32_t> prompt;                            // [batch, prompt_len]
+  std::vector<int32_t> tokens;                            // [batch, gen_len]
+  std::vector<float> logits;                              // [batch, vocab] or empty
+};
+
+class ResultsFile {
+ public:
+  static constexpr int64_t kFormatVersion = 1;
+
+  // Throws UserError if the file cannot be created: missing or unwritable directory, or an
+  // existing file without `overwrite`. Cheap; run before any heavy allocation.
+  static void check_output_path(const std::string& path, bool overwrite);
+
+  ResultsFile(const std::string& path, bool overwrite);
+  ~ResultsFile();
+  ResultsFile(const ResultsFile&) = delete;
+  ResultsFile& operator=(const ResultsFile&) = delete;
+
+  void set_attr(const std::string& name, const std::string& value);
+  void set_attr(const std::string& name, int64_t value);
+  void set_attr(const std::string& name, double value);
+  void set_attr(const std::string& name, const std::vector<std::string>& values);
+
+  void write_run(const RunRecord& run);  // one new /runs/rNNNN group, then flush
+  void finalize();                       // complete=1, finished_utc, close, rename
+
+  const std::string& partial_path() const { return partial_; }
+
+ private:
+  std::string path_, partial_;
+  hid_t file_ = -1, runs_ = -1;
+  int64_t next_run_ = 0;
+};
+
+}  // namespace lb

@@ -1,0 +1,22 @@
+// The model variants compared by the suite. All run the same kernels on the same weights; they
+// differ only in where a module's all-reduce is waited for and added to the residual stream.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lb {
+
+enum class Variant {
+  Standard,    // Megatron TP: all-reduce, then add, right after each module
+  Ladder,      // all-reduce overlaps the next module; waited for and added one module later
+  UpperBound,  // no communication at all: each rank adds its own partial sums
+};
+
+std::string to_string(Variant v);
+// Accepts "standard", "ladder", "upper-bound"; throws UserError otherwise.
+Variant parse_variant(const std::string& s);
+// A comma list of the names above, or "all". Throws UserError naming the bad entry.
+std::vector<Variant> parse_variant_list(const std::string& s);
+
+}  // namespace lb
