@@ -32,18 +32,20 @@ int64_t row_length(const Block& b) { return b.shape.size() == 1 ? b.shape[0] : b
 
 class RandomSource final : public WeightSource {
  public:
-  explicit RandomSource(uint64_t seed) : seed_(seed) {}
+  RandomSource(uint64_t seed, RandomInit init) : seed_(seed), init_(init) {}
   void read(const std::string& name, const Block& b, real* out) const override {
     const uint64_t id = name_hash(name);
     const int64_t ld = row_length(b);
+    const double mean = b.shape.size() == 1 ? init_.norm_mean : 0.0;
     for (int64_t r = 0; r < b.rows; ++r)
       for (int64_t c = 0; c < b.cols; ++c)
-        out[r * b.cols + c] = normal_at(seed_, id, uint64_t((b.row0 + r) * ld + b.col0 + c), 0.02);
+        out[r * b.cols + c] = real(mean + normal_at(seed_, id, uint64_t((b.row0 + r) * ld + b.col0 + c), init_.stddev));
   }
   std::string describe() const override { return "random"; }
 
  private:
   uint64_t seed_;
+  RandomInit init_;
 };
 
 // An open safetensors file with its parsed header; reads blocks with pread.
@@ -132,7 +134,9 @@ class CheckpointSource final : public WeightSource {
 
 }  // namespace
 
-std::unique_ptr<WeightSource> make_random_source(uint64_t seed) { return std::make_unique<RandomSource>(seed); }
+std::unique_ptr<WeightSource> make_random_source(uint64_t seed, RandomInit init) {
+  return std::make_unique<RandomSource>(seed, init);
+}
 
 std::unique_ptr<WeightSource> make_checkpoint_source(const std::string& dir) {
   return std::make_unique<CheckpointSource>(dir);

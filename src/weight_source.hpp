@@ -30,8 +30,14 @@ class WeightSource {
   virtual std::string describe() const = 0;
 };
 
-// Seeded N(0, 0.02) for every tensor, norm weights included (the paper's protocol).
-std::unique_ptr<WeightSource> make_random_source(uint64_t seed);
+// Distribution of seeded random weights: N(0, stddev) for matrices, norm_mean + N(0, stddev) for
+// norm weights. The default is the paper's protocol: N(0, 0.02) everywhere, norm weights included.
+// (Tests use larger weights and unit-mean norms, so every module visibly changes the output.)
+struct RandomInit {
+  double stddev = 0.02;
+  double norm_mean = 0.0;
+};
+std::unique_ptr<WeightSource> make_random_source(uint64_t seed, RandomInit init = {});
 // A Hugging Face checkpoint directory: model.safetensors, or shards listed by
 // model.safetensors.index.json. F32/BF16/F16 are converted to the compute dtype.
 std::unique_ptr<WeightSource> make_checkpoint_source(const std::string& dir);

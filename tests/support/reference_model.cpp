@@ -1,0 +1,154 @@
+#include "reference_model.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace lb::ref {
+
+Tensor matmul_xwt(const Tensor& x, const Tensor& w, int64_t T, int64_t k, int64_t n) {
+  Tensor y(size_t(T * n), 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t i = 0; i < k; ++i) s += x[t * k + i] * w[j * k + i];
+      y[t * n + j] = s;
+    }
+  return y;
+}
+
+Tensor rms_norm(const Tensor& x, const Tensor& w, int64_t T, int64_t d, double eps) {
+  Tensor y(x.size());
+  for (int64_t t = 0; t < T; ++t) {
+    double ss = 0;
+    for (int64_t i = 0; i < d; ++i) ss += x[t * d + i] * x[t * d + i];
+    const double scale = 1.0 / std::sqrt(ss / double(d) + eps);
+    for (int64_t i = 0; i < d; ++i) y[t * d + i] = x[t * d + i] * scale * w[i];
+  }
+  return y;
+}
+
+void rope(Tensor& x, int64_t T, int64_t row, int64_t col0, int64_t heads, int64_t head_dim,
+          const std::vector<int64_t>& positions, double theta) {
+  const int64_t half = head_dim / 2;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      double* p = &x[t * row + col0 + h * head_dim];
+      // rotate_half: out = x * cos + [-x2, x1] * sin, with the angle repeated over both halves.
+      Tensor rotated(static_cast<size_t>(head_dim));
+      for (int64_t j = 0; j < head_dim; ++j) {
+        const double angle = double(positions[t]) * std::pow(theta, -2.0 * double(j % half) / double(head_dim));
+        const double partner = j < half ? -p[j + half] : p[j - half];
+        rotated[j] = p[j] * std::cos(angle) + partner * std::sin(angle);
+      }
+      for (int64_t j = 0; j < head_dim; ++j) p[j] = rotated[j];
+    }
+}
+
+Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t T, int64_t Tk, int64_t H,
+                        int64_t K, int64_t head_dim, const std::vector<int64_t>& positions) {
+  Tensor out(size_t(T * H * head_dim), 0.0);
+  const int64_t group = H / K;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t kh = h / group;
+      const int64_t last = std::min(positions[t], Tk - 1);
+      Tensor score(size_t(last + 1));
+      double mx = -INFINITY;
+      for (int64_t p = 0; p <= last; ++p) {
+        double s = 0;
+        for (int64_t j = 0; j < head_dim; ++j) s += q[t * H * head_dim + h * head_dim + j] * k[p * K * head_dim + kh * head_dim + j];
+        score[p] = s / std::sqrt(double(head_dim));
+        mx = std::max(mx, score[p]);
+      }
+      double denom = 0;
+      for (double& s : score) denom += (s = std::exp(s - mx));
+      for (int64_t p = 0; p <= last; ++p)
+        for (int64_t j = 0; j < head_dim; ++j)
+          out[t * H * head_dim + h * head_dim + j] += score[p] / denom * v[p * K * head_dim + kh * head_dim + j];
+    }
+  return out;
+}
+
+Tensor silu_mul(const Tensor& gu, int64_t T, int64_t f) {
+  Tensor y(size_t(T * f));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < f; ++j) {
+      const double g = gu[t * 2 * f + j];
+      y[t * f + j] = g / (1 + std::exp(-g)) * gu[t * 2 * f + f + j];
+    }
+  return y;
+}
+
+namespace {
+
+Tensor full(const WeightSource& src, const std::string& name, std::vector<int64_t> shape) {
+  const int64_t rows = shape.size() == 1 ? 1 : shape[0], cols = shape.back();
+  std::vector<real> buf(size_t(rows * cols));
+  src.read(name, Block{shape, 0, rows, 0, cols}, buf.data());
+  return Tensor(buf.begin(), buf.end());
+}
+
+void add(Tensor& x, const Tensor& y) {
+  for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
+}
+
+}  // namespace
+
+Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::vector<int32_t>& tokens, Variant v) {
+  const int64_t T = int64_t(tokens.size()), d = c.hidden_size, dh = c.head_dim(), H = c.num_heads,
+                K = c.num_kv_heads, F = c.intermediate_size, V = c.vocab_size;
+  std::vector<int64_t> positions(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) positions[t] = t;
+  const Tensor embed = full(src, "model.embed_tokens.weight", {V, d});
+  Tensor x(size_t(T * d));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < d; ++i) x[t * d + i] = embed[tokens[t] * d + i];
+
+  const auto attention = [&](int64_t l, const Tensor& in) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const Tensor h = rms_norm(in, full(src, p + "input_layernorm.weight", {d}), T, d, c.rms_norm_eps);
+    Tensor q = matmul_xwt(h, full(src, p + "self_attn.q_proj.weight", {H * dh, d}), T, d, H * dh);
+    Tensor k = matmul_xwt(h, full(src, p + "self_attn.k_proj.weight", {K * dh, d}), T, d, K * dh);
+    const Tensor vv = matmul_xwt(h, full(src, p + "self_attn.v_proj.weight", {K * dh, d}), T, d, K * dh);
+    rope(q, T, H * dh, 0, H, dh, positions, c.rope_theta);
+    rope(k, T, K * dh, 0, K, dh, positions, c.rope_theta);
+    const Tensor a = causal_attention(q, k, vv, T, T, H, K, dh, positions);
+    return matmul_xwt(a, full(src, p + "self_attn.o_proj.weight", {d, H * dh}), T, H * dh, d);
+  };
+  const auto mlp = [&](int64_t l, const Tensor& in) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const Tensor h = rms_norm(in, full(src, p + "post_attention_layernorm.weight", {d}), T, d, c.rms_norm_eps);
+    const Tensor g = matmul_xwt(h, full(src, p + "mlp.gate_proj.weight", {F, d}), T, d, F);
+    const Tensor u = matmul_xwt(h, full(src, p + "mlp.up_proj.weight", {F, d}), T, d, F);
+    Tensor gu(size_t(T * 2 * F));
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < F; ++j) {
+        gu[t * 2 * F + j] = g[t * F + j];
+        gu[t * 2 * F + F + j] = u[t * F + j];
+      }
+    return matmul_xwt(silu_mul(gu, T, F), full(src, p + "mlp.down_proj.weight", {d, F}), T, F, d);
+  };
+
+  if (v == Variant::Ladder) {
+    // r_i = r_{i-1} + h_i(r_{i-2}): every module reads the stream from two modules back.
+    Tensor r_prev = x, r = x;  // r_{i-2}, r_{i-1}; both the embedding before the first module
+    for (int64_t i = 0; i < 2 * c.num_layers; ++i) {
+      const Tensor h = i % 2 == 0 ? attention(i / 2, r_prev) : mlp(i / 2, r_prev);
+      Tensor next = r;
+      add(next, h);
+      r_prev = r;
+      r = next;
+    }
+    x = r;
+  } else {  // standard; the upper bound is the same function at one rank
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      add(x, attention(l, x));
+      add(x, mlp(l, x));
+    }
+  }
+  const Tensor last(x.end() - d, x.end());
+  const Tensor n = rms_norm(last, full(src, "model.norm.weight", {d}), 1, d, c.rms_norm_eps);
+  return matmul_xwt(n, full(src, "lm_head.weight", {V, d}), 1, d, V);
+}
+
+}  // namespace lb::ref

@@ -1,0 +1,83 @@
+// Parsing and validation of what users give: config.json, variant lists, TP degrees.
+#include "errors.hpp"
+#include "harness.hpp"
+#include "model_config.hpp"
+#include "variant.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace lb {
+namespace {
+
+nlohmann::json tiny() {
+  return {{"hidden_size", 64},   {"intermediate_size", 128}, {"num_hidden_layers", 2}, {"num_attention_heads", 8},
+          {"num_key_value_heads", 4}, {"vocab_size", 96}, {"max_position_embeddings", 256}};
+}
+
+// Expects a UserError whose message contains `needle`.
+template <class F>
+void expect_user_error(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error mentioning \"" << needle << "\"";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelConfig, ParsesHuggingFaceKeysWithDefaults) {
+  const ModelConfig c = parse_model_config(tiny(), "tiny");
+  EXPECT_EQ(c.head_dim(), 8);
+  EXPECT_EQ(c.num_kv_heads, 4);
+  EXPECT_DOUBLE_EQ(c.rms_norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(c.rope_theta, 10000.0);
+}
+
+TEST(ModelConfig, LoadsByShortNameAndPath) {
+  EXPECT_EQ(load_model_config(testing::source_path("configs/models/tiny")).name, "tiny");
+  EXPECT_EQ(load_model_config(testing::source_path("configs/models/demo-cpu/config.json")).hidden_size, 1024);
+}
+
+TEST(ModelConfig, RejectsBadValuesNamingTheKey) {
+  auto j = tiny();
+  j.erase("vocab_size");
+  expect_user_error([&] { parse_model_config(j, "x"); }, "missing key \"vocab_size\"");
+  j = tiny();
+  j["hidden_size"] = "64";
+  expect_user_error([&] { parse_model_config(j, "x"); }, "\"hidden_size\" must be an integer");
+  j = tiny();
+  j["num_hidden_layers"] = 0;
+  expect_user_error([&] { parse_model_config(j, "x"); }, "\"num_hidden_layers\" must be > 0");
+  j = tiny();
+  j["num_attention_heads"] = 6;
+  expect_user_error([&] { parse_model_config(j, "x"); }, "not divisible by num_attention_heads");
+  j = tiny();
+  j["num_key_value_heads"] = 3;
+  expect_user_error([&] { parse_model_config(j, "x"); }, "not divisible by num_key_value_heads");
+}
+
+TEST(ModelConfig, RejectsMissingAndMalformedFiles) {
+  expect_user_error([] { load_model_config("/nonexistent/config.json"); }, "no such file");
+  const std::string bad = ::testing::TempDir() + "/bad_config.json";
+  std::ofstream(bad) << "{\"hidden_size\": 64,";
+  expect_user_error([&] { load_model_config(bad); }, "malformed JSON");
+}
+
+TEST(ModelConfig, TpMustDivideHeadsKvHeadsAndMlp) {
+  const ModelConfig c = parse_model_config(tiny(), "tiny");
+  EXPECT_NO_THROW(check_tp_divides(c, 4));
+  expect_user_error([&] { check_tp_divides(c, 3); }, "num_attention_heads=8 num_key_value_heads=4 intermediate_size=128");
+  expect_user_error([&] { check_tp_divides(c, 8); }, "num_key_value_heads=4");
+}
+
+TEST(Variants, ParsesListsAndAll) {
+  EXPECT_EQ(parse_variant_list("all").size(), 3u);
+  EXPECT_EQ(parse_variant_list("ladder,standard"), (std::vector<Variant>{Variant::Ladder, Variant::Standard}));
+  expect_user_error([] { parse_variant_list("standard,ladderr"); }, "unknown variant \"ladderr\"");
+  expect_user_error([] { parse_variant_list("ladder,ladder"); }, "listed twice");
+}
+
+}  // namespace
+}  // namespace lb

@@ -1,0 +1,114 @@
+// Every kernel of src/kernels.hpp and the GEMM against the float64 references.
+#include "gemm.hpp"
+#include "harness.hpp"
+#include "kernels.hpp"
+#include "reference_model.hpp"
+#include "rope.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lb {
+namespace {
+
+using testing::random_values;
+using testing::rel_l2;
+using testing::to_device;
+using testing::to_host;
+
+constexpr double kTol = 1e-6;  // fp32 kernels vs float64 references on O(1) inputs
+
+TEST(Kernels, GemmMatchesReference) {
+  const int64_t T = 5, k = 37, n = 19;
+  const auto x = random_values(T * k, 1), w = random_values(n * k, 2);
+  Mat y("y", T, n);
+  gemm_xwt(to_device(x, T, k), to_device(w, n, k), y);
+  EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol);
+}
+
+TEST(Kernels, RmsNormMatchesReference) {
+  const int64_t T = 4, d = 33;
+  const auto x = random_values(T * d, 3), w = random_values(d, 4);
+  Mat out("out", T, d);
+  Mat wd = to_device(w, 1, d);
+  rms_norm(to_device(x, T, d), Kokkos::subview(wd, 0, Kokkos::ALL), real(1e-5), out);
+  EXPECT_LT(rel_l2(to_host(out), ref::rms_norm(x, w, T, d, 1e-5)), kTol);
+}
+
+TEST(Kernels, RopeMatchesHuggingFaceConvention) {
+  // 2 sequences x 3 tokens at positions 4..6, 2 heads of width 8 starting at column 3 of 20.
+  ModelConfig c;
+  c.hidden_size = 16;
+  c.num_heads = 2;
+  c.rope_theta = 500000.0;
+  const int64_t B = 2, S = 3, row = 20, col0 = 3, heads = 2, dh = 8, pos0 = 4;
+  auto x = random_values(B * S * row, 5);
+  Mat dev = to_device(x, B * S, row);
+  const RopeTables tables = make_rope_tables(c, pos0 + S);
+  apply_rope(dev, col0, heads, dh, S, pos0, tables.cos, tables.sin);
+  std::vector<int64_t> positions;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) positions.push_back(pos0 + s);
+  ref::rope(x, B * S, row, col0, heads, dh, positions, c.rope_theta);
+  EXPECT_LT(rel_l2(to_host(dev), x), kTol);
+}
+
+TEST(Kernels, CausalGqaAttentionMatchesReference) {
+  // One sequence: 4 cached positions then a step of 3 new tokens; 4 query heads over 2 KV heads.
+  const int64_t H = 4, K = 2, dh = 6, past = 4, S = 3, Tk = past + S;
+  const int64_t width = (H + 2 * K) * dh, k_col0 = H * dh, v_col0 = (H + K) * dh;
+  const auto all = random_values(Tk * width, 6);
+  Cache kc("k", 1, K, Tk, dh), vc("v", 1, K, Tk, dh);
+  Mat qkv_past = to_device(std::vector<double>(all.begin(), all.begin() + past * width), past, width);
+  Mat qkv_new = to_device(std::vector<double>(all.begin() + past * width, all.end()), S, width);
+  append_kv(qkv_past, k_col0, v_col0, past, 0, kc, vc);
+  append_kv(qkv_new, k_col0, v_col0, S, past, kc, vc);
+  Mat out("out", S, H * dh);
+  causal_attention(qkv_new, H, S, past, kc, vc, out);
+
+  ref::Tensor q, k, v;
+  for (int64_t t = 0; t < Tk; ++t)
+    for (int64_t j = 0; j < width; ++j) {
+      const double x = all[t * width + j];
+      if (j < k_col0 && t >= past) q.push_back(x);
+      else if (j >= k_col0 && j < v_col0) k.push_back(x);
+      else if (j >= v_col0) v.push_back(x);
+    }
+  const auto expect = ref::causal_attention(q, k, v, S, Tk, H, K, dh, {4, 5, 6});
+  EXPECT_LT(rel_l2(to_host(out), expect), kTol);
+}
+
+TEST(Kernels, SiluMulMatchesReference) {
+  const int64_t T = 3, f = 11;
+  const auto gu = random_values(T * 2 * f, 7);
+  Mat out("out", T, f);
+  silu_mul(to_device(gu, T, 2 * f), out);
+  EXPECT_LT(rel_l2(to_host(out), ref::silu_mul(gu, T, f)), kTol);
+}
+
+TEST(Kernels, EmbedAddGatherArgmax) {
+  const int64_t V = 7, d = 5, B = 2, S = 3;
+  const auto table = random_values(V * d, 8);
+  Tokens tok("tok", B, S);
+  auto ht = Kokkos::create_mirror_view(tok);
+  const int32_t ids[] = {3, 0, 6, 6, 2, 1};
+  for (int i = 0; i < 6; ++i) ht.data()[i] = ids[i];
+  Kokkos::deep_copy(tok, ht);
+  Mat x("x", B * S, d);
+  embed_tokens(tok, to_device(table, V, d), x);
+  add_into(x, to_device(std::vector<double>(size_t(B * S * d), 1.0), B * S, d));
+  Mat last("last", B, d);
+  gather_last(x, S, last);
+  const auto got = to_host(last);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < d; ++i) EXPECT_NEAR(got[b * d + i], table[ids[b * S + S - 1] * d + i] + 1.0, 1e-6);
+
+  Mat logits = to_device({0.1, 0.9, 0.9, -1.0, /* row 2 */ -3.0, -2.0, -5.0, -2.5}, 2, 4);
+  Tokens next("next", 2, 1), out("out", 2, 3);
+  argmax_rows(logits, next, out, 2);
+  auto hn = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+  EXPECT_EQ(hn(0, 2), 1);  // first of the tied maxima
+  EXPECT_EQ(hn(1, 2), 1);
+}
+
+}  // namespace
+}  // namespace lb

@@ -1,0 +1,96 @@
+// The model under tensor parallelism, run under mpirun at np 1, 2 and 4: TP=P equals TP=1 for
+// standard and ladder, both equal the float64 references of their recurrences, the upper bound
+// equals standard at one rank, and ladder is a different function from standard.
+#include "comm_mpi.hpp"
+#include "harness.hpp"
+#include "reference_model.hpp"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+namespace lb {
+namespace {
+
+using testing::generate;
+
+// rel_l2 that also reports its value in the test log (the margin to the bound is worth seeing).
+template <class A, class B>
+double rel_l2(const A& a, const B& b) {
+  const double e = testing::rel_l2(a, b);
+  ::testing::Test::RecordProperty("rel_l2", std::to_string(e));
+  std::printf("    rel_l2 = %.3e\n", e);
+  return e;
+}
+
+class TensorParallel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    cfg_ = load_model_config(testing::source_path("configs/models/tiny/config.json"));
+    src_ = make_random_source(7, testing::kSensitiveInit);
+    prompt_ = testing::seeded_prompt(kBatch, kPromptLen, cfg_.vocab_size, 11);
+  }
+
+  testing::GenerationResult at_tp(Variant v) {
+    auto comm = make_mpi_comm(MPI_COMM_WORLD, LinkModel{}, 60);
+    return generate(cfg_, *src_, *comm, rank_, size_, v, kBatch, prompt_, kGenLen);
+  }
+  testing::GenerationResult at_tp1(Variant v) {
+    auto comm = make_null_comm();
+    return generate(cfg_, *src_, *comm, 0, 1, v, kBatch, prompt_, kGenLen);
+  }
+  // float64 reference logits at the last prompt position, one sequence after the other.
+  std::vector<double> reference(Variant v) {
+    std::vector<double> all;
+    for (int64_t b = 0; b < kBatch; ++b) {
+      const std::vector<int32_t> seq(prompt_.begin() + b * kPromptLen, prompt_.begin() + (b + 1) * kPromptLen);
+      const auto l = ref::model_logits(cfg_, *src_, seq, v);
+      all.insert(all.end(), l.begin(), l.end());
+    }
+    return all;
+  }
+
+  static constexpr int64_t kBatch = 2, kPromptLen = 6, kGenLen = 5;
+  static constexpr double kTpTol = 1e-5;   // the bound for TP=P vs TP=1 (fp32)
+  static constexpr double kRefTol = 1e-5;  // fp32 model vs float64 reference
+  int rank_ = 0, size_ = 1;
+  ModelConfig cfg_;
+  std::unique_ptr<WeightSource> src_;
+  std::vector<int32_t> prompt_;
+};
+
+TEST_F(TensorParallel, StandardEqualsTp1) {
+  const auto tp = at_tp(Variant::Standard), one = at_tp1(Variant::Standard);
+  EXPECT_LT(rel_l2(tp.prefill_logits, one.prefill_logits), kTpTol) << "TP=" << size_;
+  EXPECT_EQ(tp.tokens, one.tokens);
+}
+
+TEST_F(TensorParallel, LadderEqualsTp1) {
+  const auto tp = at_tp(Variant::Ladder), one = at_tp1(Variant::Ladder);
+  EXPECT_LT(rel_l2(tp.prefill_logits, one.prefill_logits), kTpTol) << "TP=" << size_;
+  EXPECT_EQ(tp.tokens, one.tokens);
+}
+
+TEST_F(TensorParallel, StandardMatchesFloat64Reference) {
+  EXPECT_LT(rel_l2(at_tp(Variant::Standard).prefill_logits, reference(Variant::Standard)), kRefTol);
+}
+
+TEST_F(TensorParallel, LadderMatchesSerialLadderRecurrence) {
+  EXPECT_LT(rel_l2(at_tp(Variant::Ladder).prefill_logits, reference(Variant::Ladder)), kRefTol);
+}
+
+TEST_F(TensorParallel, UpperBoundEqualsStandardAtOneRank) {
+  const auto ub = at_tp1(Variant::UpperBound), st = at_tp1(Variant::Standard);
+  EXPECT_EQ(ub.prefill_logits, st.prefill_logits);  // same kernels, same order: bit-identical
+  EXPECT_EQ(ub.tokens, st.tokens);
+}
+
+TEST_F(TensorParallel, LadderDiffersFromStandard) {
+  const auto ladder = at_tp(Variant::Ladder), standard = at_tp(Variant::Standard);
+  // Far above the fp32 noise (1e-6) that separates equal functions above.
+  EXPECT_GT(rel_l2(ladder.prefill_logits, standard.prefill_logits), 1e-3);
+}
+
+}  // namespace
+}  // namespace lb
