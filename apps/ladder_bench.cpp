@@ -29,11 +29,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Every rank parsed the same argv and reached the same verdict; one of them says so.
-    code = rank == 0 ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
-    if (code != 0) code = 1;
+    // Every rank parsed the same argv and reached the same verdict; rank 0 says so.
+    const bool help = e.get_exit_code() == 0;
+    if (rank == 0) {
+      if (help)
+        app.exit(e);
+      else
+        std::fprintf(stderr, "ladder-bench: error: %s\nRun with --help for the list of flags.\n", e.what());
+    }
     MPI_Finalize();
-    return code;
+    return help ? 0 : 1;
   }
 
   try {

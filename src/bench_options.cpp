@@ -1,6 +1,27 @@
 #include "bench_options.hpp"
 
 namespace lb {
+namespace {
+
+// CLI11's PositiveNumber/NonNegativeNumber print a double range up to 1.8e308; say it plainly.
+CLI::Validator at_least(double min, const char* what) {
+  return CLI::Validator(
+      [min, what](std::string& s) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != s.size() || s.empty() || !(v >= min)) return std::string("must be ") + what + ", found \"" + s + "\"";
+        return {};
+      },
+      what);
+}
+const CLI::Validator kPositive = at_least(1, "a positive integer");
+const CLI::Validator kNonNegative = at_least(0, "a number >= 0");
+
+}  // namespace
 
 void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--model", o.model, "config.json, a directory holding one, or a name under configs/models/")->required();
@@ -9,16 +30,16 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--variant", o.variants, "comma list of standard, ladder, upper-bound, or 'all'")->capture_default_str();
   app.add_option("--batch", o.batches, "comma list of batch sizes")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
-  app.add_option("--prompt-len", o.prompt_len, "prompt tokens per sequence")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--prompt-len", o.prompt_len, "prompt tokens per sequence")->check(kPositive)->capture_default_str();
   app.add_option("--gen-len", o.gen_len, "generated tokens per sequence (1 from prefill + gen_len-1 decode steps)")
-      ->check(CLI::Range(int64_t(2), int64_t(1) << 30))
+      ->check(at_least(2, "an integer >= 2"))
       ->capture_default_str();
   app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
-  app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(kPositive)->capture_default_str();
   app.add_option("--seed", o.seed, "seed of random weights and prompts")->capture_default_str();
   app.add_option("--dtype", o.dtype, "compute dtype (the CPU build computes in fp32)")
       ->check(CLI::IsMember({"fp32"}))
@@ -27,14 +48,14 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
   app.add_option("--link-latency-us", o.link.latency_us, "emulated link: latency added to every all-reduce (us)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   app.add_option("--link-bandwidth-gbps", o.link.bandwidth_gbps,
                  "emulated link: bandwidth in Gbit/s, adds 2(P-1)/P*bytes/bandwidth per all-reduce (0 = off)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   app.add_option("--timeout-s", o.timeout_s, "abort the job if one all-reduce waits longer than this (0 = never)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
 }
 

@@ -84,6 +84,9 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name)
   if (c.num_heads % c.num_kv_heads != 0)
     throw UserError(where + ": num_attention_heads " + std::to_string(c.num_heads) +
                     " is not divisible by num_key_value_heads " + std::to_string(c.num_kv_heads));
+  if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
+    throw UserError(where + ": rope_scaling " + j.at("rope_scaling").dump() +
+                    " is not supported yet (plain RoPE only); remove the key or use a model without it");
   if (j.contains("tie_word_embeddings") && j.at("tie_word_embeddings") == true)
     throw UserError(where + ": tie_word_embeddings=true is not supported (the benchmark models have an untied LM head)");
   return c;

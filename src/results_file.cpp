@@ -3,7 +3,11 @@
 #include "errors.hpp"
 #include "provenance.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <filesystem>
@@ -70,9 +74,14 @@ void ResultsFile::check_output_path(const std::string& path, bool overwrite) {
   if (path.empty() || p.filename().empty()) throw UserError("--out: \"" + path + "\" is not a file name");
   const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
   if (!fs::is_directory(dir)) throw UserError("--out " + path + ": directory " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw UserError("--out " + path + ": directory " + dir.string() + " is not writable");
   if (fs::exists(p) && !overwrite)
     throw UserError("--out " + path + ": file exists (pass --overwrite to replace it)");
+  // Creating a file is the only test that also catches read-only mounts and root's exemptions.
+  const std::string probe = (dir / (".ladderbench-probe-" + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) throw UserError("--out " + path + ": directory " + dir.string() + " is not writable (" + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 ResultsFile::ResultsFile(const std::string& path, bool overwrite) : path_(path), partial_(path + ".partial") {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Bad input under mpirun -np 2: every case must exit non-zero within 10 s, with one message on
+# stderr that names the problem, and leave no rank running.
+# Usage: test_bad_input.sh <ladder-bench> <source dir>
+set -uo pipefail
+bench=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+tiny=$src/configs/models/tiny/config.json
+fast=(--prompt-len 4 --gen-len 2 --warmup 0 --reps 1)
+failures=0
+cases=0
+
+# expect_failure NAME EXPECTED_TEXT ARGS...
+expect_failure() {
+  local name=$1 expected=$2
+  shift 2
+  cases=$((cases + 1))
+  local start=$SECONDS
+  timeout 10 mpirun --oversubscribe -np 2 "$bench" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local took=$((SECONDS - start))
+  if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
+    echo "FAIL $name: exit code $rc (0 = accepted bad input, 124 = hung)"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "$expected" "$tmp/err"; then
+    echo "FAIL $name: stderr does not say \"$expected\":"; sed 's/^/    /' "$tmp/err"; failures=$((failures + 1)); return
+  fi
+  if pgrep -f "$bench .*$tmp" >/dev/null; then
+    echo "FAIL $name: a rank is still running"; failures=$((failures + 1)); return
+  fi
+  echo "ok   $name (exit $rc, ${took}s): $(grep -F -- "$expected" "$tmp/err" | head -1)"
+}
+
+mkdir -p "$tmp/model"
+printf '{"hidden_size": 64, "num_hidden_layers": 2,' >"$tmp/model/config.json"
+sed 's/"num_attention_heads": 8/"num_attention_heads": 6/; s/"num_key_value_heads": 4/"num_key_value_heads": 3/' "$tiny" \
+  | sed 's/"hidden_size": 64/"hidden_size": 48/' >"$tmp/odd_heads.json"
+# A directory this user cannot create files in: root ignores permission bits, but not procfs.
+if [ "$(id -u)" -eq 0 ]; then readonly_dir=/proc/self; else readonly_dir=$tmp/readonly; mkdir -p "$readonly_dir"; chmod a-w "$readonly_dir"; fi
+touch "$tmp/exists.h5"
+
+expect_failure missing-model "no such file, directory or model name" --model "$tmp/nope.json" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure malformed-json "malformed JSON" --model "$tmp/model" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure tp-not-dividing "must divide the heads" --model "$tmp/odd_heads.json" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure unknown-variant "unknown variant \"ladderr\"" --model "$tiny" --variant standard,ladderr --out "$tmp/a.h5" "${fast[@]}"
+expect_failure unwritable-dir "is not writable" --model "$tiny" --out "$readonly_dir/a.h5" "${fast[@]}"
+expect_failure missing-dir "does not exist" --model "$tiny" --out "$tmp/no/such/dir/a.h5" "${fast[@]}"
+expect_failure existing-file "file exists (pass --overwrite" --model "$tiny" --out "$tmp/exists.h5" "${fast[@]}"
+expect_failure missing-weights "not a directory" --model "$tiny" --weights "$tmp/no-ckpt" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure bad-batch "--batch" --model "$tiny" --batch 1,x --out "$tmp/a.h5" "${fast[@]}"
+expect_failure zero-reps "--reps" --model "$tiny" --out "$tmp/a.h5" --prompt-len 4 --gen-len 2 --reps 0
+expect_failure bad-dtype "--dtype" --model "$tiny" --dtype fp8 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure unknown-flag "--bogus" --model "$tiny" --bogus --out "$tmp/a.h5" "${fast[@]}"
+expect_failure too-long "exceeds max_position_embeddings" --model "$tiny" --out "$tmp/a.h5" --prompt-len 250 --gen-len 10
+
+echo "$((cases - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
