@@ -47,6 +47,8 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--out", o.out, "results file (HDF5); written as <out>.partial until complete")->required();
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
+  app.add_flag("--breakdown", o.breakdown,
+               "time each layer's attention and MLP during decode: compute and waiting for communication");
   app.add_option("--link-latency-us", o.link.latency_us, "emulated link: latency added to every all-reduce (us)")
       ->check(kNonNegative)
       ->capture_default_str();

@@ -24,6 +24,7 @@ struct BenchOptions {
   std::string out;
   bool overwrite = false;
   bool save_logits = false;
+  bool breakdown = false;
   LinkModel link;
   double timeout_s = 300;
 };

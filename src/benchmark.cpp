@@ -134,8 +134,17 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
       for (size_t i = 0; i < variants.size(); ++i) {
         const bool last = rep == o.reps - 1;
         MPI_Barrier(world);
-        const GenerationTiming t = max_over_ranks(gen.run(prompt, variants[i], last && o.save_logits), world);
+        ModuleProfile profile;
+        const GenerationTiming t =
+            max_over_ranks(gen.run(prompt, variants[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
         RunRecord& r = runs[i];
+        if (o.breakdown) {
+          // The slowest rank's time per module, as for every other sample.
+          for (auto* v : {&profile.compute_s, &profile.wait_s})
+            MPI_Allreduce(MPI_IN_PLACE, v->data(), int(v->size()), MPI_DOUBLE, MPI_MAX, world);
+          r.breakdown_compute_s.insert(r.breakdown_compute_s.end(), profile.compute_s.begin(), profile.compute_s.end());
+          r.breakdown_wait_s.insert(r.breakdown_wait_s.end(), profile.wait_s.begin(), profile.wait_s.end());
+        }
         r.prefill_s.push_back(t.prefill_s);
         r.decode_s.push_back(t.decode_s);
         r.tokens_per_s.push_back(double(batch * o.gen_len) / (t.prefill_s + t.decode_s));
@@ -161,6 +170,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
       r.warmup = o.warmup;
       r.reps = o.reps;
       r.vocab = cfg.vocab_size;
+      r.layers = cfg.num_layers;
       r.prompt = prompt;
       file->write_run(r);
       const Summary tps = summarize(r.tokens_per_s);

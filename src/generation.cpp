@@ -25,7 +25,8 @@ Generator::Generator(Transformer& model, int64_t batch, int64_t prompt_len, int6
   model_.reserve(batch, prompt_len, prompt_len + gen_len - 1);
 }
 
-GenerationTiming Generator::run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits) {
+GenerationTiming Generator::run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits,
+                                ModuleProfile* decode_profile) {
   auto h_prompt = Kokkos::create_mirror_view(prompt_);
   for (int64_t i = 0; i < batch_ * prompt_len_; ++i) h_prompt.data()[i] = prompt[size_t(i)];
   Kokkos::deep_copy(prompt_, h_prompt);
@@ -44,12 +45,21 @@ GenerationTiming Generator::run(const std::vector<int32_t>& prompt, Variant vari
   }
 
   t.step_s.reserve(size_t(gen_len_ - 1));
+  if (decode_profile) {
+    decode_profile->reset(model_.config().num_layers);
+    model_.set_profile(decode_profile);
+  }
   for (int64_t step = 1; step < gen_len_; ++step) {
     t0 = std::chrono::steady_clock::now();
     argmax_rows(model_.forward(next_, prompt_len_ + step - 1, variant), next_, out_, step);
     Kokkos::fence();
     t.step_s.push_back(seconds_since(t0));
     t.decode_s += t.step_s.back();
+  }
+  if (decode_profile) {
+    model_.set_profile(nullptr);
+    for (auto* v : {&decode_profile->compute_s, &decode_profile->wait_s})
+      for (double& x : *v) x /= double(gen_len_ - 1);
   }
   return t;
 }

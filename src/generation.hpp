@@ -19,8 +19,10 @@ class Generator {
   Generator(Transformer& model, int64_t batch, int64_t prompt_len, int64_t gen_len);
 
   // Generates from `prompt` (host, [batch, prompt_len]) with `variant`. With keep_logits, the
-  // prefill logits are copied aside after the prefill's clock stopped.
-  GenerationTiming run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits);
+  // prefill logits are copied aside after the prefill's clock stopped. With `decode_profile`,
+  // it receives the per-module times of the decode steps, as the mean of one step.
+  GenerationTiming run(const std::vector<int32_t>& prompt, Variant variant, bool keep_logits,
+                       ModuleProfile* decode_profile = nullptr);
 
   std::vector<int32_t> tokens() const;          // [batch, gen_len] of the last run
   const std::vector<float>& prefill_logits() const { return logits_; }  // [batch, vocab]

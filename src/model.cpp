@@ -3,9 +3,17 @@
 #include "gemm.hpp"
 #include "kernels.hpp"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace lb {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 Transformer::Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm)
     : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm) {}
@@ -83,10 +91,15 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
   struct Pending {
     bool active = false;
     Comm::Ticket ticket = 0;
+    size_t index = 0;  // 2 * layer + module, for the profile
   } pending[2];
   const auto settle = [&](Module m) {
     if (!pending[m].active) return;
-    if (communicate) comm_.wait(pending[m].ticket);
+    if (communicate) {
+      const double t0 = profile_ ? now_s() : 0;
+      comm_.wait(pending[m].ticket);
+      if (profile_) profile_->wait_s[pending[m].index] += now_s() - t0;
+    }
     add_into(ws.x, ws.module_out[m]);
     pending[m].active = false;
   };
@@ -94,12 +107,19 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
   for (int64_t l = 0; l < cfg_.num_layers; ++l) {
     for (Module m : {kAttention, kMlp}) {
       if (deferred) settle(m);
+      const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;
       if (m == kAttention)
         attention_partial(l, ws, S, pos0);
       else
         mlp_partial(l, ws);
+      const size_t index = size_t(2 * l + m);
+      if (profile_) {
+        ExecSpace().fence();
+        profile_->compute_s[index] += now_s() - t0;
+      }
       Mat& out = ws.module_out[m];
       pending[m].active = true;
+      pending[m].index = index;
       if (communicate) pending[m].ticket = comm_.start_allreduce(out.data(), out.size());
       if (!deferred) settle(m);
     }

@@ -11,8 +11,22 @@
 #include "weights.hpp"
 
 #include <map>
+#include <vector>
 
 namespace lb {
+
+// Per-module time of forward passes, accumulated while attached (the --breakdown mode):
+// index 2*layer + module (0 = attention, 1 = MLP). `compute_s` is the module's own kernels;
+// `wait_s` is the time the compute thread blocked waiting for that module's all-reduce —
+// communication that was not hidden. Fences around each module make the split exact, at the
+// price of the overlap that asynchronous kernel launches would give on a GPU.
+struct ModuleProfile {
+  std::vector<double> compute_s, wait_s;
+  void reset(int64_t layers) {
+    compute_s.assign(size_t(2 * layers), 0.0);
+    wait_s.assign(size_t(2 * layers), 0.0);
+  }
+};
 
 class Transformer {
  public:
@@ -25,6 +39,9 @@ class Transformer {
   // Runs tokens [batch, S] at positions pos0 .. pos0+S-1 (appending to the KV cache) and returns
   // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
   const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant);
+
+  // Accumulate per-module times into `profile` (nullptr: stop; the default).
+  void set_profile(ModuleProfile* profile) { profile_ = profile; }
 
   const ModelConfig& config() const { return cfg_; }
   const Shard& shard() const { return shard_; }
@@ -56,6 +73,7 @@ class Transformer {
   std::vector<Cache> k_cache_, v_cache_;  // per layer [batch, kv_heads, max_seq, head_dim]
   std::map<int64_t, Workspace> workspaces_;
   Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
+  ModuleProfile* profile_ = nullptr;
 };
 
 }  // namespace lb

@@ -135,6 +135,11 @@ void ResultsFile::write_run(const RunRecord& r) {
   dataset(g.id, "decode_step_s", H5T_NATIVE_DOUBLE, {reps, hsize_t(r.gen_len - 1)}, r.decode_step_s.data(), partial_);
   dataset(g.id, "prompt", H5T_NATIVE_INT32, {hsize_t(r.batch), hsize_t(r.prompt_len)}, r.prompt.data(), partial_);
   dataset(g.id, "tokens", H5T_NATIVE_INT32, {hsize_t(r.batch), hsize_t(r.gen_len)}, r.tokens.data(), partial_);
+  if (!r.breakdown_compute_s.empty()) {
+    const std::vector<hsize_t> dims = {reps, hsize_t(r.layers), 2};
+    dataset(g.id, "breakdown_compute_s", H5T_NATIVE_DOUBLE, dims, r.breakdown_compute_s.data(), partial_);
+    dataset(g.id, "breakdown_wait_s", H5T_NATIVE_DOUBLE, dims, r.breakdown_wait_s.data(), partial_);
+  }
   if (!r.logits.empty())
     dataset(g.id, "logits", H5T_NATIVE_FLOAT, {hsize_t(r.batch), hsize_t(r.vocab)}, r.logits.data(), partial_);
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);

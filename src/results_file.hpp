@@ -19,6 +19,9 @@ struct RunRecord {
   std::vector<int32_t> prompt;                            // [batch, prompt_len]
   std::vector<int32_t> tokens;                            // [batch, gen_len]
   std::vector<float> logits;                              // [batch, vocab] or empty
+  // --breakdown: per decode step, per layer and module (attention, MLP) [reps, layers, 2]
+  int64_t layers = 0;
+  std::vector<double> breakdown_compute_s, breakdown_wait_s;  // empty without --breakdown
 };
 
 class ResultsFile {

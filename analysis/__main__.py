@@ -1,0 +1,4 @@
+"""Entry point of `python -m analysis`."""
+from analysis.cli import main
+
+raise SystemExit(main())

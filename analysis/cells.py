@@ -1,0 +1,93 @@
+"""Reduce samples to cells: median, spread and speedup of one variant in one measured setting.
+
+A cell is one value of CELL_KEYS plus a variant. Samples of the same cell from several runs or
+files are pooled. Throughput is summarised by its median and its interquartile range (25th and
+75th percentile, linear interpolation), which a single slow outlier repetition cannot move; the
+speedup of a variant is its median tokens/s over the standard variant's median in the same cell.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .errors import AnalysisError
+from .load import BREAKDOWN_PREFIX
+from .models import parameter_count
+
+# Everything that changes what a number means; two samples share a cell only if all agree.
+CELL_KEYS = ["model", "device", "dtype", "prompt_len", "gen_len", "p2p", "link", "tp", "batch"]
+BASELINE = "standard"
+VARIANT_ORDER = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder")
+P2P_ORDER = ("on", "off", "emulated")
+
+
+def ordered_variants(variants) -> list[str]:
+    """The paper's order, variants unknown to it (added later to the app) after, alphabetically."""
+    present = set(variants)
+    return [v for v in VARIANT_ORDER if v in present] + sorted(present - set(VARIANT_ORDER))
+
+
+def breakdown_columns(frame: pd.DataFrame) -> list[str]:
+    return sorted(c for c in frame.columns if c.startswith(BREAKDOWN_PREFIX))
+
+
+def component_label(column: str) -> str:
+    """`breakdown_comm_s_median` -> `comm` (the unit, seconds, goes into the axis or header)."""
+    return column.removeprefix(BREAKDOWN_PREFIX).removesuffix("_median").removesuffix("_s")
+
+
+def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, variant): n, tokens/s median/q1/q3/min/max/mean, median latencies,
+    median breakdown components, standard's median tokens/s, the speedup over it, model_params."""
+    samples = samples.dropna(subset=["variant", "tokens_per_s"])
+    if samples.empty:
+        raise AnalysisError("the given result files hold no measured run yet (partial files of jobs "
+                            "stopped before their first run?)")
+    # A file without the root attribute `device` must not lose its samples in groupby (NaN key).
+    samples = samples.assign(device=samples["device"].fillna("unknown") if "device" in samples else "unknown")
+
+    grouped = samples.groupby(CELL_KEYS + ["variant"], sort=False)
+    tps = grouped["tokens_per_s"]
+    stats = pd.DataFrame({
+        "n": tps.size(),
+        "tokens_per_s_median": tps.median(),
+        "tokens_per_s_q1": tps.quantile(0.25),
+        "tokens_per_s_q3": tps.quantile(0.75),
+        "tokens_per_s_min": tps.min(),
+        "tokens_per_s_max": tps.max(),
+        "tokens_per_s_mean": tps.mean(),
+        "prefill_s_median": grouped["prefill_s"].median(),
+        "decode_s_median": grouped["decode_s"].median(),
+        "total_s_median": grouped["total_s"].median(),
+        **{f"{c}_median": grouped[c].median() for c in breakdown_columns(samples)},
+    }).reset_index()
+
+    baseline = stats.loc[stats["variant"] == BASELINE, CELL_KEYS + ["tokens_per_s_median"]]
+    stats = stats.merge(baseline.rename(columns={"tokens_per_s_median": "standard_tokens_per_s"}),
+                        on=CELL_KEYS, how="left")
+    stats["speedup"] = stats["tokens_per_s_median"] / stats["standard_tokens_per_s"]
+
+    # Parameters per model, from the file's config.json where it has one, to order rows and the
+    # speedup-vs-model-size figure; NaN when neither the config nor the paper's table knows it.
+    configs = samples.groupby("model")["model_config"].first() if "model_config" in samples else {}
+    size = {m: parameter_count(m, configs.get(m)) for m in stats["model"].unique()}
+    stats["model_params"] = stats["model"].map(size).astype(float)
+
+    # Rows in reading order: models small to large, real links before emulated ones, then TP and
+    # batch with P2P on next to off.
+    variant_rank = {v: i for i, v in enumerate(ordered_variants(stats["variant"]))}
+    helpers = {
+        "_size": stats["model_params"].fillna(0.0),
+        "_emulated": stats["link"] != "native",
+        "_p2p": stats["p2p"].map(lambda p: P2P_ORDER.index(p) if p in P2P_ORDER else len(P2P_ORDER)),
+        "_variant": stats["variant"].map(variant_rank),
+    }
+    order = ["_size", "model", "device", "dtype", "prompt_len", "gen_len", "_emulated", "link", "tp", "batch",
+             "_p2p", "p2p", "_variant"]
+    stats = stats.assign(**helpers).sort_values(order, kind="stable").reset_index(drop=True)
+    return stats.drop(columns=list(helpers))
+
+
+def varying(frame: pd.DataFrame, columns) -> list[str]:
+    """The columns among `columns` that take more than one value in `frame`."""
+    return [c for c in columns if frame[c].nunique(dropna=False) > 1]
+

@@ -1,0 +1,75 @@
+"""Write synthetic result files in the exact layout of docs/results-format.md (format v1).
+
+Tests state the tokens/s they want per (variant, batch) and derive every expectation from those
+inputs, so no expected output is typed by hand.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def samples(tokens_per_s: float, reps: int, spread: float) -> np.ndarray:
+    """`reps` values spread symmetrically around tokens_per_s, so their median is tokens_per_s."""
+    offsets = np.arange(reps) - (reps - 1) / 2
+    return tokens_per_s * (1 + spread * offsets / max(reps, 1))
+
+
+def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02, prompt_len=1024,
+                 gen_len=512, complete=True, env=None, link_latency_us=None, link_bandwidth_gbps=0.0,
+                 device="NVIDIA H100 80GB HBM3", dtype="bf16", breakdown=None, fixed_strings=False) -> Path:
+    """One result file with a run per entry of `cells` = {(variant, batch): tokens_per_s}.
+
+    env: dict stored as the (not yet specified) root attribute `env`; link_latency_us: emulate a
+    link; breakdown: {component: fraction of the generation time} written as breakdown_<component>;
+    fixed_strings: store strings as fixed-length ASCII instead of h5py's variable-length UTF-8.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (lambda s: np.bytes_(s.encode())) if fixed_strings else str
+    with h5py.File(path, "w") as h5:
+        root = h5.attrs
+        root["format"] = text("ladderbench")
+        root["format_version"] = np.int64(1)
+        root["complete"] = np.int64(1 if complete else 0)
+        root["created_utc"] = text("2025-01-01T00:00:00Z")
+        root["finished_utc"] = text("2025-01-01T01:00:00Z" if complete else "")
+        root["git_sha"] = text("0123456789abcdef0123456789abcdef01234567")
+        root["git_dirty"] = np.int64(0)
+        root["argv"] = text(f"ladder-bench --model {model} --tp {tp}")
+        root["world_size"] = np.int64(tp)
+        root.create("hostnames", data=[f"node{r // 8}" for r in range(tp)], dtype=h5py.string_dtype())
+        root["backend"] = text("nccl" if device != "cpu" else "mpi")
+        root["device"] = text(device)
+        root["link_emulated"] = np.int64(0 if link_latency_us is None else 1)
+        root["link_latency_us"] = np.float64(link_latency_us or 0.0)
+        root["link_bandwidth_gbps"] = np.float64(link_bandwidth_gbps)
+        root["model"] = text(model)
+        root["model_config"] = text(json.dumps({"num_hidden_layers": 2, "hidden_size": 64}))
+        root["weights"] = text("random")
+        root["seed"] = np.int64(1234)
+        root["versions"] = text(json.dumps({"MPI": "4.1", "HDF5": "1.12"}))
+        if env is not None:
+            root["env"] = text(json.dumps(env))
+
+        for i, ((variant, batch), tokens_per_s) in enumerate(cells.items()):
+            run = h5.create_group(f"runs/r{i:04d}")
+            for name, value in dict(variant=text(variant), dtype=text(dtype), model=text(model)).items():
+                run.attrs[name] = value
+            for name, value in dict(batch=batch, prompt_len=prompt_len, gen_len=gen_len, tp=tp,
+                                    warmup=5, reps=reps).items():
+                run.attrs[name] = np.int64(value)
+            tps = samples(tokens_per_s, reps, spread)
+            total = batch * gen_len / tps
+            run["prefill_s"] = 0.1 * total
+            run["decode_s"] = total - 0.1 * total
+            run["tokens_per_s"] = tps
+            run["decode_step_s"] = np.repeat((0.9 * total / max(gen_len - 1, 1))[:, None], gen_len - 1, axis=1)
+            run["prompt"] = np.zeros((batch, prompt_len), dtype=np.int32)
+            run["tokens"] = np.zeros((batch, gen_len), dtype=np.int32)
+            for component, fraction in (breakdown or {}).items():
+                run[f"breakdown_{component}"] = fraction * total
+    return path
