@@ -15,6 +15,8 @@
 namespace lb {
 namespace {
 
+using testing::expect_user_error;
+
 namespace fs = std::filesystem;
 
 // The random model with every weight rounded to bf16: what a BF16 checkpoint of it holds.
@@ -45,16 +47,6 @@ class Checkpoint : public ::testing::Test {
     auto comm = make_null_comm();
     const auto prompt = testing::seeded_prompt(2, 5, cfg_.vocab_size, 1);
     return testing::generate(cfg_, src, *comm, 0, 1, Variant::Standard, 2, prompt, 2).prefill_logits;
-  }
-
-  template <class F>
-  void expect_user_error(F&& f, const std::string& needle) {
-    try {
-      f();
-      ADD_FAILURE() << "expected an error mentioning \"" << needle << "\"";
-    } catch (const UserError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
   }
 
   ModelConfig cfg_;

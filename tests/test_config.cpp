@@ -11,21 +11,13 @@
 namespace lb {
 namespace {
 
+using testing::expect_user_error;
+
 nlohmann::json tiny() {
   return {{"hidden_size", 64},   {"intermediate_size", 128}, {"num_hidden_layers", 2}, {"num_attention_heads", 8},
           {"num_key_value_heads", 4}, {"vocab_size", 96}, {"max_position_embeddings", 256}};
 }
 
-// Expects a UserError whose message contains `needle`.
-template <class F>
-void expect_user_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error mentioning \"" << needle << "\"";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 TEST(ModelConfig, ParsesHuggingFaceKeysWithDefaults) {
   const ModelConfig c = parse_model_config(tiny(), "tiny");

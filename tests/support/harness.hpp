@@ -3,10 +3,13 @@
 #pragma once
 
 #include "comm.hpp"
+#include "errors.hpp"
 #include "model_config.hpp"
 #include "types.hpp"
 #include "variant.hpp"
 #include "weight_source.hpp"
+
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
@@ -47,6 +50,17 @@ struct GenerationResult {
 // Builds rank `rank` of a TP=`size` model from `src` and generates from the seeded prompt.
 GenerationResult generate(const ModelConfig& cfg, const WeightSource& src, Comm& comm, int rank, int size,
                           Variant v, int64_t batch, const std::vector<int32_t>& prompt, int64_t gen_len);
+
+// Expects `f` to throw a UserError whose message contains `needle` (the message must name the problem).
+template <class F>
+void expect_user_error(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error mentioning \"" << needle << "\"";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
 
 std::vector<int32_t> seeded_prompt(int64_t batch, int64_t len, int64_t vocab, uint64_t seed);
 
