@@ -109,6 +109,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     file->set_attr("hostnames", hosts);
     file->set_attr("cpu_model", cpu_model());
     file->set_attr("backend", comm->name());
+    file->set_attr("comm_progress_priority", comm->progress_priority());
     file->set_attr("device", std::string("cpu"));
     file->set_attr("link_emulated", int64_t(o.link.enabled()));
     file->set_attr("link_latency_us", o.link.latency_us);

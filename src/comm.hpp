@@ -19,6 +19,8 @@ class Comm {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string name() const = 0;
+  // Scheduling of the thread that progresses communication ("none" without one), for provenance.
+  virtual std::string progress_priority() const { return "none"; }
   // Starts an in-place sum all-reduce of buf[0, n) once the kernels that wrote it have finished.
   // Every rank must start the same all-reduces in the same order.
   virtual Ticket start_allreduce(real* buf, size_t n) = 0;
