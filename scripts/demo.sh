@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CPU demo: a small-scale version of the paper's speedup table. Installs dependencies, builds,
-# runs TP=2 (two MPI ranks) with standard, ladder and upper-bound on the demo-cpu model over an
+# runs TP=2 (two MPI ranks) with standard, ladder, parallel and upper-bound on the demo-cpu model over an
 # EMULATED slow link (500 us per all-reduce), prints the table, and writes the HDF5 file and the
 # tables under results/demo/.
 set -euo pipefail
@@ -11,7 +11,7 @@ bash scripts/build.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 out=results/demo
 mkdir -p "$out"
-mpirun --oversubscribe -np 2 build/bin/ladder-bench --model demo-cpu --variant all --batch 1,4 \
+mpirun --oversubscribe -np 2 build/bin/ladder-bench --model demo-cpu --variant standard,ladder,parallel,upper-bound --batch 1,4 \
   --prompt-len 128 --gen-len 64 --warmup 1 --reps 5 --link-latency-us 500 \
   --out "$out/demo-cpu-tp2.h5" --overwrite
 echo

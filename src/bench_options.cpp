@@ -28,6 +28,9 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--weights", o.weights, "'random' (seeded N(0,0.02)) or a Hugging Face checkpoint directory")
       ->capture_default_str();
   app.add_option("--variant", o.variants, "comma list of standard, ladder, upper-bound, or 'all'")->capture_default_str();
+  app.add_option("--ladder-layers", o.ladder_layers,
+                 "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
+      ->check(kNonNegative);
   app.add_option("--batch", o.batches, "comma list of batch sizes")
       ->delimiter(',')
       ->check(kPositive)
@@ -42,7 +45,7 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(kPositive)->capture_default_str();
   app.add_option("--seed", o.seed, "seed of random weights and prompts")->capture_default_str();
   app.add_option("--dtype", o.dtype, "compute dtype (the CPU build computes in fp32)")
-      ->check(CLI::IsMember({"fp32"}))
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->capture_default_str();
   app.add_option("--out", o.out, "results file (HDF5); written as <out>.partial until complete")->required();
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");

@@ -16,6 +16,7 @@ struct BenchOptions {
   std::string model;              // config.json, directory, or short name
   std::string weights = "random"; // "random" or a Hugging Face checkpoint directory
   std::string variants = "all";
+  int64_t ladder_layers = -1;     // hybrid-ladder: final layers with ladder residual (-1: config or L/2)
   std::vector<int64_t> batches = {1};
   int64_t prompt_len = 1024, gen_len = 512;  // the paper's protocol
   int64_t warmup = 5, reps = 10;

@@ -71,6 +71,12 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
+        if (o.dtype != "fp32")
+          throw UserError("--dtype " + o.dtype + ": this CPU build computes in fp32 (bf16/fp16 are for the GPU build and --plan)");
+        if (o.ladder_layers > cfg.num_layers)
+          throw UserError("--ladder-layers " + std::to_string(o.ladder_layers) + " exceeds the model's " +
+                          std::to_string(cfg.num_layers) + " layers");
+        if (o.ladder_layers >= 0) cfg.ladder_layers = o.ladder_layers;
         if (cfg.head_dim() > kMaxHeadDim)
           throw UserError("model " + cfg.name + ": head dimension " + std::to_string(cfg.head_dim()) +
                           " exceeds the supported " + std::to_string(kMaxHeadDim));
@@ -172,6 +178,8 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
       r.reps = o.reps;
       r.vocab = cfg.vocab_size;
       r.layers = cfg.num_layers;
+      if (variants[i] == Variant::HybridLadder)
+        r.ladder_layers = cfg.hybrid_ladder_layers();
       r.prompt = prompt;
       file->write_run(r);
       const Summary tps = summarize(r.tokens_per_s);

@@ -51,13 +51,12 @@ Transformer::Workspace& Transformer::workspace(int64_t T) {
   return workspaces_.emplace(T, std::move(ws)).first->second;
 }
 
-// Spec steps 1-4: norm, column-parallel QKV, RoPE, KV append, causal attention, row-parallel o_proj.
-// The result in module_out[kAttention] is this rank's partial sum.
+// Spec steps 2-4 on the normed input: column-parallel QKV, RoPE, KV append, causal attention,
+// row-parallel o_proj. The result in module_out[kAttention] is this rank's partial sum.
 void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S, int64_t pos0) {
   const LayerWeights& lw = w_.layers[l];
   const int64_t dh = cfg_.head_dim();
   const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
-  rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);
   gemm_xwt(ws.normed, lw.wqkv, ws.qkv);
   apply_rope(ws.qkv, 0, shard_.heads, dh, S, pos0, rope_.cos, rope_.sin);
   apply_rope(ws.qkv, k_col0, shard_.kv_heads, dh, S, pos0, rope_.cos, rope_.sin);
@@ -66,13 +65,21 @@ void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S, int64_t
   gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
 }
 
-// Spec steps 6-8: norm, column-parallel gate/up, SwiGLU, row-parallel down_proj.
+// Spec steps 7-8 on the normed input: column-parallel gate/up, SwiGLU, row-parallel down_proj.
 void Transformer::mlp_partial(int64_t l, Workspace& ws) {
   const LayerWeights& lw = w_.layers[l];
-  rms_norm(ws.x, lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
   gemm_xwt(ws.normed, lw.w13, ws.gu);
   silu_mul(ws.gu, ws.act);
   gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]);
+}
+
+int64_t Transformer::first_ladder_layer(Variant v) const {
+  switch (v) {
+    case Variant::Ladder: return 0;
+    case Variant::HybridLadder:
+      return cfg_.num_layers - cfg_.hybrid_ladder_layers();
+    default: return cfg_.num_layers;
+  }
 }
 
 const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant variant) {
@@ -82,50 +89,76 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
   Workspace& ws = workspace(B * S);
   embed_tokens(tokens, w_.embed, ws.x);
 
-  // The residual schedule. A module's output is "settled" by waiting for its all-reduce (if any)
-  // and adding it to the stream. Standard settles right after the module; ladder settles it just
-  // before the next module of the same kind, i.e. after one more module has been computed, so
-  // the all-reduce overlaps that module (spec section 3). Upper-bound never communicates.
+  // The residual schedule. Modules are numbered i = 2*layer + (0 attention | 1 MLP). A module's
+  // output is "settled" by waiting for its all-reduce and adding it to the stream. Module i reads
+  // the stream through module i-1 in a standard layer and through module i-2 in a ladder layer
+  // (r_i = r_{i-1} + h_i(r_{i-2}), spec section 3), so before module i every pending module up
+  // to that index is settled. For standard that is the module just computed (a blocking
+  // all-reduce); for ladder it is the module before it, whose all-reduce overlapped one module of
+  // compute. The hybrid's boundary rule (spec section 5) follows from the same rule. The parallel
+  // block sums its two partial outputs locally and settles them as one module.
   const bool communicate = variant != Variant::UpperBound;
-  const bool deferred = variant == Variant::Ladder;
+  const int64_t ladder_from = first_ladder_layer(variant);
   struct Pending {
     bool active = false;
     Comm::Ticket ticket = 0;
-    size_t index = 0;  // 2 * layer + module, for the profile
+    int64_t index = 0;
   } pending[2];
   const auto settle = [&](Module m) {
     if (!pending[m].active) return;
     if (communicate) {
       const double t0 = profile_ ? now_s() : 0;
       comm_.wait(pending[m].ticket);
-      if (profile_) profile_->wait_s[pending[m].index] += now_s() - t0;
+      if (profile_) profile_->wait_s[size_t(pending[m].index)] += now_s() - t0;
     }
     add_into(ws.x, ws.module_out[m]);
     pending[m].active = false;
   };
+  const auto settle_through = [&](int64_t index) {  // in module order, for a fixed summation order
+    const Module first = pending[kAttention].index <= pending[kMlp].index ? kAttention : kMlp;
+    for (Module m : {first, Module(1 - first)})
+      if (pending[m].active && pending[m].index <= index) settle(m);
+  };
+  const auto start = [&](Module m, int64_t index) {
+    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size()) : 0, index};
+  };
+  const auto timed = [&](int64_t index, auto&& compute) {
+    const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;
+    compute();
+    if (profile_) {
+      ExecSpace().fence();
+      profile_->compute_s[size_t(index)] += now_s() - t0;
+    }
+  };
 
   for (int64_t l = 0; l < cfg_.num_layers; ++l) {
-    for (Module m : {kAttention, kMlp}) {
-      if (deferred) settle(m);
-      const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;
-      if (m == kAttention)
+    const LayerWeights& lw = w_.layers[l];
+    if (variant == Variant::Parallel) {
+      const int64_t i = 2 * l;
+      timed(i, [&] {
+        rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);  // the one shared norm
         attention_partial(l, ws, S, pos0);
-      else
         mlp_partial(l, ws);
-      const size_t index = size_t(2 * l + m);
-      if (profile_) {
-        ExecSpace().fence();
-        profile_->compute_s[index] += now_s() - t0;
-      }
-      Mat& out = ws.module_out[m];
-      pending[m].active = true;
-      pending[m].index = index;
-      if (communicate) pending[m].ticket = comm_.start_allreduce(out.data(), out.size());
-      if (!deferred) settle(m);
+        add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
+      });
+      start(kAttention, i);
+      settle(kAttention);
+      continue;
+    }
+    for (Module m : {kAttention, kMlp}) {
+      const int64_t i = 2 * l + m;
+      settle_through(l >= ladder_from ? i - 2 : i - 1);
+      timed(i, [&] {
+        rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
+        if (m == kAttention)
+          attention_partial(l, ws, S, pos0);
+        else
+          mlp_partial(l, ws);
+      });
+      start(m, i);
     }
   }
-  settle(kAttention);
-  settle(kMlp);
+  settle_through(2 * cfg_.num_layers);
 
   gather_last(ws.x, S, last_);
   rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_);

@@ -40,6 +40,9 @@ class Transformer {
   // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
   const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant);
 
+  // hybrid-ladder uses the ladder residual in the last `n` layers.
+  void set_ladder_layers(int64_t n) { cfg_.ladder_layers = n; }
+
   // Accumulate per-module times into `profile` (nullptr: stop; the default).
   void set_profile(ModuleProfile* profile) { profile_ = profile; }
 
@@ -62,8 +65,11 @@ class Transformer {
   };
   Workspace& workspace(int64_t tokens);
 
+  // The module bodies after the norm: read ws.normed, write this rank's partial sum.
   void attention_partial(int64_t layer, Workspace& ws, int64_t S, int64_t pos0);
   void mlp_partial(int64_t layer, Workspace& ws);
+  // Layers from this index on use the ladder residual (num_layers: none).
+  int64_t first_ladder_layer(Variant v) const;
 
   ModelConfig cfg_;
   Shard shard_;

@@ -58,6 +58,25 @@ fs::path resolve_config_path(const std::string& spec) {
   throw UserError("--model " + spec + ": no such file, directory or model name (names are the folders of configs/models/)");
 }
 
+RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where) {
+  const std::string w = where + ": rope_scaling";
+  if (!s.is_object()) throw UserError(w + " must be an object, found " + s.dump());
+  const std::string type = s.value("rope_type", s.value("type", std::string()));
+  if (type != "llama3")
+    throw UserError(w + ": rope_type \"" + type + "\" is not supported (only \"llama3\", as in Llama-3.1)");
+  RopeScaling r;
+  r.llama3 = true;
+  r.factor = positive_number(s, "factor", 0, w);
+  r.low_freq_factor = positive_number(s, "low_freq_factor", 0, w);
+  r.high_freq_factor = positive_number(s, "high_freq_factor", 0, w);
+  r.original_max_position_embeddings = positive_int(s, "original_max_position_embeddings", w);
+  if (r.factor == 0 || r.low_freq_factor == 0 || r.high_freq_factor == 0)
+    throw UserError(w + ": needs factor, low_freq_factor and high_freq_factor");
+  if (!(r.high_freq_factor > r.low_freq_factor))
+    throw UserError(w + ": high_freq_factor must exceed low_freq_factor");
+  return r;
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name) {
@@ -84,9 +103,13 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name)
   if (c.num_heads % c.num_kv_heads != 0)
     throw UserError(where + ": num_attention_heads " + std::to_string(c.num_heads) +
                     " is not divisible by num_key_value_heads " + std::to_string(c.num_kv_heads));
-  if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
-    throw UserError(where + ": rope_scaling " + j.at("rope_scaling").dump() +
-                    " is not supported yet (plain RoPE only); remove the key or use a model without it");
+  if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null()) c.rope_scaling = parse_rope_scaling(j.at("rope_scaling"), where);
+  if (j.contains("ladder_layers")) {
+    const auto& v = j.at("ladder_layers");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > c.num_layers)
+      throw UserError(where + ": key \"ladder_layers\" must be an integer in [0, num_hidden_layers], found " + v.dump());
+    c.ladder_layers = v.get<int64_t>();
+  }
   if (j.contains("tie_word_embeddings") && j.at("tie_word_embeddings") == true)
     throw UserError(where + ": tie_word_embeddings=true is not supported (the benchmark models have an untied LM head)");
   return c;

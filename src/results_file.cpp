@@ -128,6 +128,7 @@ void ResultsFile::write_run(const RunRecord& r) {
   for (const auto& [name, v] : {std::pair<const char*, int64_t>{"batch", r.batch}, {"prompt_len", r.prompt_len},
                                 {"gen_len", r.gen_len}, {"tp", r.tp}, {"warmup", r.warmup}, {"reps", r.reps}})
     scalar_attr(g.id, name, H5T_NATIVE_INT64, v, partial_);
+  if (r.ladder_layers >= 0) scalar_attr(g.id, "ladder_layers", H5T_NATIVE_INT64, r.ladder_layers, partial_);
   const auto reps = hsize_t(r.reps);
   dataset(g.id, "prefill_s", H5T_NATIVE_DOUBLE, {reps}, r.prefill_s.data(), partial_);
   dataset(g.id, "decode_s", H5T_NATIVE_DOUBLE, {reps}, r.decode_s.data(), partial_);
@@ -142,6 +143,26 @@ void ResultsFile::write_run(const RunRecord& r) {
   }
   if (!r.logits.empty())
     dataset(g.id, "logits", H5T_NATIVE_FLOAT, {hsize_t(r.batch), hsize_t(r.vocab)}, r.logits.data(), partial_);
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
+}
+
+void ResultsFile::write_group(const std::string& path, const GroupRecord& r) {
+  Handle lcpl{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
+  H5Pset_create_intermediate_group(lcpl.id, 1);
+  Handle g{check(H5Gcreate2(file_, path.c_str(), lcpl.id, H5P_DEFAULT, H5P_DEFAULT), "group " + path, partial_), H5Gclose};
+  for (const auto& [name, v] : r.string_attrs) string_attr(g.id, name, v, partial_);
+  for (const auto& [name, v] : r.int_attrs) scalar_attr(g.id, name, H5T_NATIVE_INT64, v, partial_);
+  for (const auto& [name, v] : r.double_attrs) scalar_attr(g.id, name, H5T_NATIVE_DOUBLE, v, partial_);
+  const auto write = [&](const auto& d, hid_t type) {
+    hsize_t n = 1;
+    for (hsize_t e : d.dims) n *= e;
+    if (n != d.data.size())
+      throw std::logic_error("dataset " + path + "/" + d.name + ": " + std::to_string(d.data.size()) +
+                             " values for " + std::to_string(n) + " elements");
+    dataset(g.id, d.name, type, d.dims, d.data.data(), partial_);
+  };
+  for (const auto& d : r.f64) write(d, H5T_NATIVE_DOUBLE);
+  for (const auto& d : r.i64) write(d, H5T_NATIVE_INT64);
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
 }
 

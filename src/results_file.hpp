@@ -7,12 +7,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lb {
 
 struct RunRecord {
   std::string variant, dtype, model;
+  int64_t ladder_layers = -1;  // hybrid-ladder only: written as attribute `ladder_layers`
   int64_t batch = 0, prompt_len = 0, gen_len = 0, tp = 0, warmup = 0, reps = 0, vocab = 0;
   std::vector<double> prefill_s, decode_s, tokens_per_s;  // [reps]
   std::vector<double> decode_step_s;                      // [reps, gen_len - 1]
@@ -22,6 +24,22 @@ struct RunRecord {
   // --breakdown: per decode step, per layer and module (attention, MLP) [reps, layers, 2]
   int64_t layers = 0;
   std::vector<double> breakdown_compute_s, breakdown_wait_s;  // empty without --breakdown
+};
+
+// A group of any other kind of measurement (e.g. ladder-allreduce's /allreduce/<mode>): scalar
+// attributes and row-major datasets; each dataset's data must hold the product of its dims.
+struct GroupRecord {
+  template <class T>
+  struct Data {
+    std::string name;
+    std::vector<hsize_t> dims;
+    std::vector<T> data;
+  };
+  std::vector<std::pair<std::string, std::string>> string_attrs;
+  std::vector<std::pair<std::string, int64_t>> int_attrs;
+  std::vector<std::pair<std::string, double>> double_attrs;
+  std::vector<Data<double>> f64;
+  std::vector<Data<int64_t>> i64;
 };
 
 class ResultsFile {
@@ -43,6 +61,8 @@ class ResultsFile {
   void set_attr(const std::string& name, const std::vector<std::string>& values);
 
   void write_run(const RunRecord& run);  // one new /runs/rNNNN group, then flush
+  // One new group at `path` (e.g. "allreduce/blocking"; missing parents are created), then flush.
+  void write_group(const std::string& path, const GroupRecord& group);
   void finalize();                       // complete=1, finished_utc, close, rename
 
   const std::string& partial_path() const { return partial_; }

@@ -2,6 +2,7 @@
 
 #include "errors.hpp"
 
+#include <iterator>
 #include <sstream>
 
 namespace lb {
@@ -11,18 +12,21 @@ std::string to_string(Variant v) {
     case Variant::Standard: return "standard";
     case Variant::Ladder: return "ladder";
     case Variant::UpperBound: return "upper-bound";
+    case Variant::Parallel: return "parallel";
+    case Variant::HybridLadder: return "hybrid-ladder";
   }
   return "?";
 }
 
 Variant parse_variant(const std::string& s) {
-  for (Variant v : {Variant::Standard, Variant::Ladder, Variant::UpperBound})
+  for (Variant v : kAllVariants)
     if (s == to_string(v)) return v;
-  throw UserError("--variant: unknown variant \"" + s + "\" (expected standard, ladder, upper-bound or all)");
+  throw UserError("--variant: unknown variant \"" + s +
+                  "\" (expected standard, ladder, upper-bound, parallel, hybrid-ladder or all)");
 }
 
 std::vector<Variant> parse_variant_list(const std::string& s) {
-  if (s == "all") return {Variant::Standard, Variant::Ladder, Variant::UpperBound};
+  if (s == "all") return std::vector<Variant>(std::begin(kAllVariants), std::end(kAllVariants));
   std::vector<Variant> out;
   std::stringstream in(s);
   std::string item;

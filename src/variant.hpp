@@ -11,7 +11,13 @@ enum class Variant {
   Standard,    // Megatron TP: all-reduce, then add, right after each module
   Ladder,      // all-reduce overlaps the next module; waited for and added one module later
   UpperBound,  // no communication at all: each rank adds its own partial sums
+  Parallel,    // PaLM/GPT-J block: attention and MLP from one shared norm, one all-reduce per layer
+  HybridLadder,  // standard for the first layers, ladder for the last ladder_layers (spec 5)
 };
+
+// Every variant, in the order `all` runs them.
+inline constexpr Variant kAllVariants[] = {Variant::Standard, Variant::Ladder, Variant::UpperBound, Variant::Parallel,
+                                           Variant::HybridLadder};
 
 std::string to_string(Variant v);
 // Accepts "standard", "ladder", "upper-bound"; throws UserError otherwise.

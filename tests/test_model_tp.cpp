@@ -86,6 +86,35 @@ TEST_F(TensorParallel, UpperBoundEqualsStandardAtOneRank) {
   EXPECT_EQ(ub.tokens, st.tokens);
 }
 
+TEST_F(TensorParallel, ParallelAndHybridEqualTp1) {
+  for (Variant v : {Variant::Parallel, Variant::HybridLadder}) {
+    const auto tp = at_tp(v), one = at_tp1(v);
+    EXPECT_LT(rel_l2(tp.prefill_logits, one.prefill_logits), kTpTol) << to_string(v) << " TP=" << size_;
+    EXPECT_EQ(tp.tokens, one.tokens) << to_string(v);
+  }
+}
+
+TEST_F(TensorParallel, ParallelAndHybridMatchFloat64Reference) {
+  for (Variant v : {Variant::Parallel, Variant::HybridLadder})
+    EXPECT_LT(rel_l2(at_tp(v).prefill_logits, reference(v)), kRefTol) << to_string(v);
+}
+
+TEST_F(TensorParallel, HybridWithAllOrNoLadderLayersIsLadderOrStandard) {
+  cfg_.ladder_layers = cfg_.num_layers;
+  EXPECT_EQ(at_tp(Variant::HybridLadder).prefill_logits, at_tp(Variant::Ladder).prefill_logits);
+  cfg_.ladder_layers = 0;
+  EXPECT_EQ(at_tp(Variant::HybridLadder).prefill_logits, at_tp(Variant::Standard).prefill_logits);
+  // And the float64 layer-by-layer form of spec 5 agrees with the module recurrence of spec 3.
+  cfg_.ladder_layers = cfg_.num_layers;
+  EXPECT_LT(rel_l2(reference(Variant::HybridLadder), reference(Variant::Ladder)), 1e-12);
+}
+
+TEST_F(TensorParallel, EveryVariantDiffersFromStandardButUpperBoundAtOneRank) {
+  const auto standard = at_tp1(Variant::Standard);
+  for (Variant v : {Variant::Ladder, Variant::Parallel, Variant::HybridLadder})
+    EXPECT_GT(rel_l2(at_tp1(v).prefill_logits, standard.prefill_logits), 1e-3) << to_string(v);
+}
+
 TEST_F(TensorParallel, LadderDiffersFromStandard) {
   const auto ladder = at_tp(Variant::Ladder), standard = at_tp(Variant::Standard);
   // Far above the fp32 noise (1e-6) that separates equal functions above.

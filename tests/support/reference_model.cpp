@@ -115,18 +115,21 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
     const Tensor a = causal_attention(q, k, vv, T, T, H, K, dh, positions);
     return matmul_xwt(a, full(src, p + "self_attn.o_proj.weight", {d, H * dh}), T, H * dh, d);
   };
-  const auto mlp = [&](int64_t l, const Tensor& in) {
+  const auto mlp_normed = [&](int64_t l, const Tensor& h) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    const Tensor h = rms_norm(in, full(src, p + "post_attention_layernorm.weight", {d}), T, d, c.rms_norm_eps);
     const Tensor g = matmul_xwt(h, full(src, p + "mlp.gate_proj.weight", {F, d}), T, d, F);
     const Tensor u = matmul_xwt(h, full(src, p + "mlp.up_proj.weight", {F, d}), T, d, F);
-    Tensor gu(size_t(T * 2 * F));
+    Tensor gu(static_cast<size_t>(T * 2 * F));
     for (int64_t t = 0; t < T; ++t)
       for (int64_t j = 0; j < F; ++j) {
         gu[t * 2 * F + j] = g[t * F + j];
         gu[t * 2 * F + F + j] = u[t * F + j];
       }
     return matmul_xwt(silu_mul(gu, T, F), full(src, p + "mlp.down_proj.weight", {d, F}), T, F, d);
+  };
+  const auto mlp = [&](int64_t l, const Tensor& in) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    return mlp_normed(l, rms_norm(in, full(src, p + "post_attention_layernorm.weight", {d}), T, d, c.rms_norm_eps));
   };
 
   if (v == Variant::Ladder) {
@@ -140,6 +143,28 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
       r = next;
     }
     x = r;
+  } else if (v == Variant::HybridLadder) {
+    // Spec section 5, layer by layer. standard: a = x + Attn(N1(x)); m = a + MLP(N2(a)).
+    // ladder: a = x + Attn(N1(prev_a)); m = a + MLP(N2(x)), prev_a = the previous layer's a.
+    Tensor prev_a = x;
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      const bool ladder = l >= c.num_layers - c.hybrid_ladder_layers();
+      Tensor a = x;
+      add(a, attention(l, ladder ? prev_a : x));
+      Tensor m = a;
+      add(m, mlp(l, ladder ? x : a));
+      prev_a = a;
+      x = m;
+    }
+  } else if (v == Variant::Parallel) {
+    // x = x + Attn(h) + MLP(h) with h = the shared norm (input_layernorm) of x.
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      const Tensor mlp_out = mlp_normed(l, rms_norm(x, full(src, p + "input_layernorm.weight", {d}), T, d, c.rms_norm_eps));
+      const Tensor attn_out = attention(l, x);
+      add(x, attn_out);
+      add(x, mlp_out);
+    }
   } else {  // standard; the upper bound is the same function at one rank
     for (int64_t l = 0; l < c.num_layers; ++l) {
       add(x, attention(l, x));
