@@ -3,6 +3,7 @@
 //   mpirun -np 2 build/bin/ladder-bench --model demo-cpu --variant all --batch 1,4 --out r.h5
 #include "bench_options.hpp"
 #include "benchmark.hpp"
+#include "plan.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
@@ -41,6 +42,12 @@ int main(int argc, char** argv) {
     return help ? 0 : 1;
   }
 
+  if (opts.plan) {  // arithmetic on the config only: one process answers
+    if (rank == 0) code = lb::run_plan(opts);
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return code;
+  }
   try {
     Kokkos::ScopeGuard kokkos(argc, argv);
     code = lb::run_benchmark(opts, MPI_COMM_WORLD, argc, argv);

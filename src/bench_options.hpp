@@ -28,6 +28,10 @@ struct BenchOptions {
   bool breakdown = false;
   LinkModel link;
   double timeout_s = 300;
+  // --plan: print per-rank memory, FLOPs, bytes and all-reduces for TP `plan_tp`; run nothing.
+  bool plan = false;
+  int64_t plan_tp = 1;
+  double device_mem_gib = 80;
 };
 
 // Registers every flag of `o` on `app`, with types and ranges checked by CLI11.

@@ -68,6 +68,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   std::vector<Variant> variants;
   std::unique_ptr<WeightSource> source;
   if (!all_ranks_ok(world, [&] {
+        if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
