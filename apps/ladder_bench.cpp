@@ -4,6 +4,7 @@
 #include "bench_options.hpp"
 #include "benchmark.hpp"
 #include "plan.hpp"
+#include "stop_signal.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     MPI_Finalize();
     return code;
   }
+  lb::install_stop_handlers();
   try {
     Kokkos::ScopeGuard kokkos(argc, argv);
     code = lb::run_benchmark(opts, MPI_COMM_WORLD, argc, argv);

@@ -189,7 +189,7 @@ void add_allreduce_flags(CLI::App& app, AllreduceOptions& o) {
 // ------------------------------------------------------------------------------------------------
 // Provenance
 
-void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const std::string& backend,
+void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
                           const LinkModel& link) {
   int rank = 0, size = 1;
   MPI_Comm_rank(world, &rank);
@@ -207,7 +207,8 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("world_size", int64_t(size));
   file->set_attr("hostnames", hosts);
   file->set_attr("cpu_model", cpu_model());
-  file->set_attr("backend", backend);
+  file->set_attr("backend", comm.name());
+  file->set_attr("comm_progress_priority", comm.progress_priority());
   file->set_attr("device", std::string("cpu"));
   file->set_attr("link_emulated", int64_t(link.enabled()));
   file->set_attr("link_latency_us", link.latency_us);
@@ -223,6 +224,7 @@ namespace {
 
 // Per size of one mode; samples are [sizes, iters], each the slowest rank's time.
 struct ModeResult {
+  explicit ModeResult(std::string m) : mode(std::move(m)) {}
   std::string mode;
   std::vector<int64_t> bytes, count, wrong;
   std::vector<double> p50, p95, min, algbw, busbw;
@@ -289,6 +291,9 @@ class Sweep {
     MPI_Barrier(world_);
     const auto t0 = Clock::now();
     op();
+    // A backend may complete the wait on the device only (NCCL: a stream-side wait); the host
+    // sees the result after a fence, as it would any kernel's output.
+    Kokkos::fence();
     const double t = seconds_since(t0);
     wrong += count_allreduce_wrong(buf_.data(), n, size_);
     return t;
@@ -323,12 +328,15 @@ class Sweep {
     for (auto& s : t) s = iteration(n, wrong, pure);
     MPI_Allreduce(MPI_IN_PLACE, t.data(), int(t.size()), MPI_DOUBLE, MPI_MAX, world_);
 
-    // The same amount of compute on every rank, lasting about compute_factor x the pure time.
+    // The same amount of compute on every rank, lasting about compute_factor x the pure time on the
+    // slowest rank (the fewest steps any rank calibrated to).
     int64_t reps = calibrate(o_.compute_factor * quantile(t, 0.5));
-    MPI_Allreduce(MPI_IN_PLACE, &reps, 1, MPI_INT64_T, MPI_MAX, world_);
+    MPI_Allreduce(MPI_IN_PLACE, &reps, 1, MPI_INT64_T, MPI_MIN, world_);
+    // Fences only the compute's execution space instance (a device backend's all-reduce runs on
+    // its own stream and is waited for by wait() and the iteration's global fence).
     const auto compute = [&] {
       synthetic_compute(scratch_, reps);
-      Kokkos::fence();
+      ExecSpace().fence();
     };
     std::vector<double> compute_t(size_t(o_.iters)), overall_t(size_t(o_.iters));
     for (auto& s : compute_t) {
@@ -367,7 +375,7 @@ class Sweep {
       for (auto& s : t) {
         const auto t0 = Clock::now();
         synthetic_compute(scratch_, reps);
-        Kokkos::fence();
+        ExecSpace().fence();
         s = seconds_since(t0);
       }
       const double med = quantile(t, 0.5);
@@ -385,8 +393,10 @@ class Sweep {
   int rank_ = 0, size_ = 1;
 };
 
-void print_header(const AllreduceOptions& o, int ranks, const std::string& cmdline, const std::vector<int64_t>& sizes,
-                  MPI_Comm world) {
+void print_header(const AllreduceOptions& o, const Comm& comm, const std::string& cmdline,
+                  const std::vector<int64_t>& sizes, MPI_Comm world) {
+  const int ranks = comm.size();
+  const std::string priority = comm.progress_priority();  // every rank: it may wait for its thread
   // "#  Rank r Pid p on host" lines, as nccl-tests lists its devices.
   int rank = 0;
   MPI_Comm_rank(world, &rank);
@@ -396,8 +406,9 @@ void print_header(const AllreduceOptions& o, int ranks, const std::string& cmdli
   MPI_Gather(line, sizeof line, MPI_CHAR, all.data(), sizeof line, MPI_CHAR, 0, world);
   if (rank != 0) return;
   std::printf("# ladder-allreduce  %s\n", cmdline.c_str());
-  std::printf("# ranks %d (MPI), backend mpi (progress thread), device cpu (Kokkos %s), type float, redop sum, in place\n",
-              ranks, ExecSpace::name());
+  std::printf("# ranks %d (MPI), backend %s (progress thread priority: %s), device cpu (Kokkos %s), type float, "
+              "redop sum, in place\n",
+              ranks, comm.name().c_str(), priority.c_str(), ExecSpace::name());
   std::printf("# minbytes %lld maxbytes %lld step: %lld(factor) sizes %zu warmup: %lld iters: %lld mode: %s compute_factor: %g\n",
               (long long)o.minbytes, (long long)o.maxbytes, (long long)o.stepfactor, sizes.size(), (long long)o.warmup,
               (long long)o.iters, o.mode.c_str(), o.compute_factor);
@@ -418,6 +429,10 @@ void print_header(const AllreduceOptions& o, int ranks, const std::string& cmdli
   std::printf("#\n# Using devices\n");
   for (int r = 0; r < ranks; ++r) std::printf("%s\n", &all[size_t(r) * sizeof line]);
   std::printf("#\n");
+  std::fflush(stdout);
+}
+
+void print_columns(const AllreduceOptions& o) {
   const bool blk = o.mode != "async", asy = o.mode != "blocking";
   std::printf("#%32s", "");
   if (blk) std::printf("  %-38s", "blocking");
@@ -467,12 +482,12 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
     return 1;
 
   const std::string cmdline = quoted_command_line(argc, argv);
-  print_header(o, size, cmdline, sizes, world);
-
   auto comm = make_mpi_comm(world, o.link, o.timeout_s);
+  print_header(o, *comm, cmdline, sizes, world);
+
   std::unique_ptr<ResultsFile> file;
   if (rank == 0 && !o.out.empty()) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
-  write_job_provenance(file.get(), world, cmdline, comm->name(), o.link);
+  write_job_provenance(file.get(), world, cmdline, *comm, o.link);
   if (file) {
     file->set_attr("kind", std::string("allreduce"));
     file->set_attr("minbytes", o.minbytes);
@@ -493,9 +508,10 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
     }
     if (file) store_roofline(*file, r);
   }
+  if (rank == 0) print_columns(o);
 
   Sweep sweep(o, world, *comm, sizes.back() / int64_t(sizeof(real)));
-  ModeResult blocking{"blocking"}, async{"async"};
+  ModeResult blocking("blocking"), async("async");
   std::vector<ModeResult*> modes;
   if (o.mode != "async") modes.push_back(&blocking);
   if (o.mode != "blocking") modes.push_back(&async);

@@ -12,6 +12,7 @@
 // result is compared exactly; any wrong element makes the job exit 1.
 #pragma once
 
+#include "comm.hpp"
 #include "link_model.hpp"
 #include "types.hpp"
 
@@ -79,8 +80,9 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
 
 // Root attributes every ladderbench file carries about where and how it was produced (the same
 // names as ladder-bench's: git_sha, git_dirty, argv, world_size, hostnames, cpu_model, backend,
-// device, link_*, env, versions). Collective (hostnames are gathered); `file` is used on rank 0.
-void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const std::string& backend,
+// comm_progress_priority, device, link_*, env, versions). Collective (hostnames are gathered);
+// `file` is used on rank 0 only.
+void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
                           const LinkModel& link);
 
 }  // namespace lb

@@ -9,7 +9,10 @@
 #include "random_init.hpp"
 #include "results_file.hpp"
 #include "stats.hpp"
+#include "stop_signal.hpp"
+#include "watchdog.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -24,16 +27,68 @@ std::vector<int32_t> make_prompt(uint64_t seed, int64_t batch, int64_t len, int6
   return p;
 }
 
-// Reduces one generation's timings to the max over ranks (a TP step ends with its slowest rank).
-GenerationTiming max_over_ranks(const GenerationTiming& t, MPI_Comm world) {
-  std::vector<double> v = {t.prefill_s, t.decode_s};
+void barrier(MPI_Comm world) {
+  const WatchdogScope watch("the barrier before a generation");
+  MPI_Barrier(world);
+}
+
+// One generation's timings reduced over ranks: the max (a TP step ends with its slowest rank),
+// and whether any rank was asked to stop.
+struct Sample {
+  GenerationTiming timing;
+  int stop_signal = 0;
+};
+
+Sample reduce_over_ranks(const GenerationTiming& t, MPI_Comm world) {
+  const WatchdogScope watch("the timing reduction after a generation");
+  std::vector<double> v = {double(stop_signal()), t.prefill_s, t.decode_s};
   v.insert(v.end(), t.step_s.begin(), t.step_s.end());
   MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_MAX, world);
-  GenerationTiming m;
-  m.prefill_s = v[0];
-  m.decode_s = v[1];
-  m.step_s.assign(v.begin() + 2, v.end());
-  return m;
+  Sample s;
+  s.stop_signal = int(v[0]);
+  s.timing.prefill_s = v[1];
+  s.timing.decode_s = v[2];
+  s.timing.step_s.assign(v.begin() + 3, v.end());
+  return s;
+}
+
+// Writes the runs of one batch that measured at least one repetition and prints their table rows.
+// Returns how many were written.
+int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const std::vector<Variant>& variants,
+                        const ModelConfig& cfg, const BenchOptions& o, int64_t batch, int tp,
+                        const std::vector<int32_t>& prompt) {
+  double standard_tps = 0;
+  for (size_t i = 0; i < variants.size(); ++i)
+    if (variants[i] == Variant::Standard && !runs[i].tokens_per_s.empty())
+      standard_tps = summarize(runs[i].tokens_per_s).median;
+  int64_t written = 0;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    RunRecord& r = runs[i];
+    if (r.tokens_per_s.empty()) continue;
+    r.variant = to_string(variants[i]);
+    r.dtype = o.dtype;
+    r.model = cfg.name;
+    r.batch = batch;
+    r.prompt_len = o.prompt_len;
+    r.gen_len = o.gen_len;
+    r.tp = tp;
+    r.warmup = o.warmup;
+    r.reps = int64_t(r.tokens_per_s.size());  // fewer than --reps only if the job was stopped
+    r.vocab = cfg.vocab_size;
+    r.layers = cfg.num_layers;
+    if (variants[i] == Variant::HybridLadder) r.ladder_layers = cfg.hybrid_ladder_layers();
+    r.prompt = prompt;
+    file.write_run(r);
+    ++written;
+    const Summary tps = summarize(r.tokens_per_s);
+    char speedup[16] = "-";
+    if (standard_tps > 0) std::snprintf(speedup, sizeof speedup, "%.3fx", tps.median / standard_tps);
+    std::printf("%6lld  %-13s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)batch, r.variant.c_str(),
+                1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min, tps.max,
+                speedup);
+  }
+  std::fflush(stdout);
+  return written;
 }
 
 void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, const std::string& cmdline) {
@@ -51,7 +106,7 @@ void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, c
   else
     std::printf("# link: the machine's own (no emulation)\n");
   std::printf("# out %s\n#\n", o.out.c_str());
-  std::printf("%6s  %-12s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
+  std::printf("%6s  %-13s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
               "speedup");
   std::fflush(stdout);
 }
@@ -129,22 +184,27 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     file->set_attr("versions", library_versions_json());
   }
 
+  // Measurement, batch by batch. Every generation ends with one reduction over ranks, which also
+  // carries "a rank received SIGTERM/SIGINT", so all ranks stop after the same generation.
+  int stop = 0;
+  int64_t written = 0;
   for (const int64_t batch : o.batches) {
     Generator gen(model, batch, o.prompt_len, o.gen_len);
     const std::vector<int32_t> prompt = make_prompt(o.seed, batch, o.prompt_len, cfg.vocab_size);
-    for (int64_t w = 0; w < o.warmup; ++w)
-      for (Variant v : variants) {
-        MPI_Barrier(world);
-        gen.run(prompt, v, false);
+    for (int64_t w = 0; w < o.warmup && !stop; ++w)
+      for (size_t i = 0; i < variants.size() && !stop; ++i) {
+        barrier(world);
+        stop = reduce_over_ranks(gen.run(prompt, variants[i], false), world).stop_signal;
       }
     std::vector<RunRecord> runs(variants.size());
-    for (int64_t rep = 0; rep < o.reps; ++rep)
-      for (size_t i = 0; i < variants.size(); ++i) {
+    for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
+      for (size_t i = 0; i < variants.size() && !stop; ++i) {
         const bool last = rep == o.reps - 1;
-        MPI_Barrier(world);
+        barrier(world);
         ModuleProfile profile;
-        const GenerationTiming t =
-            max_over_ranks(gen.run(prompt, variants[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
+        const Sample t = reduce_over_ranks(
+            gen.run(prompt, variants[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
+        stop = t.stop_signal;
         RunRecord& r = runs[i];
         if (o.breakdown) {
           // The slowest rank's time per module, as for every other sample.
@@ -153,49 +213,28 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
           r.breakdown_compute_s.insert(r.breakdown_compute_s.end(), profile.compute_s.begin(), profile.compute_s.end());
           r.breakdown_wait_s.insert(r.breakdown_wait_s.end(), profile.wait_s.begin(), profile.wait_s.end());
         }
-        r.prefill_s.push_back(t.prefill_s);
-        r.decode_s.push_back(t.decode_s);
-        r.tokens_per_s.push_back(double(batch * o.gen_len) / (t.prefill_s + t.decode_s));
-        r.decode_step_s.insert(r.decode_step_s.end(), t.step_s.begin(), t.step_s.end());
-        if (last) {
-          r.tokens = gen.tokens();
-          if (o.save_logits) r.logits = gen.prefill_logits();
-        }
+        r.prefill_s.push_back(t.timing.prefill_s);
+        r.decode_s.push_back(t.timing.decode_s);
+        r.tokens_per_s.push_back(double(batch * o.gen_len) / (t.timing.prefill_s + t.timing.decode_s));
+        r.decode_step_s.insert(r.decode_step_s.end(), t.timing.step_s.begin(), t.timing.step_s.end());
+        r.tokens = gen.tokens();
+        if (last && o.save_logits) r.logits = gen.prefill_logits();
       }
-    if (rank != 0) continue;
-    double standard_tps = 0;
-    for (size_t i = 0; i < variants.size(); ++i)
-      if (variants[i] == Variant::Standard) standard_tps = summarize(runs[i].tokens_per_s).median;
-    for (size_t i = 0; i < variants.size(); ++i) {
-      RunRecord& r = runs[i];
-      r.variant = to_string(variants[i]);
-      r.dtype = o.dtype;
-      r.model = cfg.name;
-      r.batch = batch;
-      r.prompt_len = o.prompt_len;
-      r.gen_len = o.gen_len;
-      r.tp = size;
-      r.warmup = o.warmup;
-      r.reps = o.reps;
-      r.vocab = cfg.vocab_size;
-      r.layers = cfg.num_layers;
-      if (variants[i] == Variant::HybridLadder)
-        r.ladder_layers = cfg.hybrid_ladder_layers();
-      r.prompt = prompt;
-      file->write_run(r);
-      const Summary tps = summarize(r.tokens_per_s);
-      char speedup[16] = "-";
-      if (standard_tps > 0) std::snprintf(speedup, sizeof speedup, "%.3fx", tps.median / standard_tps);
-      std::printf("%6lld  %-12s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)batch, r.variant.c_str(),
-                  1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min,
-                  tps.max, speedup);
-    }
-    std::fflush(stdout);
+    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, batch, size, prompt);
+    if (stop) break;
   }
-  if (rank == 0) {
-    file->finalize();
-    std::printf("# wrote %s\n", o.out.c_str());
+  if (rank != 0) return stop ? 128 + stop : 0;
+  if (stop) {
+    // Keep the .partial name: the job did not finish. Every run written so far stays readable.
+    const std::string name = stop == SIGTERM ? "SIGTERM" : stop == SIGINT ? "SIGINT" : std::to_string(stop);
+    file->set_attr("interrupted", name);
+    file->close_incomplete();
+    std::fprintf(stderr, "ladder-bench: stopped by %s after the measurement in progress; %lld runs are in %s\n",
+                 name.c_str(), static_cast<long long>(written), file->partial_path().c_str());
+    return 128 + stop;
   }
+  file->finalize();
+  std::printf("# wrote %s\n", o.out.c_str());
   return 0;
 }
 

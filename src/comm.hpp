@@ -22,12 +22,19 @@ class Comm {
   // Scheduling of the thread that progresses communication ("none" without one), for provenance.
   virtual std::string progress_priority() const { return "none"; }
   // Starts an in-place sum all-reduce of buf[0, n) once the kernels that wrote it have finished.
-  // Every rank must start the same all-reduces in the same order.
-  virtual Ticket start_allreduce(real* buf, size_t n) = 0;
+  // Every rank must start the same all-reduces in the same order. `tag` says what is reduced
+  // (the module index 2*layer + {0 attention, 1 MLP}, or -1), for messages about a stuck wait.
+  virtual Ticket start_allreduce(real* buf, size_t n, int64_t tag = -1) = 0;
   // Returns once the all-reduce of `ticket` (and every one started before it) is complete.
   virtual void wait(Ticket ticket) = 0;
 
   void allreduce(real* buf, size_t n) { wait(start_allreduce(buf, n)); }
+
+  // "layer 3 MLP" for a module tag, "untagged" otherwise.
+  static std::string describe(int64_t tag) {
+    if (tag < 0) return "an untagged buffer";
+    return "layer " + std::to_string(tag / 2) + (tag % 2 ? " MLP" : " attention");
+  }
 };
 
 // One process, nothing to reduce (TP=1 without MPI; tests).

@@ -1,5 +1,7 @@
 #include "comm_mpi.hpp"
 
+#include "watchdog.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -18,11 +20,12 @@ using Clock = std::chrono::steady_clock;
 
 class MpiComm final : public Comm {
  public:
-  MpiComm(MPI_Comm parent, const LinkModel& link, double timeout_s) : link_(link), timeout_s_(timeout_s) {
+  MpiComm(MPI_Comm parent, const LinkModel& link, double timeout_s) : link_(link) {
     // A private communicator: the progress thread's collectives never match the app's own.
     MPI_Comm_dup(parent, &comm_);
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
+    watchdog_start(timeout_s, rank_);
     progress_ = std::thread([this] { progress_loop(); });
   }
 
@@ -46,14 +49,15 @@ class MpiComm final : public Comm {
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
 
-  Ticket start_allreduce(real* buf, size_t n) override {
+  Ticket start_allreduce(real* buf, size_t n, int64_t tag) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (size_ == 1 && queue_.empty()) {  // the sum over one rank is the identity: nothing to hand off
       completed_ = ++issued_;
       return issued_;
     }
     ExecSpace().fence();  // the module's output must be complete before MPI reads it
-    queue_.push_back({buf, n, ++issued_});
+    queue_.push_back({buf, n, ++issued_, tag});
+    tags_[issued_ % kTagHistory] = tag;
     work_ready_.notify_one();
     return issued_;
   }
@@ -61,17 +65,9 @@ class MpiComm final : public Comm {
   void wait(Ticket ticket) override {
     std::unique_lock<std::mutex> lock(mutex_);
     const auto done = [&] { return completed_ >= ticket; };
-    if (timeout_s_ <= 0) {
-      done_.wait(lock, done);
-      return;
-    }
-    if (!done_.wait_for(lock, std::chrono::duration<double>(timeout_s_), done)) {
-      std::fprintf(stderr,
-                   "ladder-bench: rank %d: all-reduce #%llu did not complete within --timeout-s %.1f s "
-                   "(a peer rank died or hangs); aborting the job\n",
-                   rank_, static_cast<unsigned long long>(ticket), timeout_s_);
-      MPI_Abort(MPI_COMM_WORLD, 3);
-    }
+    if (done()) return;
+    const WatchdogScope watch("the all-reduce of " + describe(tag_of(ticket)));
+    done_.wait(lock, done);
   }
 
  private:
@@ -79,7 +75,12 @@ class MpiComm final : public Comm {
     real* buf;
     size_t n;
     Ticket ticket;
+    int64_t tag;
   };
+
+  // Tags of the most recent tickets, to say what a timed-out wait was for.
+  static constexpr size_t kTagHistory = 8;
+  int64_t tag_of(Ticket t) const { return tags_[t % kTagHistory]; }
 
   void progress_loop() {
     // Sleeps below should end when asked, not 50 us later (the default timer slack).
@@ -133,7 +134,6 @@ class MpiComm final : public Comm {
   }
 
   LinkModel link_;
-  double timeout_s_;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   mutable std::mutex mutex_;
@@ -142,6 +142,7 @@ class MpiComm final : public Comm {
   std::deque<Request> queue_;
   Ticket issued_ = 0, completed_ = 0;
   bool stopping_ = false;
+  int64_t tags_[kTagHistory] = {};
   std::thread progress_;
 };
 

@@ -120,7 +120,8 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
       if (pending[m].active && pending[m].index <= index) settle(m);
   };
   const auto start = [&](Module m, int64_t index) {
-    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size()) : 0, index};
+    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size(), index) : 0,
+                  index};
   };
   const auto timed = [&](int64_t index, auto&& compute) {
     const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;

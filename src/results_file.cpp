@@ -21,7 +21,11 @@ namespace {
 // Every HDF5 call goes through here: a failing write (full disk, I/O error) becomes one exception
 // naming the file, instead of HDF5's error stack on stderr and a silently incomplete file.
 hid_t check(hid_t status, const std::string& what, const std::string& file) {
-  if (status < 0) throw std::runtime_error("writing results file " + file + " failed: " + what);
+  if (status < 0) {
+    // HDF5 leaves the cause of an I/O failure in errno (ENOSPC, EFBIG, EIO, ...).
+    const std::string cause = errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : "";
+    throw std::runtime_error("writing results file " + file + " failed: " + what + cause);
+  }
   return status;
 }
 
@@ -168,15 +172,19 @@ void ResultsFile::write_group(const std::string& path, const GroupRecord& r) {
 
 void ResultsFile::finalize() {
   set_attr("complete", int64_t(1));
+  close_incomplete();
+  std::error_code ec;
+  fs::rename(partial_, path_, ec);
+  if (ec) throw std::runtime_error("renaming " + partial_ + " to " + path_ + " failed: " + ec.message());
+}
+
+void ResultsFile::close_incomplete() {
   set_attr("finished_utc", utc_now_iso());
   H5Gclose(runs_);
   runs_ = -1;
   const herr_t closed = H5Fclose(file_);
   file_ = -1;
   check(closed, "close", partial_);
-  std::error_code ec;
-  fs::rename(partial_, path_, ec);
-  if (ec) throw std::runtime_error("renaming " + partial_ + " to " + path_ + " failed: " + ec.message());
 }
 
 }  // namespace lb

@@ -64,6 +64,7 @@ class ResultsFile {
   // One new group at `path` (e.g. "allreduce/blocking"; missing parents are created), then flush.
   void write_group(const std::string& path, const GroupRecord& group);
   void finalize();                       // complete=1, finished_utc, close, rename
+  void close_incomplete();               // close, keeping complete=0 and the .partial name
 
   const std::string& partial_path() const { return partial_; }
 

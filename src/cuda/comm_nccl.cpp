@@ -162,12 +162,12 @@ void NcclComm::wait_nccl_ready(const char* what) {
   }
 }
 
-Comm::Ticket NcclComm::start_allreduce(real* buf, size_t n) {
+Comm::Ticket NcclComm::start_allreduce(real* buf, size_t n, int64_t tag) {
   static_assert(sizeof(real) == 4, "lb::real is fp32: the all-reduce type is ncclFloat32");
-  return start_allreduce(buf, n, ncclFloat32);
+  return start_allreduce_as(buf, n, ncclFloat32, tag);
 }
 
-Comm::Ticket NcclComm::start_allreduce(void* buf, size_t n, ncclDataType_t type) {
+Comm::Ticket NcclComm::start_allreduce_as(void* buf, size_t n, ncclDataType_t type, int64_t tag) {
   check_not_failed("NcclComm::start_allreduce");
   const Ticket ticket = issued_ + 1;
   Event& done = done_[ticket % kRing];
@@ -201,7 +201,7 @@ Comm::Ticket NcclComm::start_allreduce(void* buf, size_t n, ncclDataType_t type)
   issued_ = ticket;
   if (!is_capturing(compute_)) {
     std::lock_guard<std::mutex> lock(mutex_);
-    watched_.push_back({ticket, done.get(), Clock::now()});
+    watched_.push_back({ticket, tag, done.get(), Clock::now()});
   }
   return ticket;
 }
@@ -221,7 +221,7 @@ void NcclComm::watch(cudaStream_t s) {
   Event& e = marks_[next_mark_++ % kRing];
   e.record(s);
   std::lock_guard<std::mutex> lock(mutex_);
-  watched_.push_back({0, e.get(), Clock::now()});
+  watched_.push_back({0, -1, e.get(), Clock::now()});
 }
 
 void NcclComm::synchronize() {
@@ -241,6 +241,7 @@ void NcclComm::fail(const std::string& what) {
 
 void NcclComm::watchdog_loop() {
   const auto period = std::chrono::duration<double>(opt_.poll_interval_s > 0 ? opt_.poll_interval_s : 0.005);
+  cudaSetDevice(device_);  // the events belong to this rank's device
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, period, [&] { return stopping_; });
@@ -262,7 +263,8 @@ void NcclComm::watchdog_loop() {
     if (!watched_.empty() && expired(watched_.front().since, opt_.timeout_s)) {
       const Watched& w = watched_.front();
       what = "rank " + std::to_string(rank_) + ": " +
-             (w.ticket ? "all-reduce #" + std::to_string(w.ticket) : std::string("watched GPU work")) +
+             (w.ticket ? "all-reduce #" + std::to_string(w.ticket) + " (" + describe(w.tag) + ")"
+                       : std::string("GPU work holding all-reduces (a graph launch)")) +
              " did not complete within --timeout-s " + std::to_string(opt_.timeout_s) +
              " s (a peer rank died or hangs)";
     }

@@ -66,10 +66,10 @@ class NcclComm final : public Comm {
   std::string name() const override { return "nccl"; }
   std::string progress_priority() const override;
 
-  // fp32 (lb::real) in-place sum.
-  Ticket start_allreduce(real* buf, size_t n) override;
+  // fp32 (lb::real) in-place sum. `tag` (Comm::describe) names the buffer in watchdog messages.
+  Ticket start_allreduce(real* buf, size_t n, int64_t tag = -1) override;
   // Any NCCL type, in place (device pointer): e.g. ncclBfloat16 for a bf16 residual stream.
-  Ticket start_allreduce(void* buf, size_t n, ncclDataType_t type);
+  Ticket start_allreduce_as(void* buf, size_t n, ncclDataType_t type, int64_t tag = -1);
   void wait(Ticket ticket) override;
 
   // Later all-reduces are ordered against (and waited for on) this stream instead.
@@ -88,7 +88,8 @@ class NcclComm final : public Comm {
 
  private:
   struct Watched {
-    Ticket ticket;
+    Ticket ticket;  // 0: a watch() mark
+    int64_t tag;
     cudaEvent_t event;
     std::chrono::steady_clock::time_point since;
   };

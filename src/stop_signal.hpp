@@ -1,0 +1,12 @@
+// SIGTERM / SIGINT (a Slurm time limit, Ctrl-C) end a job gracefully: the handler only records
+// the signal; the benchmark stops after the measurement in progress, writes what it measured and
+// exits non-zero. A second signal terminates at once.
+#pragma once
+
+namespace lb {
+
+void install_stop_handlers();
+// The signal received (0 if none).
+int stop_signal();
+
+}  // namespace lb

@@ -1,0 +1,116 @@
+// Helpers of the CUDA wrapper tests: skip without a GPU, device buffers, host fp16/bf16 codecs.
+#pragma once
+
+#include "cuda/check.hpp"
+#include "cuda/device.hpp"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace lb::cuda::test {
+
+// Skips the calling test (from the test body) unless every rank of MPI_COMM_WORLD has a GPU of its
+// own on its node; otherwise selects this rank's device. Collective: call it on every rank.
+#define LB_REQUIRE_GPUS_OR_SKIP()                                                                  \
+  do {                                                                                             \
+    const std::string lb_skip_reason_ = ::lb::cuda::test::gpu_skip_reason();                       \
+    if (!lb_skip_reason_.empty()) GTEST_SKIP() << lb_skip_reason_;                                 \
+  } while (0)
+
+// "" if usable (and the device is selected), else the reason, identical on every rank.
+inline std::string gpu_skip_reason() {
+  const DeviceProbe p = probe_devices();
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int node_ranks = 1, node_rank = 0;
+  MPI_Comm_size(node, &node_ranks);
+  MPI_Comm_rank(node, &node_rank);
+  MPI_Comm_free(&node);
+  // 0: fine; 1: more ranks than GPUs on some node; 2: no device on some rank.
+  int mine = p.count == 0 ? 2 : (p.count < node_ranks ? 1 : 0), worst = 0;
+  MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (worst == 2)
+    return "no CUDA device: " + (p.count == 0 ? p.reason : std::string("none on another rank")) +
+           " (this test runs on a GPU machine)";
+  if (worst == 1)
+    return "only " + std::to_string(p.count) + " CUDA device(s) for " + std::to_string(node_ranks) +
+           " ranks on a node: NCCL needs one GPU per rank";
+  select_device(node_rank);
+  return "";
+}
+
+// A device allocation (RAII).
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n) : n_(n) { LB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T) + 1)); }
+  ~DeviceBuffer() { cudaFree(p_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T>& h) const {
+    LB_CUDA_CHECK(cudaMemcpy(p_, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  std::vector<T> download() const {
+    std::vector<T> h(n_);
+    LB_CUDA_CHECK(cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_;
+};
+
+inline uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_f32(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// bf16 <-> fp32, round to nearest even (finite inputs).
+inline uint16_t to_bf16(float f) {
+  const uint32_t u = f32_bits(f);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float from_bf16(uint16_t h) { return bits_f32(uint32_t(h) << 16); }
+
+// fp16 <-> fp32 for the values these tests use: zero and normal numbers within fp16's range,
+// round to nearest even; decoding also handles subnormals.
+inline uint16_t to_f16(float f) {
+  const uint32_t u = f32_bits(f);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  const int32_t exp = int32_t((u >> 23) & 0xffu) - 127 + 15;
+  uint32_t mant = u & 0x7fffffu;
+  if ((u & 0x7fffffffu) == 0 || exp <= 0) return uint16_t(sign);  // zero (tiny values flush)
+  uint32_t h = (uint32_t(exp) << 10) | (mant >> 13);
+  const uint32_t rest = mant & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  return uint16_t(sign | h);
+}
+inline float from_f16(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  const int32_t exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ffu;
+  if (exp == 0) {
+    const float v = float(mant) * (1.0f / 16777216.0f);  // mant * 2^-24
+    return sign ? -v : v;
+  }
+  if (exp == 31) return bits_f32(sign | 0x7f800000u | (mant << 13));
+  return bits_f32(sign | (uint32_t(exp - 15 + 127) << 23) | (mant << 13));
+}
+
+}  // namespace lb::cuda::test

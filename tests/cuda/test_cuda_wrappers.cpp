@@ -1,0 +1,294 @@
+// Tests of the single-process CUDA wrappers. Host* tests need no GPU and run everywhere; the others
+// run on a GPU and skip without one: cuBLAS GEMM (fp32/bf16/fp16) vs a CPU reference, the emulated
+// link's delay kernel, and CUDA-graph capture/replay.
+#include "cuda/cublas_gemm.hpp"
+#include "cuda/delay.hpp"
+#include "cuda/device.hpp"
+#include "cuda/stream.hpp"
+#include "gpu_test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <optional>
+
+namespace lb::cuda {
+namespace {
+
+using test::DeviceBuffer;
+
+// ---------------------------------------------------------------- no GPU needed
+
+TEST(HostProbe, NeverThrowsAndExplainsAnAbsentDevice) {
+  DeviceProbe p;
+  ASSERT_NO_THROW(p = probe_devices());
+  EXPECT_GE(p.count, 0);
+  EXPECT_EQ(p.count == 0, !p.reason.empty()) << p.reason;
+  EXPECT_EQ(cuda_available(), p.count > 0);
+  if (p.count == 0) {
+    try {
+      select_device(0);
+      ADD_FAILURE() << "select_device without a device must throw";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
+    }
+  } else {
+    const int dev = select_device(p.count + 1);
+    EXPECT_EQ(dev, (p.count + 1) % p.count);
+  }
+}
+
+class EnvGuard {
+ public:
+  EnvGuard() {
+    for (const char* n : kNames) {
+      const char* v = std::getenv(n);
+      if (v) saved_[n] = v;
+      unsetenv(n);
+    }
+  }
+  ~EnvGuard() {
+    for (const char* n : kNames) unsetenv(n);
+    for (const auto& [n, v] : saved_) setenv(n.c_str(), v.c_str(), 1);
+  }
+  static constexpr const char* kNames[] = {"SLURM_LOCALID",  "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                                           "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK", "PALS_LOCAL_RANKID"};
+
+ private:
+  std::map<std::string, std::string> saved_;
+};
+
+TEST(HostLocalRank, FromLauncherEnvironmentInPriorityOrder) {
+  EnvGuard guard;
+  EXPECT_EQ(local_rank_from_env(), -1);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "2", 1);
+  EXPECT_EQ(local_rank_from_env(), 2);
+  setenv("SLURM_LOCALID", "5", 1);
+  EXPECT_EQ(local_rank_from_env(), 5);  // Slurm first
+  setenv("SLURM_LOCALID", "x1", 1);     // garbage is ignored, the next one counts
+  EXPECT_EQ(local_rank_from_env(), 2);
+  unsetenv("SLURM_LOCALID");
+  unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  setenv("PALS_LOCAL_RANKID", "3", 1);
+  EXPECT_EQ(local_rank_from_env(), 3);
+  unsetenv("PALS_LOCAL_RANKID");
+  // No variable: one process on its node under MPI.
+  EXPECT_EQ(local_rank(MPI_COMM_WORLD), 0);
+}
+
+TEST(HostVersions, NeedNoDevice) {
+  EXPECT_EQ(cublas_version().rfind("cuBLAS ", 0), 0u) << cublas_version();
+  EXPECT_EQ(dtype_size(DType::F32), 4u);
+  EXPECT_EQ(dtype_size(DType::BF16), 2u);
+  EXPECT_STREQ(dtype_name(DType::F16), "fp16");
+  EXPECT_EQ(cuda_data_type(DType::BF16), CUDA_R_16BF);
+}
+
+TEST(HostErrors, NameTheStatusAndTheCall) {
+  try {
+    LB_CUDA_CHECK(cudaErrorInvalidValue);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cudaErrorInvalidValue"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("test_cuda_wrappers.cpp"), std::string::npos) << e.what();
+  }
+  try {
+    LB_CUBLAS_CHECK(CUBLAS_STATUS_INVALID_VALUE);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CUBLAS_STATUS_INVALID_VALUE"), std::string::npos) << e.what();
+  }
+  try {
+    LB_NCCL_CHECK(ncclInvalidArgument);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NCCL error"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(LB_NCCL_CHECK(ncclInProgress));  // non-blocking communicators: polled by the caller
+}
+
+TEST(HostHalfCodecs, RoundTripExactValues) {
+  for (float v : {0.0f, 1.0f, -2.5f, 0.0625f, 3.75f, 1024.0f}) {
+    EXPECT_EQ(test::from_bf16(test::to_bf16(v)), v);
+    EXPECT_EQ(test::from_f16(test::to_f16(v)), v);
+  }
+  EXPECT_EQ(test::to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(test::to_bf16(1.0f), 0x3f80);
+}
+
+// ---------------------------------------------------------------- GPU
+
+// Inputs that every storage type holds exactly: multiples of 1/4 in [-2, 2].
+std::vector<float> quarters(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  uint32_t s = seed * 2654435761u + 12345u;
+  for (auto& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = float(int((s >> 16) % 17) - 8) * 0.25f;
+  }
+  return v;
+}
+
+std::vector<double> reference_xwt(const std::vector<float>& x, const std::vector<float>& w, int64_t T, int64_t n,
+                                  int64_t k, int64_t ldx) {
+  std::vector<double> y(size_t(T * n));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t i = 0; i < k; ++i) acc += double(x[size_t(t * ldx + i)]) * double(w[size_t(j * k + i)]);
+      y[size_t(t * n + j)] = acc;
+    }
+  return y;
+}
+
+struct GemmCase {
+  int64_t T, n, k, ldx;
+};
+
+class Gemm : public ::testing::TestWithParam<DType> {};
+
+TEST_P(Gemm, MatchesCpuReference) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  const DType type = GetParam();
+  Stream stream;
+  CublasHandle handle;
+  for (const GemmCase c : {GemmCase{1, 7, 64, 64}, GemmCase{5, 130, 257, 257}, GemmCase{33, 96, 128, 160},
+                           GemmCase{64, 256, 512, 512}}) {
+    SCOPED_TRACE("T=" + std::to_string(c.T) + " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
+                 " ldx=" + std::to_string(c.ldx) + " " + dtype_name(type));
+    const auto x = quarters(size_t(c.T * c.ldx), 1), w = quarters(size_t(c.n * c.k), 2);
+    const auto ref = reference_xwt(x, w, c.T, c.n, c.k, c.ldx);
+    std::vector<float> y(size_t(c.T * c.n));
+    if (type == DType::F32) {
+      DeviceBuffer<float> dx(x.size()), dw(w.size()), dy(y.size());
+      dx.upload(x);
+      dw.upload(w);
+      gemm_xwt(handle, stream, type, c.T, c.n, c.k, dx.get(), c.ldx, dw.get(), c.k, dy.get(), c.n);
+      stream.synchronize();
+      y = dy.download();
+    } else {
+      const auto enc = type == DType::BF16 ? test::to_bf16 : test::to_f16;
+      const auto dec = type == DType::BF16 ? test::from_bf16 : test::from_f16;
+      std::vector<uint16_t> hx(x.size()), hw(w.size());
+      for (size_t i = 0; i < x.size(); ++i) hx[i] = enc(x[i]);
+      for (size_t i = 0; i < w.size(); ++i) hw[i] = enc(w[i]);
+      DeviceBuffer<uint16_t> dx(hx.size()), dw(hw.size()), dy(y.size());
+      dx.upload(hx);
+      dw.upload(hw);
+      gemm_xwt(handle, stream, type, c.T, c.n, c.k, dx.get(), c.ldx, dw.get(), c.k, dy.get(), c.n);
+      stream.synchronize();
+      const auto hy = dy.download();
+      for (size_t i = 0; i < y.size(); ++i) y[i] = dec(hy[i]);
+    }
+    // Products of quarters are multiples of 1/16 and |sums| <= 4k: fp32 accumulation is exact, so
+    // fp32 storage must match exactly and half storage to within its output rounding.
+    const double rel = type == DType::F32 ? 0 : type == DType::BF16 ? 1.0 / 256 : 1.0 / 2048;
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_LE(std::abs(double(y[i]) - ref[i]), rel * std::abs(ref[i])) << "at " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStorageTypes, Gemm, ::testing::Values(DType::F32, DType::BF16, DType::F16),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(GemmShape, RejectsBadLeadingDimension) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  CublasHandle handle;
+  EXPECT_THROW(gemm_xwt(handle, nullptr, DType::F32, 2, 2, 4, nullptr, 3, nullptr, 4, nullptr, 2), Error);
+}
+
+TEST(Delay, LastsAtLeastTheRequestedTimeOnTheGpuClock) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  Stream stream;
+  DeviceBuffer<uint64_t> stamps(2);
+  for (int64_t ns : {int64_t(20'000), int64_t(500'000), int64_t(3'000'000)}) {
+    SCOPED_TRACE("requested " + std::to_string(ns) + " ns");
+    Event t0(true), t1(true);
+    enqueue_read_globaltimer(stream, stamps.get());
+    t0.record(stream);
+    enqueue_delay(stream, ns);
+    t1.record(stream);
+    enqueue_read_globaltimer(stream, stamps.get() + 1);
+    stream.synchronize();
+    const auto s = stamps.download();
+    EXPECT_GE(int64_t(s[1] - s[0]), ns);  // same clock as the kernel: strict
+    const double event_ns = double(Event::elapsed_ms(t0, t1)) * 1e6;
+    EXPECT_GE(event_ns, double(ns) - 2000.0);   // event timer resolution ~0.5 us, different clock
+    EXPECT_LE(event_ns, 2.0 * double(ns) + 1e6);  // and it does end
+  }
+}
+
+TEST(Delay, OverlapsWorkOnAnotherStream) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  Stream a, b;
+  Event start(true), end_a(true), end_b(true);
+  const int64_t ns = 5'000'000;
+  enqueue_delay(a, 1000);  // warm up the module
+  a.synchronize();
+  start.record(a);
+  start.wait_on(b);
+  enqueue_delay(a, ns);
+  enqueue_delay(b, ns);
+  end_a.record(a);
+  end_b.record(b);
+  a.synchronize();
+  b.synchronize();
+  const double total_ms = std::max(Event::elapsed_ms(start, end_a), Event::elapsed_ms(start, end_b));
+  EXPECT_GE(total_ms, 5.0 - 0.002);
+  EXPECT_LT(total_ms, 8.5) << "two 5 ms delays on two streams must run concurrently";
+}
+
+TEST(Graph, CaptureAndReplayGiveTheEagerResult) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  const int64_t T = 4, d = 256, f = 512;
+  const auto x = quarters(size_t(T * d), 3), w1 = quarters(size_t(f * d), 4), w2 = quarters(size_t(d * f), 5);
+  DeviceBuffer<float> dx(x.size()), dw1(w1.size()), dw2(w2.size()), h(size_t(T * f)), y_eager(size_t(T * d)),
+      y_graph(size_t(T * d)), y_other(size_t(T * d));
+  dx.upload(x);
+  dw1.upload(w1);
+  dw2.upload(w2);
+  Stream stream;
+  CublasHandle handle;
+  const auto step = [&](float* out) {
+    gemm_xwt(handle, stream, DType::F32, T, f, d, dx.get(), dw1.get(), h.get());
+    enqueue_delay(stream, 10'000);
+    gemm_xwt(handle, stream, DType::F32, T, d, f, h.get(), dw2.get(), out);
+  };
+  step(y_eager.get());
+  stream.synchronize();
+
+  LB_CUDA_CHECK(cudaMemset(y_graph.get(), 0, y_graph.size() * sizeof(float)));
+  Graph g = capture_graph(stream, [&] { step(y_graph.get()); });
+  ASSERT_TRUE(g.valid());
+  EXPECT_FALSE(stream.capturing());
+  const auto before = y_graph.download();
+  for (float v : before) ASSERT_EQ(v, 0.0f) << "capture must record, not run";
+  for (int rep = 0; rep < 3; ++rep) g.launch(stream);
+  stream.synchronize();
+  EXPECT_EQ(y_graph.download(), y_eager.download());
+
+  // Same topology, other output pointer: updated in place.
+  recapture(g, stream, [&] { step(y_other.get()); });
+  g.launch(stream);
+  stream.synchronize();
+  EXPECT_EQ(y_other.download(), y_eager.download());
+}
+
+TEST(Graph, ACaptureThatThrowsIsDiscarded) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  Stream stream;
+  EXPECT_THROW(capture_graph(stream, [&] {
+                 enqueue_delay(stream, 1000);
+                 throw std::runtime_error("boom");
+               }),
+               std::runtime_error);
+  EXPECT_FALSE(stream.capturing());
+  enqueue_delay(stream, 1000);  // the stream is usable again
+  EXPECT_NO_THROW(stream.synchronize());
+}
+
+}  // namespace
+}  // namespace lb::cuda

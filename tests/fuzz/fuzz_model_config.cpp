@@ -1,0 +1,109 @@
+// libFuzzer target: a config.json's bytes through everything that reads a ModelConfig before any
+// weights exist -- lb::parse_model_config, lb::load_model_config (the app's path, via a memfd),
+// check_tp_divides / Shard::of for TP 1..8, make_plan (--plan), and rope_inv_freq.
+// Configs come from the user, so the only acceptable failure is lb::UserError; a sanitizer report
+// (UBSan flags int64 overflow in the later arithmetic), another exception escaping, or an accepted
+// config that breaks the invariants below is a finding.
+#include "errors.hpp"
+#include "model_config.hpp"
+#include "plan.hpp"
+#include "tensor_parallel.hpp"
+#include "variant.hpp"
+#ifdef LB_FUZZ_ROPE  // rope.cpp needs Kokkos headers and library; run_fuzz.sh sets this when found
+#include "rope.hpp"
+#endif
+
+#include <nlohmann/json.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace {
+
+#define FUZZ_CHECK(cond)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                             \
+    }                                                                           \
+  } while (0)
+
+// What parse_model_config promises for a config it accepts (src/model_config.hpp).
+void check_config(const lb::ModelConfig& c) {
+  FUZZ_CHECK(c.hidden_size > 0 && c.intermediate_size > 0 && c.num_layers > 0 && c.num_heads > 0 &&
+             c.num_kv_heads > 0 && c.vocab_size > 0 && c.max_position_embeddings > 0);
+  FUZZ_CHECK(c.hidden_size % c.num_heads == 0 && c.head_dim() % 2 == 0 && c.num_heads % c.num_kv_heads == 0);
+  FUZZ_CHECK(c.rms_norm_eps > 0 && c.rope_theta > 0);
+  FUZZ_CHECK(c.hybrid_ladder_layers() >= 0 && c.hybrid_ladder_layers() <= c.num_layers);
+  if (c.rope_scaling.llama3)
+    FUZZ_CHECK(c.rope_scaling.factor > 0 && c.rope_scaling.low_freq_factor > 0 &&
+               c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor &&
+               c.rope_scaling.original_max_position_embeddings > 0);
+}
+
+// Everything downstream that needs only the config.
+void exercise(const lb::ModelConfig& c) {
+  check_config(c);
+#ifdef LB_FUZZ_ROPE
+  FUZZ_CHECK(int64_t(lb::rope_inv_freq(c).size()) == c.head_dim() / 2);
+#endif
+  const std::vector<lb::Variant> all(std::begin(lb::kAllVariants), std::end(lb::kAllVariants));
+  for (int tp = 1; tp <= 8; ++tp) {
+    try {
+      lb::check_tp_divides(c, tp);
+    } catch (const lb::UserError&) {
+      continue;
+    }
+    for (const int rank : {0, tp - 1}) {
+      const lb::Shard s = lb::Shard::of(c, rank, tp);
+      FUZZ_CHECK(s.heads * tp == c.num_heads && s.kv_heads * tp == c.num_kv_heads && s.ff * tp == c.intermediate_size);
+      FUZZ_CHECK(s.head0 + s.heads <= c.num_heads && s.kv0 + s.kv_heads <= c.num_kv_heads &&
+                 s.ff0 + s.ff <= c.intermediate_size);
+    }
+    lb::PlanInput in;  // the app's defaults (--prompt-len 1024 --gen-len 512), batch 1
+    in.tp = tp;
+    (void)lb::make_plan(c, in, all);
+  }
+}
+
+// The app reads a path; a memfd behind /proc/self/fd gives it one without touching the disk.
+const std::string& config_path() {
+  static const std::string path = [] {
+    const int fd = memfd_create("fuzz_config", 0);
+    if (fd < 0) std::perror("memfd_create"), std::abort();
+    return "/proc/self/fd/" + std::to_string(fd);
+  }();
+  return path;
+}
+
+void write_config(const uint8_t* data, size_t size) {
+  const int fd = std::stoi(config_path().substr(sizeof("/proc/self/fd/") - 1));
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != ssize_t(size)) std::perror("memfd write"), std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // 1. The pure parser on whatever JSON the bytes hold.
+  const nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded()) {
+    try {
+      exercise(lb::parse_model_config(j, "fuzz"));
+    } catch (const lb::UserError&) {
+    }
+  }
+  // 2. The app's own path, file bytes included (its JSON errors must become UserError too).
+  write_config(data, size);
+  try {
+    exercise(lb::load_model_config(config_path()));
+  } catch (const lb::UserError&) {
+  }
+  return 0;
+}

@@ -1,0 +1,121 @@
+// libFuzzer target: lb::parse_safetensors_header and the dtype converters on arbitrary bytes.
+// A safetensors header comes from a file the user points us at, so any input must end in either a
+// valid StHeader or lb::UserError. Anything else -- a sanitizer report, another exception, or a
+// returned header that breaks the invariants checked below -- is a finding.
+//
+// Input layout: bytes [0, 8) and [8, 16) are two little-endian u64 (a, b); the rest is the header
+// JSON text. Mostly header_len = JSON size and file_size = 8 + header_len + some data bytes, as in
+// a real file, so the fuzzer spends its time past the size checks; the low bits of a and b
+// sometimes pass raw values instead, to probe those checks and the offset arithmetic near 2^64.
+#include "errors.hpp"
+#include "safetensors.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+// A violated invariant: print why and abort, which libFuzzer reports as a crash with the input.
+#define FUZZ_CHECK(cond)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                             \
+    }                                                                           \
+  } while (0)
+
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// What the parser promises for a header it accepts (src/safetensors.hpp).
+void check_header(const lb::StHeader& h, uint64_t header_len, uint64_t file_size) {
+  FUZZ_CHECK(h.data_start == 8 + header_len);
+  FUZZ_CHECK(h.data_start <= file_size);
+  const uint64_t data_size = file_size - h.data_start;
+  for (const auto& [name, t] : h.tensors) {
+    FUZZ_CHECK(name != "__metadata__");
+    FUZZ_CHECK(t.begin <= t.end && t.end <= data_size);
+    // Recount the bytes with overflow checks: shape dims non-negative, product * dtype == extent.
+    uint64_t bytes = lb::dtype_size(t.dtype);
+    for (const int64_t d : t.shape) {
+      FUZZ_CHECK(d >= 0);
+      FUZZ_CHECK(!__builtin_mul_overflow(bytes, uint64_t(d), &bytes));
+    }
+    FUZZ_CHECK(t.end - t.begin == bytes);
+  }
+}
+
+// Independent F16 decoder: sign * (1024 + man) * 2^(exp - 25), subnormals man * 2^-24.
+float f16_reference(uint16_t h) {
+  const int exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+  float v;
+  if (exp == 0x1F) v = man ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else if (exp == 0) v = std::ldexp(float(man), -24);
+  else v = std::ldexp(float(1024 + man), exp - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+bool same_float(float x, float y) {
+  if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && std::isnan(y);
+  uint32_t a, b;
+  std::memcpy(&a, &x, 4);
+  std::memcpy(&b, &y, 4);
+  return a == b;  // bitwise: also tells -0 from +0
+}
+
+// convert_to_float over the bytes, checked element by element against the definitions.
+void check_converters(const uint8_t* p, size_t size) {
+  for (const lb::StDtype d : {lb::StDtype::F32, lb::StDtype::BF16, lb::StDtype::F16}) {
+    const size_t n = size / lb::dtype_size(d);
+    std::vector<float> out(n);  // exactly n: ASan catches a write past it
+    lb::convert_to_float(d, p, n, out.data());
+    for (size_t i = 0; i < n; ++i) {
+      if (d == lb::StDtype::F32) {
+        FUZZ_CHECK(std::memcmp(&out[i], p + 4 * i, 4) == 0);
+        continue;
+      }
+      const uint16_t h = uint16_t(p[2 * i] | (p[2 * i + 1] << 8));
+      if (d == lb::StDtype::BF16) {
+        uint32_t bits;
+        std::memcpy(&bits, &out[i], 4);
+        FUZZ_CHECK(bits == uint32_t(h) << 16);
+        // bf16 -> f32 -> bf16 is the identity, NaNs staying NaN.
+        const uint16_t back = lb::float_to_bf16(out[i]);
+        FUZZ_CHECK(std::isnan(out[i]) ? std::isnan(lb::bf16_to_float(back)) : back == h);
+      } else {
+        FUZZ_CHECK(same_float(out[i], f16_reference(h)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  uint8_t prefix[16] = {};
+  std::memcpy(prefix, data, size < 16 ? size : 16);
+  const uint64_t a = load_u64(prefix), b = load_u64(prefix + 8);
+  const std::string json(reinterpret_cast<const char*>(data) + (size < 16 ? size : 16),
+                         size < 16 ? 0 : size - 16);
+
+  // 1 in 8: raw header_len / file_size (unsigned wrap-around included); otherwise file-like.
+  const uint64_t header_len = (a & 7) == 0 ? a >> 3 : json.size();
+  const uint64_t file_size = (b & 7) == 0 ? b >> 3 : 8 + header_len + (b >> 3);
+  try {
+    const lb::StHeader h = lb::parse_safetensors_header(json, header_len, file_size, "fuzz.safetensors");
+    check_header(h, header_len, file_size);
+  } catch (const lb::UserError&) {
+    // The one acceptable rejection.
+  }
+  check_converters(reinterpret_cast<const uint8_t*>(json.data()), json.size());
+  return 0;
+}

@@ -1,0 +1,123 @@
+// Roofline ceilings: the STREAM kernels compute the right thing, and the measurement (at small
+// sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
+// store_roofline writes as root attributes.
+#include "roofline.hpp"
+
+#include "harness.hpp"
+#include "results_file.hpp"
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace lb {
+namespace {
+
+TEST(Stream, TriadAndCopyValues) {
+  const int64_t n = 10007;
+  const auto bv = testing::random_values(size_t(n), 3), cv = testing::random_values(size_t(n), 4);
+  Vec a("a", n), b("b", n), c("c", n), d("d", n);
+  auto hb = Kokkos::create_mirror_view(b), hc = Kokkos::create_mirror_view(c);
+  for (int64_t i = 0; i < n; ++i) {
+    hb(i) = real(bv[size_t(i)]);
+    hc(i) = real(cv[size_t(i)]);
+  }
+  Kokkos::deep_copy(b, hb);
+  Kokkos::deep_copy(c, hc);
+  const real s = real(3.0);
+  stream_triad(a, b, c, s);
+  stream_copy(d, b);
+  Kokkos::fence();
+  const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  const auto hd = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
+  for (int64_t i = 0; i < n; ++i) {
+    // One rounding (or one fused multiply-add) away from the float64 value.
+    const double want = double(hb(i)) + double(s) * double(hc(i));
+    EXPECT_NEAR(double(ha(i)), want, 1e-6 * (std::abs(want) + 1)) << i;
+    EXPECT_EQ(hd(i), hb(i)) << i;
+  }
+}
+
+TEST(Stream, TriadExactOnSmallIntegers) {
+  const int64_t n = 1000;
+  Vec a("a", n), b("b", n), c("c", n);
+  auto hb = Kokkos::create_mirror_view(b), hc = Kokkos::create_mirror_view(c);
+  for (int64_t i = 0; i < n; ++i) {
+    hb(i) = real(i % 13);
+    hc(i) = real(i % 5) - 2;
+  }
+  Kokkos::deep_copy(b, hb);
+  Kokkos::deep_copy(c, hc);
+  stream_triad(a, b, c, real(0.25));
+  const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(ha(i), real(i % 13) + real(0.25) * (real(i % 5) - 2)) << i;
+}
+
+TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
+  RooflineOptions o;
+  o.stream_bytes = int64_t(8) << 20;
+  o.stream_trials = 3;
+  o.gemm_m = 256;
+  o.gemm_n = 192;
+  o.gemm_k = 320;
+  o.gemm_trials = 2;
+  const Roofline r = measure_roofline(MPI_COMM_WORLD, o);
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  EXPECT_EQ(r.ranks, size);
+  for (double v : {r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops, r.stream_copy_s, r.stream_triad_s, r.gemm_s})
+    EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
+  const double bytes = double(o.stream_bytes);
+  EXPECT_DOUBLE_EQ(r.stream_copy_Bps, 2 * bytes / r.stream_copy_s);
+  EXPECT_DOUBLE_EQ(r.stream_triad_Bps, 3 * bytes / r.stream_triad_s);
+  EXPECT_DOUBLE_EQ(r.gemm_flops, 2.0 * 256 * 192 * 320 / r.gemm_s);
+  // Loose sanity bounds for any machine this runs on: 100 MB/s .. 100 TB/s, 100 MFLOP/s .. 10 PFLOP/s.
+  EXPECT_GT(r.stream_triad_Bps, 1e8);
+  EXPECT_LT(r.stream_triad_Bps, 1e14);
+  EXPECT_GT(r.gemm_flops, 1e8);
+  EXPECT_LT(r.gemm_flops, 1e16);
+  // Every rank holds the same numbers (they are reduced over ranks).
+  double mine[3] = {r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops}, lo[3], hi[3];
+  MPI_Allreduce(mine, lo, 3, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(mine, hi, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(lo[i], hi[i]);
+
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0) return;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("ladderbench-roofline-" + std::to_string(::getpid()) + ".h5")).string();
+  {
+    ResultsFile f(path, true);
+    store_roofline(f, r);
+    f.finalize();
+  }
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  for (const auto& [name, want] : {std::pair<const char*, double>{"roofline_stream_copy_Bps", r.stream_copy_Bps},
+                                   {"roofline_stream_triad_Bps", r.stream_triad_Bps},
+                                   {"roofline_gemm_flops", r.gemm_flops}}) {
+    double got = 0;
+    const hid_t a = H5Aopen(file, name, H5P_DEFAULT);
+    ASSERT_GE(a, 0) << name;
+    H5Aread(a, H5T_NATIVE_DOUBLE, &got);
+    H5Aclose(a);
+    EXPECT_EQ(got, want) << name;
+  }
+  EXPECT_GT(H5Aexists(file, "roofline_scope"), 0);
+  H5Fclose(file);
+  std::filesystem::remove(path);
+}
+
+TEST(Roofline, RejectsNonPositiveSizes) {
+  RooflineOptions o;
+  o.gemm_k = 0;
+  EXPECT_THROW(measure_roofline(MPI_COMM_WORLD, o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace lb
