@@ -22,7 +22,9 @@ FORMAT_VERSION = 1  # the newest format this reader understands
 RUN_ATTRS = ("variant", "batch", "prompt_len", "gen_len", "tp", "warmup", "reps", "dtype", "model")
 INT_RUN_ATTRS = ("batch", "prompt_len", "gen_len", "tp", "warmup", "reps")
 SAMPLE_DATASETS = ("prefill_s", "decode_s", "tokens_per_s")
-BREAKDOWN_PREFIX = "breakdown_"  # future per-sample components, e.g. breakdown_comm_s [reps]
+# Per-module breakdown (--breakdown): [reps, layers, 2] seconds per decode step; summed over layers
+# and modules into one per-sample column, e.g. breakdown_wait_s = exposed communication per step.
+BREAKDOWN_PREFIX = "breakdown_"
 RESULT_SUFFIXES = (".h5", ".h5.partial")
 
 # Columns this module creates itself; a root attribute with one of these names (or a run
@@ -167,6 +169,8 @@ def _read_run(group, run_id: str, root: dict, path: Path) -> list[dict]:
         if name not in group:
             raise _BadRun(f"missing dataset {name}")
         values = np.asarray(group[name][()], dtype=np.float64)
+        if name.startswith(BREAKDOWN_PREFIX) and values.ndim == 3 and values.shape[0] == reps:
+            values = values.sum(axis=(1, 2))
         if values.shape != (reps,):
             if name.startswith(BREAKDOWN_PREFIX):
                 # Only per-sample components fit the table; other layouts are not specified yet.

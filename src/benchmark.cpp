@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <numeric>
 
 namespace lb {
 namespace {
@@ -52,6 +53,33 @@ Sample reduce_over_ranks(const GenerationTiming& t, MPI_Comm world) {
   return s;
 }
 
+// With --breakdown and standard, ladder and upper-bound measured: how much of standard's
+// communication ladder hides, in the OSU non-blocking sense (docs/measurement.md):
+// overlap = max(0, 100 (1 - (T_ladder - T_upper) / T_comm)), per decode step, T_comm being the
+// time standard waits for its all-reduces.
+void print_overlap(const std::vector<RunRecord>& runs, const std::vector<Variant>& variants, const BenchOptions& o) {
+  const RunRecord *standard = nullptr, *ladder = nullptr, *upper = nullptr;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    if (runs[i].tokens_per_s.empty()) continue;
+    if (variants[i] == Variant::Standard) standard = &runs[i];
+    if (variants[i] == Variant::Ladder) ladder = &runs[i];
+    if (variants[i] == Variant::UpperBound) upper = &runs[i];
+  }
+  if (!o.breakdown || !standard || !ladder || !upper) return;
+  const auto step = [&](const RunRecord& r) { return summarize(r.decode_s).median / double(o.gen_len - 1); };
+  const size_t per_rep = standard->breakdown_wait_s.size() / standard->tokens_per_s.size();
+  std::vector<double> comm;
+  for (size_t rep = 0; rep < standard->tokens_per_s.size(); ++rep) {
+    const auto begin = standard->breakdown_wait_s.begin() + long(rep * per_rep);
+    comm.push_back(std::accumulate(begin, begin + long(per_rep), 0.0));
+  }
+  const double t_comm = summarize(comm).median;
+  const double overlap = t_comm > 0 ? std::max(0.0, 100 * (1 - (step(*ladder) - step(*upper)) / t_comm)) : 0;
+  std::printf("#   decode step: standard %.3f ms (%.3f ms waiting for all-reduces), ladder %.3f ms, upper-bound %.3f ms"
+              " -> ladder hides %.0f%% of the communication\n",
+              1e3 * step(*standard), 1e3 * t_comm, 1e3 * step(*ladder), 1e3 * step(*upper), overlap);
+}
+
 // Writes the runs of one batch that measured at least one repetition and prints their table rows.
 // Returns how many were written.
 int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const std::vector<Variant>& variants,
@@ -87,6 +115,7 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
                 1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min, tps.max,
                 speedup);
   }
+  print_overlap(runs, variants, o);
   std::fflush(stdout);
   return written;
 }

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -122,14 +123,18 @@ class MpiComm final : public Comm {
     }
   }
 
-  // Spins briefly (small messages finish in microseconds), then polls every 10 us while sleeping,
-  // so a long all-reduce costs the compute thread on the same core almost nothing.
+  // Spins briefly (small messages finish in microseconds), then polls with sleeps that double up
+  // to 200 us: a peer that lags by milliseconds must not make this real-time thread preempt the
+  // compute thread on its core every few microseconds.
   static void poll_until_complete(MPI_Request& req, Clock::time_point began) {
     int flag = 0;
+    auto pause = std::chrono::microseconds(10);
     while (!flag) {
       MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
-      if (!flag && Clock::now() - began > std::chrono::microseconds(20))
-        std::this_thread::sleep_for(std::chrono::microseconds(10));
+      if (!flag && Clock::now() - began > std::chrono::microseconds(20)) {
+        std::this_thread::sleep_for(pause);
+        pause = std::min(2 * pause, std::chrono::microseconds(200));
+      }
     }
   }
 

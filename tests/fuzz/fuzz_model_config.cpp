@@ -5,6 +5,7 @@
 // (UBSan flags int64 overflow in the later arithmetic), another exception escaping, or an accepted
 // config that breaks the invariants below is a finding.
 #include "errors.hpp"
+#include "magnitude_hints.hpp"
 #include "model_config.hpp"
 #include "plan.hpp"
 #include "tensor_parallel.hpp"
@@ -51,6 +52,10 @@ void check_config(const lb::ModelConfig& c) {
 // Everything downstream that needs only the config.
 void exercise(const lb::ModelConfig& c) {
   check_config(c);
+  int slot = 0;
+  for (const int64_t v : {c.hidden_size, c.intermediate_size, c.num_layers, c.num_heads, c.num_kv_heads, c.vocab_size,
+                          c.max_position_embeddings, c.head_dim(), c.rope_scaling.original_max_position_embeddings})
+    fuzz::hint(slot++, uint64_t(v));
 #ifdef LB_FUZZ_ROPE
   FUZZ_CHECK(int64_t(lb::rope_inv_freq(c).size()) == c.head_dim() / 2);
 #endif

@@ -8,6 +8,7 @@
 // a real file, so the fuzzer spends its time past the size checks; the low bits of a and b
 // sometimes pass raw values instead, to probe those checks and the offset arithmetic near 2^64.
 #include "errors.hpp"
+#include "magnitude_hints.hpp"
 #include "safetensors.hpp"
 
 #include <cmath>
@@ -41,8 +42,12 @@ void check_header(const lb::StHeader& h, uint64_t header_len, uint64_t file_size
   FUZZ_CHECK(h.data_start == 8 + header_len);
   FUZZ_CHECK(h.data_start <= file_size);
   const uint64_t data_size = file_size - h.data_start;
+  fuzz::hint(0, h.tensors.size());
   for (const auto& [name, t] : h.tensors) {
     FUZZ_CHECK(name != "__metadata__");
+    fuzz::hint(1, t.shape.size());
+    fuzz::hint(2, t.end);
+    for (const int64_t d : t.shape) fuzz::hint(3, uint64_t(d));
     FUZZ_CHECK(t.begin <= t.end && t.end <= data_size);
     // Recount the bytes with overflow checks: shape dims non-negative, product * dtype == extent.
     uint64_t bytes = lb::dtype_size(t.dtype);
