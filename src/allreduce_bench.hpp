@@ -78,11 +78,4 @@ void synthetic_compute(const Vec& v, int64_t reps);
 // any wrong element.
 int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, char** argv);
 
-// Root attributes every ladderbench file carries about where and how it was produced (the same
-// names as ladder-bench's: git_sha, git_dirty, argv, world_size, hostnames, cpu_model, backend,
-// comm_progress_priority, device, link_*, env, versions). Collective (hostnames are gathered);
-// `file` is used on rank 0 only.
-void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
-                          const LinkModel& link);
-
 }  // namespace lb

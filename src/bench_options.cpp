@@ -50,6 +50,8 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--out", o.out, "results file (HDF5), written as <out>.partial until complete; with --plan, a JSON file");
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
+  app.add_flag("--roofline", o.roofline,
+               "measure STREAM copy/triad and a prefill-shaped GEMM on every rank first; report each run as % of them");
   app.add_flag("--breakdown", o.breakdown,
                "time each layer's attention and MLP during decode: compute and waiting for communication");
   app.add_option("--link-latency-us", o.link.latency_us, "emulated link: latency added to every all-reduce (us)")

@@ -26,6 +26,7 @@ struct BenchOptions {
   bool overwrite = false;
   bool save_logits = false;
   bool breakdown = false;
+  bool roofline = false;  // measure the machine's memory-bandwidth and GEMM ceilings first
   LinkModel link;
   double timeout_s = 300;
   // --plan: print per-rank memory, FLOPs, bytes and all-reduces for TP `plan_tp`; run nothing.

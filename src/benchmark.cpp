@@ -4,10 +4,13 @@
 #include "comm_mpi.hpp"
 #include "errors.hpp"
 #include "generation.hpp"
+#include "job_provenance.hpp"
 #include "kernels.hpp"
 #include "provenance.hpp"
+#include "plan.hpp"
 #include "random_init.hpp"
 #include "results_file.hpp"
+#include "roofline.hpp"
 #include "stats.hpp"
 #include "stop_signal.hpp"
 #include "watchdog.hpp"
@@ -84,12 +87,21 @@ void print_overlap(const std::vector<RunRecord>& runs, const std::vector<Variant
 // Returns how many were written.
 int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const std::vector<Variant>& variants,
                         const ModelConfig& cfg, const BenchOptions& o, int64_t batch, int tp,
-                        const std::vector<int32_t>& prompt) {
+                        const std::vector<int32_t>& prompt, const Roofline* roofline) {
+  // What one decode step and one prefill move and compute per rank (the --plan arithmetic).
+  PlanInput in;
+  in.tp = tp;
+  in.batch = batch;
+  in.prompt_len = o.prompt_len;
+  in.gen_len = o.gen_len;
+  in.dtype_bytes = sizeof(real);
+  const Plan plan = make_plan(cfg, in, {});
   double standard_tps = 0;
   for (size_t i = 0; i < variants.size(); ++i)
     if (variants[i] == Variant::Standard && !runs[i].tokens_per_s.empty())
       standard_tps = summarize(runs[i].tokens_per_s).median;
   int64_t written = 0;
+  std::vector<std::string> roofline_lines;
   for (size_t i = 0; i < variants.size(); ++i) {
     RunRecord& r = runs[i];
     if (r.tokens_per_s.empty()) continue;
@@ -106,6 +118,23 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
     r.layers = cfg.num_layers;
     if (variants[i] == Variant::HybridLadder) r.ladder_layers = cfg.hybrid_ladder_layers();
     r.prompt = prompt;
+    const double step_s = summarize(r.decode_s).median / double(o.gen_len - 1);
+    const double decode_Bps = plan.decode_bytes / step_s, prefill_flops = plan.prefill_flops / summarize(r.prefill_s).median;
+    r.extra_attrs = {{"decode_bytes_per_step", plan.decode_bytes},
+                     {"decode_achieved_Bps", decode_Bps},
+                     {"prefill_flop", plan.prefill_flops},
+                     {"prefill_achieved_flops", prefill_flops}};
+    if (roofline) {
+      const double decode_pct = 100 * decode_Bps / roofline->stream_triad_Bps;
+      const double prefill_pct = 100 * prefill_flops / roofline->gemm_flops;
+      r.extra_attrs.push_back({"decode_pct_of_stream_triad", decode_pct});
+      r.extra_attrs.push_back({"prefill_pct_of_gemm", prefill_pct});
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "#   %-13s decode %.2f GB/s per rank = %.0f%% of STREAM triad; prefill %.1f GFLOP/s = %.0f%% of GEMM",
+                    r.variant.c_str(), decode_Bps * 1e-9, decode_pct, prefill_flops * 1e-9, prefill_pct);
+      roofline_lines.push_back(line);
+    }
     file.write_run(r);
     ++written;
     const Summary tps = summarize(r.tokens_per_s);
@@ -116,6 +145,7 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
                 speedup);
   }
   print_overlap(runs, variants, o);
+  for (const std::string& line : roofline_lines) std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   return written;
 }
@@ -134,8 +164,12 @@ void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, c
                 o.link.latency_us, o.link.bandwidth_gbps);
   else
     std::printf("# link: the machine's own (no emulation)\n");
-  std::printf("# out %s\n#\n", o.out.c_str());
-  std::printf("%6s  %-13s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
+  std::printf("# out %s\n", o.out.c_str());
+  std::fflush(stdout);
+}
+
+void print_table_header() {
+  std::printf("#\n%6s  %-13s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
               "speedup");
   std::fflush(stdout);
 }
@@ -182,36 +216,29 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   auto comm = make_mpi_comm(world, o.link, o.timeout_s);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source), *comm);
 
-  // Hostnames of every rank, gathered for the provenance.
-  std::vector<char> names(size_t(size) * 256, '\0');
-  std::vector<char> me(256, '\0');
-  host_name().copy(me.data(), 255);
-  MPI_Gather(me.data(), 256, MPI_CHAR, names.data(), 256, MPI_CHAR, 0, world);
-
   std::unique_ptr<ResultsFile> file;
+  if (rank == 0) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
+  write_job_provenance(file.get(), world, cmdline, *comm, o.link);
   if (rank == 0) {
-    file = std::make_unique<ResultsFile>(o.out, o.overwrite);
-    std::vector<std::string> hosts;
-    for (int r = 0; r < size; ++r) hosts.emplace_back(&names[size_t(r) * 256]);
-    file->set_attr("git_sha", std::string(kGitSha));
-    file->set_attr("git_dirty", int64_t(kGitDirty));
-    file->set_attr("argv", cmdline);
-    file->set_attr("world_size", int64_t(size));
-    file->set_attr("hostnames", hosts);
-    file->set_attr("cpu_model", cpu_model());
-    file->set_attr("backend", comm->name());
-    file->set_attr("comm_progress_priority", comm->progress_priority());
-    file->set_attr("device", std::string("cpu"));
-    file->set_attr("link_emulated", int64_t(o.link.enabled()));
-    file->set_attr("link_latency_us", o.link.latency_us);
-    file->set_attr("link_bandwidth_gbps", o.link.bandwidth_gbps);
     file->set_attr("model", cfg.name);
     file->set_attr("model_config", cfg.raw.dump());
     file->set_attr("weights", source->describe());
     file->set_attr("seed", int64_t(o.seed));
-    file->set_attr("env", relevant_environment_json());
-    file->set_attr("versions", library_versions_json());
   }
+  // The machine's own ceilings, measured in this job, so every run can be read as % of them.
+  std::unique_ptr<Roofline> roofline;
+  if (o.roofline) {
+    RooflineOptions ro;
+    ro.gemm_m = std::min<int64_t>(o.prompt_len * o.batches.front(), 4096);  // a prefill-shaped GEMM
+    ro.gemm_n = (shard.heads + 2 * shard.kv_heads) * cfg.head_dim();
+    ro.gemm_k = cfg.hidden_size;
+    roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
+    if (rank == 0) {
+      print_roofline(stdout, *roofline);
+      store_roofline(*file, *roofline);
+    }
+  }
+  if (rank == 0) print_table_header();
 
   // Measurement, batch by batch. Every generation ends with one reduction over ranks, which also
   // carries "a rank received SIGTERM/SIGINT", so all ranks stop after the same generation.
@@ -249,7 +276,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         r.tokens = gen.tokens();
         if (last && o.save_logits) r.logits = gen.prefill_logits();
       }
-    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, batch, size, prompt);
+    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, batch, size, prompt, roofline.get());
     if (stop) break;
   }
   if (rank != 0) return stop ? 128 + stop : 0;

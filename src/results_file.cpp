@@ -132,6 +132,7 @@ void ResultsFile::write_run(const RunRecord& r) {
   for (const auto& [name, v] : {std::pair<const char*, int64_t>{"batch", r.batch}, {"prompt_len", r.prompt_len},
                                 {"gen_len", r.gen_len}, {"tp", r.tp}, {"warmup", r.warmup}, {"reps", r.reps}})
     scalar_attr(g.id, name, H5T_NATIVE_INT64, v, partial_);
+  for (const auto& [name, v] : r.extra_attrs) scalar_attr(g.id, name, H5T_NATIVE_DOUBLE, v, partial_);
   if (r.ladder_layers >= 0) scalar_attr(g.id, "ladder_layers", H5T_NATIVE_INT64, r.ladder_layers, partial_);
   const auto reps = hsize_t(r.reps);
   dataset(g.id, "prefill_s", H5T_NATIVE_DOUBLE, {reps}, r.prefill_s.data(), partial_);

@@ -23,6 +23,8 @@ struct RunRecord {
   std::vector<float> logits;                              // [batch, vocab] or empty
   // --breakdown: per decode step, per layer and module (attention, MLP) [reps, layers, 2]
   int64_t layers = 0;
+  // Derived float64 attributes (achieved bandwidth and FLOP rate, % of the roofline).
+  std::vector<std::pair<std::string, double>> extra_attrs;
   std::vector<double> breakdown_compute_s, breakdown_wait_s;  // empty without --breakdown
 };
 

@@ -56,9 +56,17 @@ class DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   T* get() const { return p_; }
   size_t size() const { return n_; }
+  // Synchronous with respect to every stream: the tests' streams are non-blocking, so a plain
+  // cudaMemcpy (legacy stream; may return before a pageable upload lands) would not order them.
   void upload(const std::vector<T>& h) const {
     LB_CUDA_CHECK(cudaMemcpy(p_, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+    LB_CUDA_CHECK(cudaDeviceSynchronize());
   }
+  void zero() const {
+    LB_CUDA_CHECK(cudaMemset(p_, 0, n_ * sizeof(T)));
+    LB_CUDA_CHECK(cudaDeviceSynchronize());
+  }
+  // The caller synchronizes the stream that wrote the buffer first.
   std::vector<T> download() const {
     std::vector<T> h(n_);
     LB_CUDA_CHECK(cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));

@@ -260,7 +260,7 @@ TEST(Graph, CaptureAndReplayGiveTheEagerResult) {
   step(y_eager.get());
   stream.synchronize();
 
-  LB_CUDA_CHECK(cudaMemset(y_graph.get(), 0, y_graph.size() * sizeof(float)));
+  y_graph.zero();
   Graph g = capture_graph(stream, [&] { step(y_graph.get()); });
   ASSERT_TRUE(g.valid());
   EXPECT_FALSE(stream.capturing());
