@@ -20,7 +20,7 @@ bool all_ranks_ok(MPI_Comm comm, const std::function<void()>& step) {
   const int mine = message.empty() ? size : rank;
   int first_failing = size;
   MPI_Allreduce(&mine, &first_failing, 1, MPI_INT, MPI_MIN, comm);
-  if (first_failing == rank) std::fprintf(stderr, "ladder-bench: error: %s\n", message.c_str());
+  if (first_failing == rank) std::fprintf(stderr, "%s: error: %s\n", program_name(), message.c_str());
   return first_failing == size;
 }
 

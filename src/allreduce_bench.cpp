@@ -514,8 +514,8 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
     std::printf("# wrote %s\n", o.out.c_str());
   }
   if (wrong != 0 && rank == 0)
-    std::fprintf(stderr, "ladder-allreduce: error: %lld wrong elements in all-reduce results (see the #wrong column)\n",
-                 (long long)wrong);
+    std::fprintf(stderr, "%s: error: %lld wrong elements in all-reduce results (see the #wrong column)\n",
+                 program_name(), (long long)wrong);
   return wrong == 0 ? 0 : 1;
 }
 

@@ -285,8 +285,8 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     const std::string name = stop == SIGTERM ? "SIGTERM" : stop == SIGINT ? "SIGINT" : std::to_string(stop);
     file->set_attr("interrupted", name);
     file->close_incomplete();
-    std::fprintf(stderr, "ladder-bench: stopped by %s after the measurement in progress; %lld runs are in %s\n",
-                 name.c_str(), static_cast<long long>(written), file->partial_path().c_str());
+    std::fprintf(stderr, "%s: stopped by %s after the measurement in progress; %lld runs are in %s\n",
+                 program_name(), name.c_str(), static_cast<long long>(written), file->partial_path().c_str());
     return 128 + stop;
   }
   file->finalize();

@@ -7,6 +7,12 @@
 
 namespace lb {
 
+// The name messages start with ("ladder-bench", "ladder-allreduce"); set once in main().
+inline const char*& program_name() {
+  static const char* name = "ladderbench";
+  return name;
+}
+
 class UserError : public std::runtime_error {
  public:
   explicit UserError(const std::string& what) : std::runtime_error(what) {}

@@ -106,7 +106,7 @@ int run_plan(const BenchOptions& o) {
     }
     return 0;
   } catch (const UserError& e) {
-    std::fprintf(stderr, "ladder-bench: error: %s\n", e.what());
+    std::fprintf(stderr, "%s: error: %s\n", program_name(), e.what());
     return 1;
   }
 }

@@ -1,5 +1,7 @@
 #include "watchdog.hpp"
 
+#include "errors.hpp"
+
 #include <mpi.h>
 
 #include <chrono>
@@ -38,9 +40,9 @@ State& state() {
     const double waited = std::chrono::duration<double>(Clock::now() - s.since).count();
     if (waited > s.timeout_s) {
       std::fprintf(stderr,
-                   "ladder-bench: rank %d: waited %.1f s for %s (limit --timeout-s %.1f): a peer rank died or hangs; "
+                   "%s: rank %d: waited %.1f s for %s (limit --timeout-s %.1f): a peer rank died or hangs; "
                    "aborting the job\n",
-                   s.rank, waited, s.what.c_str(), s.timeout_s);
+                   program_name(), s.rank, waited, s.what.c_str(), s.timeout_s);
       std::fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, 3);
     }

@@ -4,7 +4,12 @@
 // Configs come from the user, so the only acceptable failure is lb::UserError; a sanitizer report
 // (UBSan flags int64 overflow in the later arithmetic), another exception escaping, or an accepted
 // config that breaks the invariants below is a finding.
+//
+// Each input is used twice: as the raw file text, and (json_gen.hpp) as the choices that build a
+// well-formed config -- shapes consistent enough to pass validation, with edge-case magnitudes,
+// and any key possibly replaced by any JSON value.
 #include "errors.hpp"
+#include "json_gen.hpp"
 #include "magnitude_hints.hpp"
 #include "model_config.hpp"
 #include "plan.hpp"
@@ -19,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -93,9 +99,7 @@ void write_config(const uint8_t* data, size_t size) {
   if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != ssize_t(size)) std::perror("memfd write"), std::abort();
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void run(const uint8_t* data, size_t size) {
   // 1. The pure parser on whatever JSON the bytes hold.
   const nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (!j.is_discarded()) {
@@ -110,5 +114,56 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     exercise(lb::load_model_config(config_path()));
   } catch (const lb::UserError&) {
   }
+}
+
+// Magnitudes for a dimension: mostly small powers of two, sometimes anything.
+int64_t dim(FuzzedDataProvider& p, int max_log2) {
+  return p.ConsumeIntegralInRange(0, 3) == 0 ? fuzz::edge_int(p) : int64_t(1) << p.ConsumeIntegralInRange(0, max_log2);
+}
+
+std::string structured(FuzzedDataProvider& p) {
+  static const char* const words[] = {
+      "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+      "vocab_size", "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_type", "type",
+      "factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "ladder_layers",
+      "tie_word_embeddings", "llama3", "linear"};
+  // heads * head_dim = hidden, kv | heads, head_dim even: valid unless an edge case breaks it.
+  // Unsigned products: the harness itself must not overflow a signed int.
+  const int64_t heads = dim(p, 10), kv = std::max<int64_t>(1, heads >> p.ConsumeIntegralInRange(0, 3));
+  const int64_t head_dim = int64_t(uint64_t(dim(p, 12)) * 2);
+  nlohmann::json j = {{"hidden_size", int64_t(uint64_t(heads) * uint64_t(head_dim))},
+                      {"intermediate_size", dim(p, 40)},
+                      {"num_hidden_layers", dim(p, 20)},
+                      {"num_attention_heads", heads},
+                      {"num_key_value_heads", kv},
+                      {"vocab_size", dim(p, 40)},
+                      {"max_position_embeddings", dim(p, 40)},
+                      {"rms_norm_eps", 1e-5},
+                      {"rope_theta", p.ConsumeBool() ? 10000.0 : fuzz::edge_double(p)}};
+  if (p.ConsumeBool())
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", p.ConsumeBool() ? 8.0 : fuzz::edge_double(p)},
+                         {"low_freq_factor", 1.0},
+                         {"high_freq_factor", p.ConsumeBool() ? 4.0 : fuzz::edge_double(p)},
+                         {"original_max_position_embeddings", dim(p, 40)}};
+  if (p.ConsumeBool()) j["ladder_layers"] = dim(p, 20);
+  // Replace up to three keys, at the top level or inside rope_scaling, with any value.
+  for (int n = p.ConsumeIntegralInRange(0, 3); n > 0; --n) {
+    const char* key = p.PickValueInArray(words);
+    const bool nested = j.contains("rope_scaling") && j["rope_scaling"].is_object() && p.ConsumeBool();
+    nlohmann::json& where = nested ? j["rope_scaling"] : j;
+    if (p.ConsumeIntegralInRange(0, 7) == 0) where.erase(key);
+    else where[key] = fuzz::any_value(p, words);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  run(data, size);
+  FuzzedDataProvider p(data, size);
+  const std::string text = structured(p);
+  run(reinterpret_cast<const uint8_t*>(text.data()), text.size());
   return 0;
 }

@@ -3,12 +3,16 @@
 // valid StHeader or lb::UserError. Anything else -- a sanitizer report, another exception, or a
 // returned header that breaks the invariants checked below -- is a finding.
 //
-// Input layout: bytes [0, 8) and [8, 16) are two little-endian u64 (a, b); the rest is the header
-// JSON text. Mostly header_len = JSON size and file_size = 8 + header_len + some data bytes, as in
-// a real file, so the fuzzer spends its time past the size checks; the low bits of a and b
-// sometimes pass raw values instead, to probe those checks and the offset arithmetic near 2^64.
+// Each input is used twice:
+// - raw: bytes [0, 8) and [8, 16) are two little-endian u64 (a, b), the rest is the header text.
+//   Mostly header_len = text size and file_size = 8 + header_len + some data bytes, as in a real
+//   file, so the fuzzer spends its time past the size checks; 1 in 8 of a and b pass raw values
+//   instead, to probe those checks and the offset arithmetic near 2^64.
+// - structured (json_gen.hpp): the bytes pick a well-formed header with edge-case dims, dtypes
+//   and offsets, consistent or not, and sizes to match.
 #include "errors.hpp"
 #include "magnitude_hints.hpp"
+#include "json_gen.hpp"
 #include "safetensors.hpp"
 
 #include <cmath>
@@ -103,6 +107,47 @@ void check_converters(const uint8_t* p, size_t size) {
   }
 }
 
+void parse(const std::string& json, uint64_t header_len, uint64_t file_size) {
+  try {
+    const lb::StHeader h = lb::parse_safetensors_header(json, header_len, file_size, "fuzz.safetensors");
+    check_header(h, header_len, file_size);
+  } catch (const lb::UserError&) {
+    // The one acceptable rejection.
+  }
+}
+
+// A header as a writer would make it, tensors packed one after another, with any field possibly
+// replaced by an edge case or by any JSON value.
+void structured(FuzzedDataProvider& p) {
+  static const char* const words[] = {"F32", "BF16", "F16", "I8", "F64", "dtype", "shape", "data_offsets",
+                                      "__metadata__", "w", "b", "format", "pt"};
+  nlohmann::json j = nlohmann::json::object();
+  uint64_t end = 0;
+  for (int n = p.ConsumeIntegralInRange(0, 4); n > 0; --n) {
+    const char* dtype = p.PickValueInArray({"F32", "BF16", "F16", "F16", "I8"});
+    uint64_t bytes = dtype[1] == '3' ? 4 : dtype[0] == 'I' ? 1 : 2;
+    nlohmann::json shape = nlohmann::json::array();
+    for (int r = p.ConsumeIntegralInRange(0, 4); r > 0; --r) {
+      const uint64_t d = p.ConsumeBool() ? p.ConsumeIntegralInRange<uint64_t>(0, 8) : uint64_t(fuzz::edge_int(p));
+      shape.push_back(d);
+      bytes *= d;  // wraps like a careless writer would
+    }
+    nlohmann::json offsets = {end, end + bytes};
+    if (p.ConsumeIntegralInRange(0, 7) == 0) offsets = {uint64_t(fuzz::edge_int(p)), uint64_t(fuzz::edge_int(p))};
+    else end += bytes;
+    nlohmann::json t = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", offsets}};
+    if (p.ConsumeIntegralInRange(0, 7) == 0) t[p.PickValueInArray(words)] = fuzz::any_value(p, words);
+    j[p.PickValueInArray({"w", "b", "__metadata__", "model.layers.0.mlp.up_proj.weight", ""})] =
+        p.ConsumeIntegralInRange(0, 15) == 0 ? fuzz::any_value(p, words) : t;
+  }
+  const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const uint64_t header_len = p.ConsumeIntegralInRange(0, 7) == 0 ? uint64_t(fuzz::edge_int(p)) : text.size();
+  const uint64_t file_size = p.ConsumeIntegralInRange(0, 7) == 0
+                                 ? uint64_t(fuzz::edge_int(p))
+                                 : 8 + header_len + end + p.ConsumeIntegralInRange<uint64_t>(0, 2) - 1;
+  parse(text, header_len, file_size);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -111,16 +156,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t a = load_u64(prefix), b = load_u64(prefix + 8);
   const std::string json(reinterpret_cast<const char*>(data) + (size < 16 ? size : 16),
                          size < 16 ? 0 : size - 16);
-
   // 1 in 8: raw header_len / file_size (unsigned wrap-around included); otherwise file-like.
   const uint64_t header_len = (a & 7) == 0 ? a >> 3 : json.size();
   const uint64_t file_size = (b & 7) == 0 ? b >> 3 : 8 + header_len + (b >> 3);
-  try {
-    const lb::StHeader h = lb::parse_safetensors_header(json, header_len, file_size, "fuzz.safetensors");
-    check_header(h, header_len, file_size);
-  } catch (const lb::UserError&) {
-    // The one acceptable rejection.
-  }
+  parse(json, header_len, file_size);
   check_converters(reinterpret_cast<const uint8_t*>(json.data()), json.size());
+
+  FuzzedDataProvider p(data, size);
+  structured(p);
   return 0;
 }
