@@ -82,15 +82,23 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, int64_t p
     for (int64_t j = 0; j < head_dim; ++j) acc[j] = 0;
     real running_max = -kmath::infinity<real>(), denom = 0;
     for (int64_t p = 0; p <= pos; ++p) {
-      real score = 0;
-      for (int64_t j = 0; j < head_dim; ++j) score += qkv(t, h * head_dim + j) * k_cache(b, kh, p, j);
-      score *= scale;
-      const real new_max = score > running_max ? score : running_max;
-      const real correction = kmath::exp(running_max - new_max);
-      const real weight = kmath::exp(score - new_max);
-      denom = denom * correction + weight;
-      for (int64_t j = 0; j < head_dim; ++j) acc[j] = acc[j] * correction + weight * v_cache(b, kh, p, j);
-      running_max = new_max;
+      // Four partial sums: independent chains the CPU can overlap (a single float reduction is
+      // one long dependency chain the compiler may not reorder).
+      real s[4] = {0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 4 <= head_dim; j += 4)
+        for (int u = 0; u < 4; ++u) s[u] += qkv(t, h * head_dim + j + u) * k_cache(b, kh, p, j + u);
+      for (; j < head_dim; ++j) s[0] += qkv(t, h * head_dim + j) * k_cache(b, kh, p, j);
+      const real score = (s[0] + s[1] + s[2] + s[3]) * scale;
+      if (score > running_max) {  // rescale what was accumulated under the old maximum
+        const real correction = kmath::exp(running_max - score);
+        denom *= correction;
+        for (int64_t i = 0; i < head_dim; ++i) acc[i] *= correction;
+        running_max = score;
+      }
+      const real weight = kmath::exp(score - running_max);
+      denom += weight;
+      for (int64_t i = 0; i < head_dim; ++i) acc[i] += weight * v_cache(b, kh, p, i);
     }
     for (int64_t j = 0; j < head_dim; ++j) out(t, h * head_dim + j) = acc[j] / denom;
   });
