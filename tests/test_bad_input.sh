@@ -42,6 +42,30 @@ sed 's/"num_attention_heads": 8/"num_attention_heads": 6/; s/"num_key_value_head
 if [ "$(id -u)" -eq 0 ]; then readonly_dir=/proc/self; else readonly_dir=$tmp/readonly; mkdir -p "$readonly_dir"; chmod a-w "$readonly_dir"; fi
 touch "$tmp/exists.h5"
 
+# Checkpoints: written by the independent reference writer, then broken in one way each.
+ckpt() {  # ckpt DIR [--shards N]: a valid checkpoint of the tiny model's shape
+  python3 "$src/tests/reference/hf_checkpoint.py" "$1" --hidden 64 --intermediate 128 --layers 2 --heads 8 \
+    --kv-heads 4 --vocab 96 --dtype f32 "${@:2}" >/dev/null
+}
+ckpt "$tmp/ck-shard" --shards 2 && rm "$tmp/ck-shard/model-00002-of-00002.safetensors"
+ckpt "$tmp/ck-trunc" && truncate -s -1000 "$tmp/ck-trunc/model.safetensors"
+ckpt "$tmp/ck-header" && printf '\x01garbage' | dd of="$tmp/ck-header/model.safetensors" bs=1 seek=8 conv=notrunc 2>/dev/null
+ckpt "$tmp/ck-dtype" && python3 - "$tmp/ck-dtype/model.safetensors" <<'PY'
+import json, struct, sys
+# Relabel one tensor as I8 with a matching byte size: a dtype the loader must refuse by name.
+path = sys.argv[1]
+raw = open(path, "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+t = header["model.norm.weight"]
+t["dtype"], t["shape"] = "I8", [t["data_offsets"][1] - t["data_offsets"][0]]
+text = json.dumps(header).encode().ljust(n)
+open(path, "wb").write(raw[:8] + text + raw[8 + n:])
+PY
+ckpt "$tmp/ck-shape" && sed -i 's/"intermediate_size": 128/"intermediate_size": 64/' "$tmp/ck-shape/config.json"
+sed 's/"hidden_size": 64/"hidden_size": 0/' "$tiny" >"$tmp/zero.json"
+sed 's/"num_hidden_layers": 2/"num_hidden_layers": "two"/' "$tiny" >"$tmp/typed.json"
+
 expect_failure missing-model "no such file, directory or model name" --model "$tmp/nope.json" --out "$tmp/a.h5" "${fast[@]}"
 expect_failure malformed-json "malformed JSON" --model "$tmp/model" --out "$tmp/a.h5" "${fast[@]}"
 expect_failure tp-not-dividing "must divide the heads" --model "$tmp/odd_heads.json" --out "$tmp/a.h5" "${fast[@]}"
@@ -54,6 +78,16 @@ expect_failure bad-batch "--batch" --model "$tiny" --batch 1,x --out "$tmp/a.h5"
 expect_failure zero-reps "--reps" --model "$tiny" --out "$tmp/a.h5" --prompt-len 4 --gen-len 2 --reps 0
 expect_failure bad-dtype "--dtype" --model "$tiny" --dtype fp8 --out "$tmp/a.h5" "${fast[@]}"
 expect_failure unknown-flag "--bogus" --model "$tiny" --bogus --out "$tmp/a.h5" "${fast[@]}"
+expect_failure zero-size "\"hidden_size\" must be > 0" --model "$tmp/zero.json" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure wrong-key-type "\"num_hidden_layers\" must be an integer" --model "$tmp/typed.json" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure missing-shard "model-00002-of-00002.safetensors is missing" --model "$tiny" --weights "$tmp/ck-shard" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure truncated-checkpoint "truncated" --model "$tiny" --weights "$tmp/ck-trunc" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure corrupt-header "corrupt safetensors header" --model "$tiny" --weights "$tmp/ck-header" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure wrong-dtype "unsupported dtype \"I8\"" --model "$tiny" --weights "$tmp/ck-dtype" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure wrong-shape "has shape [128, 64], the config needs [64, 64]" --model "$tmp/ck-shape" --weights "$tmp/ck-shape" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure negative-latency "--link-latency-us" --model "$tiny" --link-latency-us -5 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure ladder-layers "--ladder-layers 9 exceeds" --model "$tiny" --variant hybrid-ladder --ladder-layers 9 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure no-out "--out FILE.h5 is required" --model "$tiny" "${fast[@]}"
 expect_failure too-long "exceeds max_position_embeddings" --model "$tiny" --out "$tmp/a.h5" --prompt-len 250 --gen-len 10
 
 echo "$((cases - failures)) passed, $failures failed"
