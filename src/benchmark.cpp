@@ -124,6 +124,16 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
                      {"decode_achieved_Bps", decode_Bps},
                      {"prefill_flop", plan.prefill_flops},
                      {"prefill_achieved_flops", prefill_flops}};
+    // Summary statistics next to the samples, so a reader without the analysis sees the spread.
+    for (const auto& [name, samples] : {std::pair<const char*, const std::vector<double>*>{"prefill_s", &r.prefill_s},
+                                        {"decode_s", &r.decode_s},
+                                        {"decode_step_s", &r.decode_step_s},
+                                        {"tokens_per_s", &r.tokens_per_s}}) {
+      const Summary st = summarize(*samples);
+      for (const auto& [stat, v] : {std::pair<const char*, double>{"median", st.median}, {"mean", st.mean},
+                                    {"stddev", st.stddev}, {"min", st.min}, {"max", st.max}, {"p95", st.p95}, {"cv", st.cv}})
+        r.extra_attrs.push_back({std::string(name) + "_" + stat, v});
+    }
     if (roofline) {
       const double decode_pct = 100 * decode_Bps / roofline->stream_triad_Bps;
       const double prefill_pct = 100 * prefill_flops / roofline->gemm_flops;

@@ -193,6 +193,8 @@ Comm::Ticket NcclComm::start_allreduce_as(void* buf, size_t n, ncclDataType_t ty
       elem = 8;
       break;
     default:
+      // ncclFloat8e4m3 = 10 and ncclFloat8e5m2 = 11 (newer NCCLs; by value so older headers compile)
+      if (int(type) == 10 || int(type) == 11) elem = 1;
       break;
   }
   const double delay_s = opt_.link.delay_s(n * elem, size_) + opt_.extra_delay_s;
