@@ -12,6 +12,7 @@ debian_packages=(
   libopenblas-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev
   slurm-wlm munge shellcheck
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #include "allreduce_bench.hpp"
 
 #include "agreement.hpp"
-#include "comm_mpi.hpp"
+#include "comm_backend.hpp"
 #include "errors.hpp"
 #include "job_provenance.hpp"
 #include "provenance.hpp"
@@ -456,7 +456,7 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
     return 1;
 
   const std::string cmdline = quoted_command_line(argc, argv);
-  auto comm = make_mpi_comm(world, o.link, o.timeout_s);
+  auto comm = make_backend_comm(world, o.link, o.timeout_s);
   print_header(o, *comm, cmdline, sizes, world);
 
   std::unique_ptr<ResultsFile> file;

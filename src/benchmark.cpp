@@ -1,7 +1,7 @@
 #include "benchmark.hpp"
 
 #include "agreement.hpp"
-#include "comm_mpi.hpp"
+#include "comm_backend.hpp"
 #include "errors.hpp"
 #include "generation.hpp"
 #include "job_provenance.hpp"
@@ -223,7 +223,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   if (rank == 0) print_header(o, cfg, size, cmdline);
 
   const Shard shard = Shard::of(cfg, rank, size);
-  auto comm = make_mpi_comm(world, o.link, o.timeout_s);
+  auto comm = make_backend_comm(world, o.link, o.timeout_s);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source), *comm);
 
   std::unique_ptr<ResultsFile> file;

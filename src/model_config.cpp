@@ -12,13 +12,17 @@ namespace fs = std::filesystem;
 namespace lb {
 namespace {
 
-int64_t positive_int(const nlohmann::json& j, const char* key, const std::string& where) {
+// Upper bound of any model dimension (80x the 405B's): keeps every later size computation, e.g.
+// --plan's, far from int64 overflow, and rejects absurd configs before anything is allocated.
+constexpr int64_t kMaxDim = int64_t(1) << 22;
+int64_t positive_int(const nlohmann::json& j, const char* key, const std::string& where, int64_t max = kMaxDim) {
   if (!j.contains(key)) throw UserError(where + ": missing key \"" + key + "\"");
   const auto& v = j.at(key);
   if (!v.is_number_integer())
     throw UserError(where + ": key \"" + key + "\" must be an integer, found " + v.dump());
   const int64_t x = v.get<int64_t>();
   if (x <= 0) throw UserError(where + ": key \"" + key + "\" must be > 0, found " + v.dump());
+  if (x > max) throw UserError(where + ": key \"" + key + "\" must be <= " + std::to_string(max) + ", found " + v.dump());
   return x;
 }
 
@@ -61,6 +65,9 @@ fs::path resolve_config_path(const std::string& spec) {
 RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where) {
   const std::string w = where + ": rope_scaling";
   if (!s.is_object()) throw UserError(w + " must be an object, found " + s.dump());
+  for (const char* k : {"rope_type", "type"})  // value() below would throw a type_error
+    if (s.contains(k) && !s.at(k).is_string())
+      throw UserError(w + ": key \"" + k + "\" must be a string, found " + s.at(k).dump());
   const std::string type = s.value("rope_type", s.value("type", std::string()));
   if (type != "llama3")
     throw UserError(w + ": rope_type \"" + type + "\" is not supported (only \"llama3\", as in Llama-3.1)");
@@ -69,7 +76,7 @@ RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where
   r.factor = positive_number(s, "factor", 0, w);
   r.low_freq_factor = positive_number(s, "low_freq_factor", 0, w);
   r.high_freq_factor = positive_number(s, "high_freq_factor", 0, w);
-  r.original_max_position_embeddings = positive_int(s, "original_max_position_embeddings", w);
+  r.original_max_position_embeddings = positive_int(s, "original_max_position_embeddings", w, INT32_MAX);
   if (r.factor == 0 || r.low_freq_factor == 0 || r.high_freq_factor == 0)
     throw UserError(w + ": needs factor, low_freq_factor and high_freq_factor");
   if (!(r.high_freq_factor > r.low_freq_factor))
@@ -77,21 +84,35 @@ RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where
   return r;
 }
 
+// nlohmann copies and dumps JSON recursively, one stack frame per level, so a deeply nested
+// file would overflow the stack at `raw = j` or in an error message. Checked iteratively, first.
+void check_nesting(const nlohmann::json& j, const std::string& where) {
+  std::vector<std::pair<const nlohmann::json*, int>> todo{{&j, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (depth > 64) throw UserError(where + ": JSON nested deeper than 64 levels");
+    if (v->is_structured())
+      for (const auto& c : *v) todo.push_back({&c, depth + 1});
+  }
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name) {
   const std::string where = "config " + name;
+  check_nesting(j, where);
   if (!j.is_object()) throw UserError(where + ": expected a JSON object");
   ModelConfig c;
   c.name = name;
   c.hidden_size = positive_int(j, "hidden_size", where);
   c.intermediate_size = positive_int(j, "intermediate_size", where);
-  c.num_layers = positive_int(j, "num_hidden_layers", where);
+  c.num_layers = positive_int(j, "num_hidden_layers", where, int64_t(1) << 14);
   c.num_heads = positive_int(j, "num_attention_heads", where);
   c.num_kv_heads = j.contains("num_key_value_heads") ? positive_int(j, "num_key_value_heads", where)
                                                      : c.num_heads;
   c.vocab_size = positive_int(j, "vocab_size", where);
-  c.max_position_embeddings = positive_int(j, "max_position_embeddings", where);
+  c.max_position_embeddings = positive_int(j, "max_position_embeddings", where, INT32_MAX);
   c.rms_norm_eps = positive_number(j, "rms_norm_eps", 1e-5, where);
   c.rope_theta = positive_number(j, "rope_theta", 10000.0, where);
   c.raw = j;
@@ -122,7 +143,7 @@ ModelConfig load_model_config(const std::string& spec) {
   nlohmann::json j;
   try {
     in >> j;
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // also out_of_range: numbers beyond double
     throw UserError(path.string() + ": malformed JSON: " + e.what());
   }
   const fs::path dir = path.parent_path();

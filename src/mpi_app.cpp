@@ -5,6 +5,10 @@
 
 #include <Kokkos_Core.hpp>
 
+#ifdef LADDERBENCH_CUDA
+#include "cuda/device.hpp"
+#endif
+
 #include <cstdio>
 #include <exception>
 
@@ -49,7 +53,14 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
   }
   if (a.stop_on_signals) install_stop_handlers();
   try {
+#ifdef LADDERBENCH_CUDA
+    // A Kokkos-CUDA binary must find a device before Kokkos starts, and each rank takes the GPU
+    // of its local rank (SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK).
+    const int device = cuda::select_device_before_kokkos(MPI_COMM_WORLD);
+    Kokkos::ScopeGuard kokkos(Kokkos::InitializationSettings().set_device_id(device));
+#else
     Kokkos::ScopeGuard kokkos(argc, argv);
+#endif
     code = a.run(MPI_COMM_WORLD);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: rank %d: fatal: %s\n", a.name, rank, e.what());

@@ -2,6 +2,12 @@
 
 #include "gemm.hpp"
 
+#ifdef LADDERBENCH_CUDA
+#include "cuda/comm_nccl.hpp"
+
+#include <cuda_runtime.h>
+#endif
+
 #include <Kokkos_Core.hpp>
 #include <hdf5.h>
 #include <mpi.h>
@@ -86,6 +92,10 @@ std::string library_versions_json() {
       {"kokkos_execution_space", Kokkos::DefaultExecutionSpace::name()},
       {"blas", blas_version()},
   };
+#ifdef LADDERBENCH_CUDA
+  v["nccl"] = cuda::nccl_version();
+  v["cuda_runtime"] = std::to_string(CUDART_VERSION);
+#endif
   return v.dump();
 }
 

@@ -54,6 +54,7 @@ float f16_to_float(uint16_t h) {
 }
 
 void convert_to_float(StDtype d, const unsigned char* src, size_t n, float* dst) {
+  if (n == 0) return;  // nothing to convert (and memcpy must not see a null pointer)
   switch (d) {
     case StDtype::F32:
       std::memcpy(dst, src, n * 4);  // the format is little-endian, as is every host we target
@@ -77,7 +78,7 @@ StHeader parse_safetensors_header(const std::string& header_json, uint64_t heade
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header_json);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // also out_of_range: numbers beyond double
     throw UserError(what + ": corrupt safetensors header: " + e.what());
   }
   if (!j.is_object()) throw UserError(what + ": corrupt safetensors header: not a JSON object");
@@ -97,7 +98,8 @@ StHeader parse_safetensors_header(const std::string& header_json, uint64_t heade
     for (const auto& s : t["shape"]) {
       if (!s.is_number_unsigned()) throw UserError(tw + ": shape must hold non-negative integers");
       const uint64_t dim = s.get<uint64_t>();
-      if (dim != 0 && count > std::numeric_limits<uint64_t>::max() / 16 / dim)
+      if (dim > uint64_t(std::numeric_limits<int64_t>::max()) ||  // StTensor::shape is int64
+          (dim != 0 && count > std::numeric_limits<uint64_t>::max() / 16 / dim))
         throw UserError(tw + ": shape is too large");
       count *= dim;
       st.shape.push_back(int64_t(dim));

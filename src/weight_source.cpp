@@ -69,7 +69,7 @@ class CheckpointSource final : public WeightSource {
       std::ifstream in(index);
       try {
         in >> j;
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for huge numbers
         throw UserError(index.string() + ": malformed JSON: " + e.what());
       }
       if (!j.contains("weight_map") || !j["weight_map"].is_object())

@@ -3,7 +3,7 @@
 // wrong element), and ResultsFile::write_group. Run at np 1 and 2: at 2 the check runs on real
 // all-reduces through the MPI backend.
 #include "allreduce_bench.hpp"
-#include "comm_mpi.hpp"
+#include "comm_backend.hpp"
 #include "errors.hpp"
 #include "harness.hpp"
 #include "results_file.hpp"
@@ -152,7 +152,7 @@ TEST(MpiAllreduce, ExactCheckPassesAndCatchesACorruptedInput) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  auto comm = make_mpi_comm(MPI_COMM_WORLD, LinkModel{}, 60);
+  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60);
   const int64_t max_n = int64_t(1) << 20;
   Vec buf("buf", max_n);
   for (int64_t bytes : size_sweep(4, max_n * 4, 8)) {

@@ -1,7 +1,7 @@
 // The model under tensor parallelism, run under mpirun at np 1, 2 and 4: TP=P equals TP=1 for
 // standard and ladder, both equal the float64 references of their recurrences, the upper bound
 // equals standard at one rank, and ladder is a different function from standard.
-#include "comm_mpi.hpp"
+#include "comm_backend.hpp"
 #include "harness.hpp"
 #include "reference_model.hpp"
 
@@ -33,7 +33,7 @@ class TensorParallel : public ::testing::Test {
   }
 
   testing::GenerationResult at_tp(Variant v) {
-    auto comm = make_mpi_comm(MPI_COMM_WORLD, LinkModel{}, 60);
+    auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60);
     return generate(cfg_, *src_, *comm, rank_, size_, v, kBatch, prompt_, kGenLen);
   }
   testing::GenerationResult at_tp1(Variant v) {

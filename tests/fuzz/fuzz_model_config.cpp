@@ -9,8 +9,8 @@
 // well-formed config -- shapes consistent enough to pass validation, with edge-case magnitudes,
 // and any key possibly replaced by any JSON value.
 #include "errors.hpp"
+#include "fuzz_support.hpp"
 #include "json_gen.hpp"
-#include "magnitude_hints.hpp"
 #include "model_config.hpp"
 #include "plan.hpp"
 #include "tensor_parallel.hpp"
@@ -33,14 +33,6 @@
 #include <vector>
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                             \
-    }                                                                           \
-  } while (0)
 
 // What parse_model_config promises for a config it accepts (src/model_config.hpp).
 void check_config(const lb::ModelConfig& c) {

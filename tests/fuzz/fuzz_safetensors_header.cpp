@@ -11,7 +11,7 @@
 // - structured (json_gen.hpp): the bytes pick a well-formed header with edge-case dims, dtypes
 //   and offsets, consistent or not, and sizes to match.
 #include "errors.hpp"
-#include "magnitude_hints.hpp"
+#include "fuzz_support.hpp"
 #include "json_gen.hpp"
 #include "safetensors.hpp"
 
@@ -25,15 +25,6 @@
 #include <vector>
 
 namespace {
-
-// A violated invariant: print why and abort, which libFuzzer reports as a crash with the input.
-#define FUZZ_CHECK(cond)                                                        \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                             \
-    }                                                                           \
-  } while (0)
 
 uint64_t load_u64(const uint8_t* p) {
   uint64_t v = 0;

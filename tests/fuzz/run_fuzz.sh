@@ -4,7 +4,7 @@
 # finding, printing the saved input and the command that reproduces it.
 #   tests/fuzz/run_fuzz.sh [build_dir] [seconds_per_target]   (defaults: build/fuzz, 20)
 #   tests/fuzz/run_fuzz.sh 120                                 (just the time)
-# Environment: FUZZ_CXX (clang++), FUZZ_ARGS (extra libFuzzer flags, e.g. -jobs=2),
+# Environment: FUZZ_CXX (clang++), FUZZ_ARGS (extra libFuzzer flags, e.g. -use_value_profile=1),
 # FUZZ_SRC (the library sources, default src/: point it at a patched copy to check a fix),
 # KOKKOS_INCLUDE_DIR / KOKKOS_LIBRARY (for rope_inv_freq; found in the Debian paths by default).
 set -euo pipefail
@@ -55,7 +55,7 @@ for pair in fuzz_safetensors_header:safetensors fuzz_model_config:config; do
   echo "run_fuzz: $target for ${secs}s (log $log)"
   # -timeout: one input slower than 10 s is a finding (a hang); -rss_limit_mb: so is > 2 GiB.
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
-  if "$build/$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  if "$build/$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
        -dict="$here/json.dict" -artifact_prefix="$art/" -print_final_stats=1 ${FUZZ_ARGS:-} \
        "$scratch/$corpus" >"$log" 2>&1; then
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$log" | tail -n 2 || true
@@ -66,6 +66,7 @@ for pair in fuzz_safetensors_header:safetensors fuzz_model_config:config; do
     input=$(grep -oE "Test unit written to [^ ]+" "$log" | tail -n 1 | cut -d' ' -f5- || true)
     echo "run_fuzz: input saved as: ${input:-(see $art)}" >&2
     echo "run_fuzz: reproduce with: $build/$target ${input:-$art/<file>}" >&2
+    echo "run_fuzz: once fixed, keep the input as a seed in tests/fuzz/corpus/$corpus/regress_<what>" >&2
   fi
 done
 [ $failed -eq 0 ] && echo "run_fuzz: no findings"
