@@ -58,7 +58,7 @@ class MpiComm final : public Comm {
     }
     ExecSpace().fence();  // the module's output must be complete before MPI reads it
     queue_.push_back({buf, n, ++issued_, tag});
-    tags_[issued_ % kTagHistory] = tag;
+    tags_[issued_ % kHistory] = tag;
     work_ready_.notify_one();
     return issued_;
   }
@@ -66,9 +66,17 @@ class MpiComm final : public Comm {
   void wait(Ticket ticket) override {
     std::unique_lock<std::mutex> lock(mutex_);
     const auto done = [&] { return completed_ >= ticket; };
-    if (done()) return;
-    const WatchdogScope watch("the all-reduce of " + describe(tag_of(ticket)));
-    done_.wait(lock, done);
+    if (!done()) {
+      const WatchdogScope watch("the all-reduce of " + describe(tag_of(ticket)));
+      ++waiters_;  // the progress thread may now poll fast: the core is otherwise idle
+      work_ready_.notify_one();
+      done_.wait(lock, done);
+      --waiters_;
+    }
+    // The emulated link's share of the time: this thread sleeps it off only if it arrives early.
+    const Clock::time_point ready = ready_at_[ticket % kHistory];
+    lock.unlock();
+    if (Clock::now() < ready) std::this_thread::sleep_until(ready);
   }
 
  private:
@@ -79,9 +87,10 @@ class MpiComm final : public Comm {
     int64_t tag;
   };
 
-  // Tags of the most recent tickets, to say what a timed-out wait was for.
-  static constexpr size_t kTagHistory = 8;
-  int64_t tag_of(Ticket t) const { return tags_[t % kTagHistory]; }
+  // Per recent ticket: its tag (what a stuck wait was for) and when its emulated transfer ends.
+  // The model overlaps at most two all-reduces; eight leave a wide margin.
+  static constexpr size_t kHistory = 8;
+  int64_t tag_of(Ticket t) const { return tags_[t % kHistory]; }
 
   void progress_loop() {
     // Sleeps below should end when asked, not 50 us later (the default timer slack).
@@ -107,33 +116,43 @@ class MpiComm final : public Comm {
         r = queue_.front();
         queue_.pop_front();
       }
-      const auto began = Clock::now();
       MPI_Request req;
       MPI_Iallreduce(MPI_IN_PLACE, r.buf, int(r.n), MPI_FLOAT, MPI_SUM, comm_, &req);
-      poll_until_complete(req, began);
-      const double delay = link_.delay_s(r.n * sizeof(real), size_);
-      if (delay > 0)
-        std::this_thread::sleep_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                          std::chrono::duration<double>(delay)));
+      poll_until_complete(req);
+      // The emulated link: this transfer occupies it for `delay` once the real all-reduce is done
+      // and the previous transfer has left it. Only the end time is recorded; wait() sleeps until
+      // then if needed, so this thread need not wake up again (fewer switches on a shared core).
+      const auto delay = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(link_.delay_s(r.n * sizeof(real), size_)));
+      link_free_ = std::max(Clock::now(), link_free_) + delay;
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        ready_at_[r.ticket % kHistory] = link_free_;
         completed_ = r.ticket;
       }
       done_.notify_all();
     }
   }
 
-  // Spins briefly (small messages finish in microseconds), then polls with sleeps that double up
-  // to 200 us: a peer that lags by milliseconds must not make this real-time thread preempt the
-  // compute thread on its core every few microseconds.
-  static void poll_until_complete(MPI_Request& req, Clock::time_point began) {
+  // While the compute thread is blocked in wait() its core is free: poll every few microseconds.
+  // While it computes (ladder), poll every 20-50 us, so this real-time thread preempts the compute
+  // thread rarely yet still completes the all-reduce well within the next module. A wait() that
+  // begins cuts the current pause short, so standard's blocking all-reduce is not slowed by it.
+  // The thread always sleeps between polls: busy-waiting at real-time priority would starve a peer
+  // rank sharing the core when ranks are oversubscribed.
+  void poll_until_complete(MPI_Request& req) {
     int flag = 0;
-    auto pause = std::chrono::microseconds(10);
-    while (!flag) {
+    auto pause = std::chrono::microseconds(20);
+    for (;;) {
       MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
-      if (!flag && Clock::now() - began > std::chrono::microseconds(20)) {
-        std::this_thread::sleep_for(pause);
-        pause = std::min(2 * pause, std::chrono::microseconds(200));
+      if (flag) return;
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (waiters_ > 0) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::microseconds(2));
+      } else {
+        work_ready_.wait_for(lock, pause, [&] { return waiters_ > 0; });
+        pause = std::min(2 * pause, std::chrono::microseconds(50));
       }
     }
   }
@@ -144,10 +163,13 @@ class MpiComm final : public Comm {
   mutable std::mutex mutex_;
   mutable std::condition_variable work_ready_, done_;
   bool priority_known_ = false, realtime_ = false;
+  int waiters_ = 0;  // threads blocked in wait(), under mutex_
   std::deque<Request> queue_;
   Ticket issued_ = 0, completed_ = 0;
   bool stopping_ = false;
-  int64_t tags_[kTagHistory] = {};
+  int64_t tags_[kHistory] = {};
+  Clock::time_point ready_at_[kHistory] = {};
+  Clock::time_point link_free_;  // progress thread only
   std::thread progress_;
 };
 

@@ -28,8 +28,14 @@ expect_failure() {
   if ! grep -qF -- "$expected" "$tmp/err"; then
     echo "FAIL $name: stderr does not say \"$expected\":"; sed 's/^/    /' "$tmp/err"; failures=$((failures + 1)); return
   fi
-  if pgrep -f "$bench .*$tmp" >/dev/null; then
-    echo "FAIL $name: a rank is still running"; failures=$((failures + 1)); return
+  # Every rank must be gone (allowing a moment for the last one to be reaped).
+  local left=1
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    pgrep -f "$bench .*$tmp" >/dev/null || { left=0; break; }
+    sleep 0.3
+  done
+  if [ "$left" -eq 1 ]; then
+    echo "FAIL $name: a rank is still running 3 s after mpirun returned"; failures=$((failures + 1)); return
   fi
   echo "ok   $name (exit $rc, ${took}s): $(grep -F -- "$expected" "$tmp/err" | head -1)"
 }
