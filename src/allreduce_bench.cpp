@@ -1,5 +1,7 @@
 #include "allreduce_bench.hpp"
 
+#include "cli_validators.hpp"
+
 #include "agreement.hpp"
 #include "comm_backend.hpp"
 #include "errors.hpp"
@@ -118,23 +120,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// The validation style of bench_options.cpp: one plain sentence naming what was expected.
-CLI::Validator at_least(double min, const char* what) {
-  return CLI::Validator(
-      [min, what](std::string& s) -> std::string {
-        double v = 0;
-        size_t used = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-        }
-        if (used != s.size() || s.empty() || !(v >= min)) return std::string("must be ") + what + ", found \"" + s + "\"";
-        return {};
-      },
-      what);
-}
-const CLI::Validator kPositive = at_least(1, "a positive integer");
-const CLI::Validator kNonNegative = at_least(0, "a number >= 0");
 
 // A byte count flag: validated by parse_size, stored in bytes.
 CLI::Option* add_size_option(CLI::App& app, const std::string& flags, int64_t& target, const std::string& help) {

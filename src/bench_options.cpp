@@ -1,27 +1,8 @@
 #include "bench_options.hpp"
 
+#include "cli_validators.hpp"
+
 namespace lb {
-namespace {
-
-// CLI11's PositiveNumber/NonNegativeNumber print a double range up to 1.8e308; say it plainly.
-CLI::Validator at_least(double min, const char* what) {
-  return CLI::Validator(
-      [min, what](std::string& s) -> std::string {
-        double v = 0;
-        size_t used = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-        }
-        if (used != s.size() || s.empty() || !(v >= min)) return std::string("must be ") + what + ", found \"" + s + "\"";
-        return {};
-      },
-      what);
-}
-const CLI::Validator kPositive = at_least(1, "a positive integer");
-const CLI::Validator kNonNegative = at_least(0, "a number >= 0");
-
-}  // namespace
 
 void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--model", o.model, "config.json, a directory holding one, or a name under configs/models/")->required();
