@@ -1,6 +1,6 @@
 #include "allreduce_bench.hpp"
 
-#include "cli_validators.hpp"
+#include "cli_flags.hpp"
 
 #include "agreement.hpp"
 #include "comm_backend.hpp"
@@ -159,17 +159,8 @@ void add_allreduce_flags(CLI::App& app, AllreduceOptions& o) {
       ->capture_default_str();
   app.add_option("--out", o.out, "results file (HDF5); written as <out>.partial until complete (default: log only)");
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
+  add_comm_flags(app, o.link, o.timeout_s);
   app.add_flag("--roofline", o.roofline, "also measure STREAM copy/triad and GEMM ceilings first (docs/measurement.md)");
-  app.add_option("--link-latency-us", o.link.latency_us, "emulated link: latency added to every all-reduce (us)")
-      ->check(kNonNegative)
-      ->capture_default_str();
-  app.add_option("--link-bandwidth-gbps", o.link.bandwidth_gbps,
-                 "emulated link: bandwidth in Gbit/s, adds 2(P-1)/P*bytes/bandwidth per all-reduce (0 = off)")
-      ->check(kNonNegative)
-      ->capture_default_str();
-  app.add_option("--timeout-s", o.timeout_s, "abort the job if one all-reduce waits longer than this (0 = never)")
-      ->check(kNonNegative)
-      ->capture_default_str();
 }
 
 // ------------------------------------------------------------------------------------------------

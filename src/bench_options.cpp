@@ -1,6 +1,6 @@
 #include "bench_options.hpp"
 
-#include "cli_validators.hpp"
+#include "cli_flags.hpp"
 
 namespace lb {
 
@@ -30,24 +30,15 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
       ->capture_default_str();
   app.add_option("--out", o.out, "results file (HDF5), written as <out>.partial until complete; with --plan, a JSON file");
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
+  add_comm_flags(app, o.link, o.timeout_s);
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
   app.add_flag("--roofline", o.roofline,
                "measure STREAM copy/triad and a prefill-shaped GEMM on every rank first; report each run as % of them");
   app.add_flag("--breakdown", o.breakdown,
                "time each layer's attention and MLP during decode: compute and waiting for communication");
-  app.add_option("--link-latency-us", o.link.latency_us, "emulated link: latency added to every all-reduce (us)")
-      ->check(kNonNegative)
-      ->capture_default_str();
-  app.add_option("--link-bandwidth-gbps", o.link.bandwidth_gbps,
-                 "emulated link: bandwidth in Gbit/s, adds 2(P-1)/P*bytes/bandwidth per all-reduce (0 = off)")
-      ->check(kNonNegative)
-      ->capture_default_str();
   app.add_flag("--plan", o.plan, "print what the configuration costs per rank (memory, FLOPs, bytes, all-reduces) and exit");
   app.add_option("--tp", o.plan_tp, "with --plan: the tensor-parallel degree to plan for")->check(kPositive)->capture_default_str();
   app.add_option("--device-mem-gib", o.device_mem_gib, "with --plan: device memory per rank")
-      ->check(kNonNegative)
-      ->capture_default_str();
-  app.add_option("--timeout-s", o.timeout_s, "abort the job if one all-reduce waits longer than this (0 = never)")
       ->check(kNonNegative)
       ->capture_default_str();
 }
