@@ -40,15 +40,10 @@ class Transformer {
   // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
   const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant);
 
-  // hybrid-ladder uses the ladder residual in the last `n` layers.
-  void set_ladder_layers(int64_t n) { cfg_.ladder_layers = n; }
-
   // Accumulate per-module times into `profile` (nullptr: stop; the default).
   void set_profile(ModuleProfile* profile) { profile_ = profile; }
 
   const ModelConfig& config() const { return cfg_; }
-  const Shard& shard() const { return shard_; }
-  const ModelWeights& weights() const { return w_; }
 
  private:
   enum Module { kAttention = 0, kMlp = 1 };

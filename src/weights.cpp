@@ -73,11 +73,4 @@ ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSour
   return w;
 }
 
-size_t weight_bytes(const ModelWeights& w) {
-  size_t n = w.embed.size() + w.final_norm.size() + w.lm_head.size();
-  for (const auto& l : w.layers)
-    n += l.attn_norm.size() + l.mlp_norm.size() + l.wqkv.size() + l.wo.size() + l.w13.size() + l.w2.size();
-  return n * sizeof(real);
-}
-
 }  // namespace lb

@@ -29,7 +29,4 @@ struct ModelWeights {
 
 ModelWeights load_weights(const ModelConfig& cfg, const Shard& shard, const WeightSource& src);
 
-// Bytes of this rank's weights (what a decode step streams from memory).
-size_t weight_bytes(const ModelWeights& w);
-
 }  // namespace lb
