@@ -160,13 +160,15 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
   return written;
 }
 
-void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, const std::string& cmdline) {
+void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, const std::string& cmdline,
+                  const Comm& comm) {
   std::printf("# ladder-bench  %s\n", cmdline.c_str());
   std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
               (long long)c.intermediate_size, (long long)c.vocab_size);
-  std::printf("# tp %d (MPI ranks), backend mpi, device cpu (Kokkos %s), dtype %s, weights %s, seed %llu\n", world_size,
-              Kokkos::DefaultExecutionSpace::name(), o.dtype.c_str(), o.weights.c_str(), (unsigned long long)o.seed);
+  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), dtype %s, weights %s, seed %llu\n", world_size,
+              comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(), o.dtype.c_str(),
+              o.weights.c_str(), (unsigned long long)o.seed);
   std::printf("# prompt_len %lld, gen_len %lld, warmup %lld, reps %lld, variants %s\n", (long long)o.prompt_len,
               (long long)o.gen_len, (long long)o.warmup, (long long)o.reps, o.variants.c_str());
   if (o.link.enabled())
@@ -220,10 +222,9 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     return 1;
 
   const std::string cmdline = quoted_command_line(argc, argv);
-  if (rank == 0) print_header(o, cfg, size, cmdline);
-
   const Shard shard = Shard::of(cfg, rank, size);
   auto comm = make_backend_comm(world, o.link, o.timeout_s);
+  if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source), *comm);
 
   std::unique_ptr<ResultsFile> file;

@@ -2,21 +2,12 @@
 // call MPI_Abort from its thread), no Kokkos (the wrappers do not need it). Only rank 0 prints.
 // When every test that ran was skipped (no GPU), prints LADDERBENCH_ALL_SKIPPED, which ctest's
 // SKIP_REGULAR_EXPRESSION turns into "skipped"; any failure still fails.
-#include <gtest/gtest.h>
-#include <mpi.h>
+#include "mpi_gtest.hpp"
 
 #include <cstdio>
 
 int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (rank != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
+  const int rank = lb::testing::init_mpi_gtest(&argc, argv);
   const int failed = RUN_ALL_TESTS();
   const auto* unit = ::testing::UnitTest::GetInstance();
   int any_failed = 0, ran = unit->successful_test_count(), any_ran = 0;  // passed, skipped excluded
