@@ -1,6 +1,7 @@
 #include "bench_options.hpp"
 
 #include "cli_flags.hpp"
+#include "step_graph.hpp"
 
 namespace lb {
 
@@ -25,7 +26,7 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
       ->capture_default_str();
   app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(kPositive)->capture_default_str();
   app.add_option("--seed", o.seed, "seed of random weights and prompts")->capture_default_str();
-  app.add_option("--dtype", o.dtype, "compute dtype (the CPU build computes in fp32)")
+  app.add_option("--dtype", o.dtype, "storage of the weight matrices: fp32; bf16/fp16 in the GPU build (fp32 accumulation)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->capture_default_str();
   app.add_option("--out", o.out, "results file (HDF5), written as <out>.partial until complete; with --plan, a JSON file");
@@ -34,6 +35,10 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
   app.add_flag("--roofline", o.roofline,
                "measure STREAM copy/triad and a prefill-shaped GEMM on every rank first; report each run as % of them");
+  o.cuda_graph = StepGraph::available();
+  app.add_flag("--cuda-graph,!--no-cuda-graph", o.cuda_graph,
+               "replay each decode step from a CUDA graph captured once per variant and batch (GPU build; default there)")
+      ->capture_default_str();
   app.add_flag("--breakdown", o.breakdown,
                "time each layer's attention and MLP during decode: compute and waiting for communication");
   app.add_flag("--plan", o.plan, "print what the configuration costs per rank (memory, FLOPs, bytes, all-reduces) and exit");

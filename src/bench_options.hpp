@@ -27,6 +27,7 @@ struct BenchOptions {
   bool save_logits = false;
   bool breakdown = false;
   bool roofline = false;  // measure the machine's memory-bandwidth and GEMM ceilings first
+  bool cuda_graph = false;  // replay captured decode steps (default on in the GPU build)
   LinkModel link;
   double timeout_s = 300;
   // --plan: print per-rank memory, FLOPs, bytes and all-reduces for TP `plan_tp`; run nothing.

@@ -3,6 +3,7 @@
 #include "agreement.hpp"
 #include "comm_backend.hpp"
 #include "errors.hpp"
+#include "gemm.hpp"
 #include "generation.hpp"
 #include "job_provenance.hpp"
 #include "kernels.hpp"
@@ -12,6 +13,7 @@
 #include "results_file.hpp"
 #include "roofline.hpp"
 #include "stats.hpp"
+#include "step_graph.hpp"
 #include "stop_signal.hpp"
 #include "watchdog.hpp"
 
@@ -94,7 +96,8 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
   in.batch = batch;
   in.prompt_len = o.prompt_len;
   in.gen_len = o.gen_len;
-  in.dtype_bytes = sizeof(real);
+  in.dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
+  in.cache_dtype_bytes = sizeof(real);
   const Plan plan = make_plan(cfg, in, {});
   double standard_tps = 0;
   for (size_t i = 0; i < variants.size(); ++i)
@@ -120,7 +123,8 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
     r.prompt = prompt;
     const double step_s = summarize(r.decode_s).median / double(o.gen_len - 1);
     const double decode_Bps = plan.decode_bytes / step_s, prefill_flops = plan.prefill_flops / summarize(r.prefill_s).median;
-    r.extra_attrs = {{"decode_bytes_per_step", plan.decode_bytes},
+    r.extra_attrs = {{"cuda_graph", double(o.cuda_graph && !o.breakdown)},
+                     {"decode_bytes_per_step", plan.decode_bytes},
                      {"decode_achieved_Bps", decode_Bps},
                      {"prefill_flop", plan.prefill_flops},
                      {"prefill_achieved_flops", prefill_flops}};
@@ -166,9 +170,13 @@ void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, c
   std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
               (long long)c.intermediate_size, (long long)c.vocab_size);
-  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), dtype %s, weights %s, seed %llu\n", world_size,
-              comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(), o.dtype.c_str(),
-              o.weights.c_str(), (unsigned long long)o.seed);
+  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s in %s (activations, KV cache and "
+              "all-reduces fp32), seed %llu\n",
+              world_size, comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(),
+              o.weights.c_str(), o.dtype.c_str(), (unsigned long long)o.seed);
+  std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
+                                      : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
+                                                     : "CUDA graph, captured once per variant and batch");
   std::printf("# prompt_len %lld, gen_len %lld, warmup %lld, reps %lld, variants %s\n", (long long)o.prompt_len,
               (long long)o.gen_len, (long long)o.warmup, (long long)o.reps, o.variants.c_str());
   if (o.link.enabled())
@@ -202,8 +210,10 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
-        if (o.dtype != "fp32")
-          throw UserError("--dtype " + o.dtype + ": this CPU build computes in fp32 (bf16/fp16 are for the GPU build and --plan)");
+        if (!gemm_supports(parse_weight_type(o.dtype)))
+          throw UserError("--dtype " + o.dtype + ": this CPU build stores weights in fp32 (bf16/fp16 are for the GPU build and --plan)");
+        if (o.cuda_graph && !StepGraph::available())
+          throw UserError("--cuda-graph: this CPU build has no CUDA graphs (they are for the GPU build)");
         if (o.ladder_layers > cfg.num_layers)
           throw UserError("--ladder-layers " + std::to_string(o.ladder_layers) + " exceeds the model's " +
                           std::to_string(cfg.num_layers) + " layers");
@@ -225,7 +235,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   const Shard shard = Shard::of(cfg, rank, size);
   auto comm = make_backend_comm(world, o.link, o.timeout_s);
   if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
-  Transformer model(cfg, shard, load_weights(cfg, shard, *source), *comm);
+  Transformer model(cfg, shard, load_weights(cfg, shard, *source, parse_weight_type(o.dtype)), *comm);
 
   std::unique_ptr<ResultsFile> file;
   if (rank == 0) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
@@ -256,7 +266,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   int stop = 0;
   int64_t written = 0;
   for (const int64_t batch : o.batches) {
-    Generator gen(model, batch, o.prompt_len, o.gen_len);
+    Generator gen(model, batch, o.prompt_len, o.gen_len, o.cuda_graph);
     const std::vector<int32_t> prompt = make_prompt(o.seed, batch, o.prompt_len, cfg.vocab_size);
     for (int64_t w = 0; w < o.warmup && !stop; ++w)
       for (size_t i = 0; i < variants.size() && !stop; ++i) {

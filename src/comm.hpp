@@ -30,6 +30,10 @@ class Comm {
 
   void allreduce(real* buf, size_t n) { wait(start_allreduce(buf, n)); }
 
+  // Called after a captured step (StepGraph) was launched: its all-reduces were recorded, not
+  // started through this object, so a backend with a watchdog puts the launch under it here.
+  virtual void watch_replayed_step() {}
+
   // "layer 3 MLP" for a module tag, "untagged" otherwise.
   static std::string describe(int64_t tag) {
     if (tag < 0) return "an untagged buffer";

@@ -1,7 +1,6 @@
 #include "model.hpp"
 
 #include "gemm.hpp"
-#include "kernels.hpp"
 
 #include <chrono>
 #include <stdexcept>
@@ -16,7 +15,13 @@ double now_s() {
 }  // namespace
 
 Transformer::Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm)
-    : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm) {}
+    : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm), pos_("position") {}
+
+void Transformer::set_position(int64_t pos0, int64_t S) {
+  if (k_cache_.empty() || pos0 < 0 || pos0 + S > int64_t(k_cache_[0].extent(2)))
+    throw std::logic_error("Transformer::set_position: call reserve() for this length first");
+  lb::set_position(pos_, pos0);
+}
 
 void Transformer::reserve(int64_t batch, int64_t prompt_len, int64_t max_seq) {
   const int64_t dh = cfg_.head_dim();
@@ -48,20 +53,23 @@ Transformer::Workspace& Transformer::workspace(int64_t T) {
   ws.act = Mat("act", T, shard_.ff);
   ws.module_out[kAttention] = Mat("attn_out", T, d);
   ws.module_out[kMlp] = Mat("mlp_out", T, d);
+  const int64_t max_seq = k_cache_.front().extent(2);
+  const int64_t rows = T * shard_.heads;
+  ws.attn_partials = AttentionPartials("attn_partials", rows, attention_chunks(rows, max_seq, ExecSpace().concurrency()), dh + 2);
   return workspaces_.emplace(T, std::move(ws)).first->second;
 }
 
 // Spec steps 2-4 on the normed input: column-parallel QKV, RoPE, KV append, causal attention,
 // row-parallel o_proj. The result in module_out[kAttention] is this rank's partial sum.
-void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S, int64_t pos0) {
+void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S) {
   const LayerWeights& lw = w_.layers[l];
   const int64_t dh = cfg_.head_dim();
   const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
   gemm_xwt(ws.normed, lw.wqkv, ws.qkv);
-  apply_rope(ws.qkv, 0, shard_.heads, dh, S, pos0, rope_.cos, rope_.sin);
-  apply_rope(ws.qkv, k_col0, shard_.kv_heads, dh, S, pos0, rope_.cos, rope_.sin);
-  append_kv(ws.qkv, k_col0, v_col0, S, pos0, k_cache_[l], v_cache_[l]);
-  causal_attention(ws.qkv, shard_.heads, S, pos0, k_cache_[l], v_cache_[l], ws.attn);
+  apply_rope(ws.qkv, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
+  apply_rope(ws.qkv, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
+  append_kv(ws.qkv, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
+  causal_attention(ws.qkv, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
   gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
 }
 
@@ -82,9 +90,9 @@ int64_t Transformer::first_ladder_layer(Variant v) const {
   }
 }
 
-const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant variant) {
+const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
   const int64_t B = tokens.extent(0), S = tokens.extent(1);
-  if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || pos0 + S > int64_t(k_cache_[0].extent(2)))
+  if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || S > int64_t(k_cache_[0].extent(2)))
     throw std::logic_error("Transformer::forward: call reserve() for this batch and length first");
   Workspace& ws = workspace(B * S);
   embed_tokens(tokens, w_.embed, ws.x);
@@ -109,7 +117,12 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
     if (communicate) {
       const double t0 = profile_ ? now_s() : 0;
       comm_.wait(pending[m].ticket);
-      if (profile_) profile_->wait_s[size_t(pending[m].index)] += now_s() - t0;
+      if (profile_) {
+        // On a GPU the wait is a stream-side dependency: the stream is idle here (timed() fenced
+        // it), so the fence returns when the all-reduce has completed, as the CPU's wait does.
+        ExecSpace().fence();
+        profile_->wait_s[size_t(pending[m].index)] += now_s() - t0;
+      }
     }
     add_into(ws.x, ws.module_out[m]);
     pending[m].active = false;
@@ -138,7 +151,7 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
       const int64_t i = 2 * l;
       timed(i, [&] {
         rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);  // the one shared norm
-        attention_partial(l, ws, S, pos0);
+        attention_partial(l, ws, S);
         mlp_partial(l, ws);
         add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
       });
@@ -152,7 +165,7 @@ const Mat& Transformer::forward(const Tokens& tokens, int64_t pos0, Variant vari
       timed(i, [&] {
         rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
         if (m == kAttention)
-          attention_partial(l, ws, S, pos0);
+          attention_partial(l, ws, S);
         else
           mlp_partial(l, ws);
       });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "comm.hpp"
+#include "kernels.hpp"
 #include "model_config.hpp"
 #include "rope.hpp"
 #include "tensor_parallel.hpp"
@@ -38,12 +39,22 @@ class Transformer {
 
   // Runs tokens [batch, S] at positions pos0 .. pos0+S-1 (appending to the KV cache) and returns
   // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
-  const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant);
+  const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant) {
+    set_position(pos0, tokens.extent(1));
+    return forward(tokens, variant);
+  }
+  // The same in two parts: set_position enqueues "the next forward starts at pos0" (for S tokens)
+  // on the device; forward(tokens, variant) reads it there, so the launches it makes for one
+  // token count are the same at every position (what a CUDA graph of a decode step captures).
+  void set_position(int64_t pos0, int64_t S);
+  const Mat& forward(const Tokens& tokens, Variant variant);
+  const Mat& logits() const { return logits_; }
 
   // Accumulate per-module times into `profile` (nullptr: stop; the default).
   void set_profile(ModuleProfile* profile) { profile_ = profile; }
 
   const ModelConfig& config() const { return cfg_; }
+  Comm& comm() const { return comm_; }
 
  private:
   enum Module { kAttention = 0, kMlp = 1 };
@@ -57,11 +68,12 @@ class Transformer {
     Mat gu;                     // [T, 2 ff]
     Mat act;                    // [T, ff]
     Mat module_out[2];          // [T, d] partial (then reduced) output of attention / MLP
+    AttentionPartials attn_partials;  // [T * heads, chunks, head_dim + 2] of split attention
   };
   Workspace& workspace(int64_t tokens);
 
   // The module bodies after the norm: read ws.normed, write this rank's partial sum.
-  void attention_partial(int64_t layer, Workspace& ws, int64_t S, int64_t pos0);
+  void attention_partial(int64_t layer, Workspace& ws, int64_t S);
   void mlp_partial(int64_t layer, Workspace& ws);
   // Layers from this index on use the ladder residual (num_layers: none).
   int64_t first_ladder_layer(Variant v) const;
@@ -72,6 +84,7 @@ class Transformer {
   Comm& comm_;
   RopeTables rope_;
   std::vector<Cache> k_cache_, v_cache_;  // per layer [batch, kv_heads, max_seq, head_dim]
+  Position pos_;                          // first position of the next forward, on the device
   std::map<int64_t, Workspace> workspaces_;
   Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
   ModuleProfile* profile_ = nullptr;

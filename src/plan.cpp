@@ -2,6 +2,7 @@
 
 #include "bench_options.hpp"
 #include "errors.hpp"
+#include "weight_type.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -27,7 +28,7 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   const int64_t d = c.hidden_size, dh = c.head_dim(), L = c.num_layers, V = c.vocab_size, P = in.tp;
   const int64_t Hl = c.num_heads / P, Kl = c.num_kv_heads / P, Fl = c.intermediate_size / P;
   const int64_t B = in.batch, S = in.prompt_len, G = in.gen_len;
-  const double b = double(in.dtype_bytes);
+  const double b = double(in.dtype_bytes), cb = double(in.cache_dtype_bytes);
 
   // Matrix parameters of one layer on one rank: fused QKV, o_proj columns, gate/up rows, down columns.
   const int64_t layer_matrix = (Hl + 2 * Kl) * dh * d + d * Hl * dh + 2 * Fl * d + d * Fl;
@@ -38,10 +39,10 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
                    2 * V * d + d;
   p.weight_bytes = double(p.params_per_rank) * b;
   const int64_t max_seq = S + G;
-  p.kv_cache_bytes = 2.0 * double(L * B * Kl * max_seq * dh) * b;
+  p.kv_cache_bytes = 2.0 * double(L * B * Kl * max_seq * dh) * cb;
   // Prefill buffers live at once (src/model.cpp Workspace) plus the logits, fp32 on CPU.
   const double T = double(B * S);
-  p.activation_bytes = (T * (4.0 * d + (Hl + 2 * Kl) * dh + Hl * dh + 3.0 * Fl) + double(B) * V) * b;
+  p.activation_bytes = (T * (4.0 * d + (Hl + 2 * Kl) * dh + Hl * dh + 3.0 * Fl) + double(B) * V) * cb;
   p.total_bytes = p.weight_bytes + p.kv_cache_bytes + p.activation_bytes;
   p.fits = p.total_bytes <= in.device_mem_gib * kGiB;
 
@@ -52,11 +53,11 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   const double matrix_flops_per_token = 2.0 * double(L * layer_matrix);
   const double lm_head_flops = 2.0 * double(d) * V;
   p.decode_flops = double(B) * (matrix_flops_per_token + lm_head_flops + 4.0 * double(L * Hl * dh) * ctx);
-  const double streamed_weights = double(p.params_per_rank - V * d) * b + double(B * d) * b;
-  p.decode_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh) * ctx * b;
+  const double streamed_weights = double(p.params_per_rank - V * d) * b + double(B * d) * cb;
+  p.decode_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh) * ctx * cb;
   p.prefill_flops = double(B) * (double(S) * matrix_flops_per_token + lm_head_flops +
                                  4.0 * double(L * Hl * dh) * double(S) * double(S + 1) / 2);
-  p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * b;
+  p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * cb;
   for (Variant v : variants) p.allreduces_per_token.push_back({v, allreduces_per_forward(c, v)});
   p.allreduce_elements = B * d;
   return p;
@@ -78,7 +79,7 @@ void print_plan(const ModelConfig& c, const Plan& p) {
   std::printf("  prefill:     GFLOP / GB     %16.3f / %.3f per rank\n", p.prefill_flops * 1e-9, p.prefill_bytes * 1e-9);
   for (const auto& [v, n] : p.allreduces_per_token)
     std::printf("  all-reduces per token %-13s %4lld of %lld elements (%lld bytes each)\n", to_string(v).c_str(),
-                (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.dtype_bytes));
+                (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.cache_dtype_bytes));
 }
 
 int run_plan(const BenchOptions& o) {
@@ -90,7 +91,7 @@ int run_plan(const BenchOptions& o) {
     in.tp = o.plan_tp;
     in.prompt_len = o.prompt_len;
     in.gen_len = o.gen_len;
-    in.dtype_bytes = o.dtype == "fp32" ? 4 : 2;
+    in.dtype_bytes = in.cache_dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
     in.device_mem_gib = o.device_mem_gib;
     nlohmann::json all = nlohmann::json::array();
     for (const int64_t batch : o.batches) {
@@ -120,6 +121,7 @@ nlohmann::json plan_json(const ModelConfig& c, const Plan& p) {
           {"prompt_len", p.in.prompt_len},
           {"gen_len", p.in.gen_len},
           {"dtype_bytes", p.in.dtype_bytes},
+          {"cache_dtype_bytes", p.in.cache_dtype_bytes},
           {"device_mem_gib", p.in.device_mem_gib},
           {"params_total", p.params_total},
           {"params_per_rank", p.params_per_rank},

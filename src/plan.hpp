@@ -14,7 +14,8 @@ namespace lb {
 
 struct PlanInput {
   int64_t tp = 1, batch = 1, prompt_len = 1024, gen_len = 512;
-  int64_t dtype_bytes = 2;
+  int64_t dtype_bytes = 2;        // weights
+  int64_t cache_dtype_bytes = 2;  // KV cache, activations, all-reduces (the app keeps them fp32)
   double device_mem_gib = 80;
 };
 

@@ -22,6 +22,10 @@ using Tokens = Kokkos::View<int32_t**, Kokkos::LayoutRight, MemSpace>;  // [batc
 // KV cache of one layer: [batch, kv_heads_local, max_seq, head_dim].
 using Cache = Kokkos::View<real****, Kokkos::LayoutRight, MemSpace>;
 
+// A position on the device: where the tokens of a forward pass start. Kernels read it, so a
+// captured decode step can be replayed at every position.
+using Position = Kokkos::View<int64_t, MemSpace>;
+
 using Range = Kokkos::RangePolicy<ExecSpace>;
 
 // Device math: Kokkos 3.x has it in Kokkos::Experimental, Kokkos 4.x in Kokkos.

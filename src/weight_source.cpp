@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -37,9 +39,18 @@ class RandomSource final : public WeightSource {
     const uint64_t id = name_hash(name);
     const int64_t ld = row_length(b);
     const double mean = b.shape.size() == 1 ? init_.norm_mean : 0.0;
-    for (int64_t r = 0; r < b.rows; ++r)
-      for (int64_t c = 0; c < b.cols; ++c)
-        out[r * b.cols + c] = real(mean + normal_at(seed_, id, uint64_t((b.row0 + r) * ld + b.col0 + c), init_.stddev));
+    const auto rows = [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = 0; c < b.cols; ++c)
+          out[r * b.cols + c] = real(mean + normal_at(seed_, id, uint64_t((b.row0 + r) * ld + b.col0 + c), init_.stddev));
+    };
+    // Counter-based values: any split over threads gives the same tensor. Threads matter for the
+    // large shapes (an 8B model is ~8e9 log/cos pairs); small tensors stay on this thread.
+    const int64_t threads = std::min<int64_t>(std::max(1u, std::thread::hardware_concurrency()), b.rows * b.cols >> 20);
+    if (threads <= 1) return rows(0, b.rows);
+    std::vector<std::thread> pool;
+    for (int64_t i = 0; i < threads; ++i) pool.emplace_back(rows, b.rows * i / threads, b.rows * (i + 1) / threads);
+    for (auto& t : pool) t.join();
   }
   std::string describe() const override { return "random"; }
 

@@ -7,6 +7,7 @@
 #include "tensor_parallel.hpp"
 #include "types.hpp"
 #include "weight_source.hpp"
+#include "gemm.hpp"
 
 #include <vector>
 
@@ -14,19 +15,21 @@ namespace lb {
 
 struct LayerWeights {
   Vec attn_norm, mlp_norm;  // [d]
-  Mat wqkv;                 // [(heads + 2 kv_heads) * head_dim, d]
-  Mat wo;                   // [d, heads * head_dim]
-  Mat w13;                  // [2 ff, d]
-  Mat w2;                   // [d, ff]
+  Weight wqkv;              // [(heads + 2 kv_heads) * head_dim, d]
+  Weight wo;                // [d, heads * head_dim]
+  Weight w13;               // [2 ff, d]
+  Weight w2;                // [d, ff]
 };
 
 struct ModelWeights {
-  Mat embed;       // [V, d]
+  Mat embed;       // [V, d], fp32: only B rows of it are read per step
   Vec final_norm;  // [d]
-  Mat lm_head;     // [V, d]
+  Weight lm_head;  // [V, d]
   std::vector<LayerWeights> layers;
 };
 
-ModelWeights load_weights(const ModelConfig& cfg, const Shard& shard, const WeightSource& src);
+// The projections and the LM head are stored as `type` (gemm.hpp: make_weight).
+ModelWeights load_weights(const ModelConfig& cfg, const Shard& shard, const WeightSource& src,
+                          WeightType type = WeightType::F32);
 
 }  // namespace lb

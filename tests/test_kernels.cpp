@@ -17,6 +17,12 @@ using testing::to_host;
 
 constexpr double kTol = 1e-6;  // fp32 kernels vs float64 references on O(1) inputs
 
+Position position(int64_t value) {
+  Position p("position");
+  set_position(p, value);
+  return p;
+}
+
 TEST(Kernels, GemmMatchesReference) {
   const int64_t T = 5, k = 37, n = 19;
   const auto x = random_values(T * k, 1), w = random_values(n * k, 2);
@@ -44,7 +50,7 @@ TEST(Kernels, RopeMatchesHuggingFaceConvention) {
   auto x = random_values(B * S * row, 5);
   Mat dev = to_device(x, B * S, row);
   const RopeTables tables = make_rope_tables(c, pos0 + S);
-  apply_rope(dev, col0, heads, dh, S, pos0, tables.cos, tables.sin);
+  apply_rope(dev, col0, heads, dh, S, position(pos0), tables.cos, tables.sin);
   std::vector<int64_t> positions;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t s = 0; s < S; ++s) positions.push_back(pos0 + s);
@@ -52,18 +58,23 @@ TEST(Kernels, RopeMatchesHuggingFaceConvention) {
   EXPECT_LT(rel_l2(to_host(dev), x), kTol);
 }
 
-TEST(Kernels, CausalGqaAttentionMatchesReference) {
+// Split attention over 1 chunk (the CPU's choice), and over several, uneven and partly past the
+// causal limit (a GPU's choice at small batch), must give the same result.
+class CausalGqaAttention : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(CausalGqaAttention, MatchesReference) {
   // One sequence: 4 cached positions then a step of 3 new tokens; 4 query heads over 2 KV heads.
-  const int64_t H = 4, K = 2, dh = 6, past = 4, S = 3, Tk = past + S;
+  // The cache has room for 2 positions more than are filled.
+  const int64_t H = 4, K = 2, dh = 6, past = 4, S = 3, Tk = past + S, max_seq = Tk + 2, chunks = GetParam();
   const int64_t width = (H + 2 * K) * dh, k_col0 = H * dh, v_col0 = (H + K) * dh;
   const auto all = random_values(Tk * width, 6);
-  Cache kc("k", 1, K, Tk, dh), vc("v", 1, K, Tk, dh);
+  Cache kc("k", 1, K, max_seq, dh), vc("v", 1, K, max_seq, dh);
   Mat qkv_past = to_device(std::vector<double>(all.begin(), all.begin() + past * width), past, width);
   Mat qkv_new = to_device(std::vector<double>(all.begin() + past * width, all.end()), S, width);
-  append_kv(qkv_past, k_col0, v_col0, past, 0, kc, vc);
-  append_kv(qkv_new, k_col0, v_col0, S, past, kc, vc);
+  append_kv(qkv_past, k_col0, v_col0, past, position(0), kc, vc);
+  append_kv(qkv_new, k_col0, v_col0, S, position(past), kc, vc);
   Mat out("out", S, H * dh);
-  causal_attention(qkv_new, H, S, past, kc, vc, out);
+  causal_attention(qkv_new, H, S, position(past), kc, vc, AttentionPartials("partials", S * H, chunks, dh + 2), out);
 
   ref::Tensor q, k, v;
   for (int64_t t = 0; t < Tk; ++t)
@@ -75,6 +86,16 @@ TEST(Kernels, CausalGqaAttentionMatchesReference) {
     }
   const auto expect = ref::causal_attention(q, k, v, S, Tk, H, K, dh, {4, 5, 6});
   EXPECT_LT(rel_l2(to_host(out), expect), kTol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Chunks, CausalGqaAttention, ::testing::Values(1, 2, 4, 9));
+
+TEST(Kernels, AttentionChunksFillTheDeviceWithinBounds) {
+  EXPECT_EQ(attention_chunks(32, 1536, 1), 1);                 // a CPU thread: never split
+  EXPECT_EQ(attention_chunks(32, 1536, 132 * 2048), 24);       // H100, batch 1: 64 keys per chunk
+  EXPECT_EQ(attention_chunks(512, 1536, 132 * 2048), 5);       // batch 16: enough teams already
+  EXPECT_EQ(attention_chunks(32768, 1536, 132 * 2048), 1);     // prefill
+  EXPECT_EQ(attention_chunks(32768, 10000, 132 * 2048), 3);    // scores of <= 4096 keys per team
 }
 
 TEST(Kernels, SiluMulMatchesReference) {

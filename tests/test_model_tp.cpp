@@ -2,6 +2,8 @@
 // standard and ladder, both equal the float64 references of their recurrences, the upper bound
 // equals standard at one rank, and ladder is a different function from standard.
 #include "comm_backend.hpp"
+#include "gemm.hpp"
+#include "step_graph.hpp"
 #include "harness.hpp"
 #include "reference_model.hpp"
 
@@ -32,9 +34,9 @@ class TensorParallel : public ::testing::Test {
     prompt_ = testing::seeded_prompt(kBatch, kPromptLen, cfg_.vocab_size, 11);
   }
 
-  testing::GenerationResult at_tp(Variant v) {
+  testing::GenerationResult at_tp(Variant v, testing::GenerateOptions options = {}) {
     auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60);
-    return generate(cfg_, *src_, *comm, rank_, size_, v, kBatch, prompt_, kGenLen);
+    return generate(cfg_, *src_, *comm, rank_, size_, v, kBatch, prompt_, kGenLen, options);
   }
   testing::GenerationResult at_tp1(Variant v) {
     auto comm = make_null_comm();
@@ -119,6 +121,27 @@ TEST_F(TensorParallel, LadderDiffersFromStandard) {
   const auto ladder = at_tp(Variant::Ladder), standard = at_tp(Variant::Standard);
   // Far above the fp32 noise (1e-6) that separates equal functions above.
   EXPECT_GT(rel_l2(ladder.prefill_logits, standard.prefill_logits), 1e-3);
+}
+
+// GPU build: a replayed CUDA graph of the decode step computes exactly what the eager step does.
+TEST_F(TensorParallel, CudaGraphReplayEqualsEagerSteps) {
+  if (!StepGraph::available()) GTEST_SKIP() << "this build has no CUDA graphs (GPU build only)";
+  for (const Variant v : {Variant::Standard, Variant::Ladder}) {
+    const auto eager = at_tp(v), replayed = at_tp(v, {WeightType::F32, true});
+    EXPECT_EQ(replayed.tokens, eager.tokens) << to_string(v);
+    EXPECT_EQ(replayed.last_logits, eager.last_logits) << to_string(v);
+  }
+}
+
+// GPU build: bf16/fp16 weights (fp32 accumulation) stay within the bf16 tolerance of fp32.
+TEST_F(TensorParallel, HalfPrecisionWeightsStayCloseToFp32) {
+  if (!gemm_supports(WeightType::BF16)) GTEST_SKIP() << "this build stores weights in fp32 only (GPU build only)";
+  const auto fp32 = at_tp(Variant::Standard);
+  for (const WeightType t : {WeightType::BF16, WeightType::F16}) {
+    const auto half = at_tp(Variant::Standard, {t, false});
+    EXPECT_LT(rel_l2(half.prefill_logits, fp32.prefill_logits), 2e-2) << weight_type_name(t);
+    EXPECT_GT(rel_l2(half.prefill_logits, fp32.prefill_logits), 0.0) << weight_type_name(t) << ": not rounded?";
+  }
 }
 
 }  // namespace

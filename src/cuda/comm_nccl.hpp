@@ -83,6 +83,7 @@ class NcclComm final : public Comm {
   // cannot see per ticket, e.g. a launched CUDA graph containing all-reduces (tickets started
   // during a capture are not watched: their events exist only inside the graph).
   void watch(cudaStream_t s);
+  void watch_replayed_step() override { watch(compute_); }
   // Blocks until every all-reduce started so far is complete (or throws after a failure).
   void synchronize();
 

@@ -73,8 +73,11 @@ cudaStream_t CublasHandle::stream() const {
   return s;
 }
 
-void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType type, int64_t T, int64_t n, int64_t k,
+void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType in, DType out, int64_t T, int64_t n, int64_t k,
               const void* x, int64_t ldx, const void* w, int64_t ldw, void* y, int64_t ldy) {
+  if (out != in && out != DType::F32)
+    throw Error(std::string("lb::cuda::gemm_xwt: output type ") + dtype_name(out) + " for " + dtype_name(in) +
+                " inputs (cuBLAS computes in fp32: the output is the inputs' type or fp32)");
   if (T < 0 || n < 0 || k < 0 || ldx < k || ldw < k || ldy < n)
     throw Error("lb::cuda::gemm_xwt: bad shape T=" + std::to_string(T) + " n=" + std::to_string(n) +
                 " k=" + std::to_string(k));
@@ -88,9 +91,9 @@ void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType type, int64_t T, 
   ldx = std::max<int64_t>(ldx, 1);
   ldw = std::max<int64_t>(ldw, 1);
   const float alpha = 1.0f, beta = 0.0f;
-  const cudaDataType_t dt = cuda_data_type(type);
+  const cudaDataType_t dt = cuda_data_type(in), yt = cuda_data_type(out);
   LB_CUBLAS_CHECK(cublasGemmEx(handle.get(), CUBLAS_OP_T, CUBLAS_OP_N, int(n), int(T), int(k), &alpha, w, dt,
-                               int(ldw), x, dt, int(ldx), &beta, y, dt, int(ldy), CUBLAS_COMPUTE_32F,
+                               int(ldw), x, dt, int(ldx), &beta, y, yt, int(ldy), CUBLAS_COMPUTE_32F,
                                CUBLAS_GEMM_DEFAULT));
 }
 

@@ -43,10 +43,17 @@ class CublasHandle {
   size_t bytes_ = 0;
 };
 
-// y = x @ w^T on `stream` (the handle is bound to it first). All three in `type` storage; ld's are
-// the row strides (contiguous: k, k, n). Device pointers. Asynchronous.
-void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType type, int64_t T, int64_t n, int64_t k,
+// y = x @ w^T on `stream` (the handle is bound to it first). x and w in `in` storage, y in `out`
+// (`out` is `in`, or F32: cuBLAS writes the fp32 accumulators of a bf16/fp16 product unrounded);
+// ld's are the row strides (contiguous: k, k, n). Device pointers. Asynchronous.
+void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType in, DType out, int64_t T, int64_t n, int64_t k,
               const void* x, int64_t ldx, const void* w, int64_t ldw, void* y, int64_t ldy);
+
+// All three in `type` storage.
+inline void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType type, int64_t T, int64_t n, int64_t k,
+                     const void* x, int64_t ldx, const void* w, int64_t ldw, void* y, int64_t ldy) {
+  gemm_xwt(handle, stream, type, type, T, n, k, x, ldx, w, ldw, y, ldy);
+}
 
 // Contiguous operands.
 inline void gemm_xwt(CublasHandle& handle, cudaStream_t stream, DType type, int64_t T, int64_t n, int64_t k,

@@ -1,8 +1,9 @@
-// Helpers of the CUDA wrapper tests: skip without a GPU, device buffers, host fp16/bf16 codecs.
+// Helpers of the CUDA wrapper tests: skip without a GPU, device buffers.
 #pragma once
 
 #include "cuda/check.hpp"
 #include "cuda/device.hpp"
+#include "cuda/half.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -78,47 +79,10 @@ class DeviceBuffer {
   size_t n_;
 };
 
-inline uint32_t f32_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float bits_f32(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// bf16 <-> fp32, round to nearest even (finite inputs).
-inline uint16_t to_bf16(float f) {
-  const uint32_t u = f32_bits(f);
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-inline float from_bf16(uint16_t h) { return bits_f32(uint32_t(h) << 16); }
-
-// fp16 <-> fp32 for the values these tests use: zero and normal numbers within fp16's range,
-// round to nearest even; decoding also handles subnormals.
-inline uint16_t to_f16(float f) {
-  const uint32_t u = f32_bits(f);
-  const uint32_t sign = (u >> 16) & 0x8000u;
-  const int32_t exp = int32_t((u >> 23) & 0xffu) - 127 + 15;
-  uint32_t mant = u & 0x7fffffu;
-  if ((u & 0x7fffffffu) == 0 || exp <= 0) return uint16_t(sign);  // zero (tiny values flush)
-  uint32_t h = (uint32_t(exp) << 10) | (mant >> 13);
-  const uint32_t rest = mant & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
-  return uint16_t(sign | h);
-}
-inline float from_f16(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-  const int32_t exp = (h >> 10) & 0x1f;
-  const uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    const float v = float(mant) * (1.0f / 16777216.0f);  // mant * 2^-24
-    return sign ? -v : v;
-  }
-  if (exp == 31) return bits_f32(sign | 0x7f800000u | (mant << 13));
-  return bits_f32(sign | (uint32_t(exp - 15 + 127) << 23) | (mant << 13));
-}
+// The library's codecs (src/cuda/half.hpp), under the names the tests use.
+using lb::cuda::from_bf16;
+using lb::cuda::from_f16;
+using lb::cuda::to_bf16;
+using lb::cuda::to_f16;
 
 }  // namespace lb::cuda::test

@@ -1,6 +1,7 @@
 // Tests of the single-process CUDA wrappers. Host* tests need no GPU and run everywhere; the others
 // run on a GPU and skip without one: cuBLAS GEMM (fp32/bf16/fp16) vs a CPU reference, the emulated
 // link's delay kernel, and CUDA-graph capture/replay.
+#include "cuda/convert.hpp"
 #include "cuda/cublas_gemm.hpp"
 #include "cuda/delay.hpp"
 #include "cuda/device.hpp"
@@ -119,6 +120,22 @@ TEST(HostHalfCodecs, RoundTripExactValues) {
   EXPECT_EQ(test::to_bf16(1.0f), 0x3f80);
 }
 
+TEST(HostHalfCodecs, RoundToNearestEvenAtTheEdgesOfTheRange) {
+  EXPECT_EQ(to_bf16(1.0f + 1.0f / 256), 0x3f80);   // halfway: to even
+  EXPECT_EQ(to_bf16(1.0f + 3.0f / 256), 0x3f82);   // halfway: to even (up)
+  EXPECT_EQ(to_f16(1.0f + 1.0f / 2048), 0x3c00);   // halfway: to even
+  EXPECT_EQ(to_f16(1.0f + 3.0f / 2048), 0x3c02);
+  EXPECT_EQ(to_f16(65504.0f), 0x7bff);             // largest fp16
+  EXPECT_EQ(to_f16(65520.0f), 0x7c00);             // rounds past it: inf
+  EXPECT_EQ(to_f16(-1e6f), 0xfc00);
+  EXPECT_EQ(to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
+  EXPECT_EQ(to_f16(std::ldexp(1.0f, -26)), 0x0000);  // below half of it: zero
+  EXPECT_EQ(from_f16(to_f16(std::ldexp(3.0f, -20))), std::ldexp(3.0f, -20));  // subnormal, exact
+  EXPECT_EQ(to_f16(std::ldexp(1.0f, -14) * (1 - 1.0f / 4096)), 0x0400);  // rounds up to the smallest normal
+  EXPECT_TRUE(std::isnan(from_f16(to_f16(NAN))));
+  EXPECT_TRUE(std::isnan(from_bf16(to_bf16(NAN))));
+}
+
 // ---------------------------------------------------------------- GPU
 
 // Inputs that every storage type holds exactly: multiples of 1/4 in [-2, 2].
@@ -193,6 +210,52 @@ TEST_P(Gemm, MatchesCpuReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllStorageTypes, Gemm, ::testing::Values(DType::F32, DType::BF16, DType::F16),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// The device cast rounds exactly as the host codecs that store the weights.
+TEST(Cast, MatchesTheHostCodecsBitForBit) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  std::vector<float> x;
+  uint32_t s = 7;
+  for (int i = 0; i < 100000; ++i) {
+    s = s * 1664525u + 1013904223u;
+    x.push_back(std::ldexp(float(int32_t(s)) / 2147483648.0f, int(s % 48) - 30));  // 2^-30 .. 2^17
+  }
+  Stream stream;
+  DeviceBuffer<float> dx(x.size());
+  dx.upload(x);
+  for (const DType type : {DType::BF16, DType::F16}) {
+    DeviceBuffer<uint16_t> dy(x.size());
+    enqueue_cast(stream, dx.get(), type, dy.get(), x.size());
+    stream.synchronize();
+    const auto y = dy.download();
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(y[i], type == DType::BF16 ? to_bf16(x[i]) : to_f16(x[i])) << dtype_name(type) << " of " << x[i];
+  }
+}
+
+// bf16/fp16 inputs with an fp32 output: the unrounded fp32 accumulators (what the model's GEMMs use).
+TEST(GemmMixed, HalfInputsFp32OutputAreExactOnQuarters) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  const int64_t T = 3, n = 70, k = 96;
+  const auto x = quarters(size_t(T * k), 3), w = quarters(size_t(n * k), 4);
+  const auto ref = reference_xwt(x, w, T, n, k, k);
+  Stream stream;
+  CublasHandle handle;
+  for (const DType type : {DType::BF16, DType::F16}) {
+    std::vector<uint16_t> hx, hw;
+    for (float v : x) hx.push_back(type == DType::BF16 ? to_bf16(v) : to_f16(v));
+    for (float v : w) hw.push_back(type == DType::BF16 ? to_bf16(v) : to_f16(v));
+    DeviceBuffer<uint16_t> dx(hx.size()), dw(hw.size());
+    DeviceBuffer<float> dy(size_t(T * n));
+    dx.upload(hx);
+    dw.upload(hw);
+    gemm_xwt(handle, stream, type, DType::F32, T, n, k, dx.get(), k, dw.get(), k, dy.get(), n);
+    stream.synchronize();
+    const auto y = dy.download();
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(double(y[i]), ref[i]) << dtype_name(type) << " at " << i;
+  }
+  EXPECT_THROW(gemm_xwt(handle, stream, DType::F32, DType::BF16, T, n, k, nullptr, k, nullptr, k, nullptr, n), Error);
+}
 
 TEST(GemmShape, RejectsBadLeadingDimension) {
   LB_REQUIRE_GPUS_OR_SKIP();

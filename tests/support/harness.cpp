@@ -5,9 +5,16 @@
 #include "tensor_parallel.hpp"
 #include "weights.hpp"
 
+#include <cstdlib>
+
 namespace lb::testing {
 
-std::string source_path(const std::string& relative) { return std::string(LADDERBENCH_SOURCE_DIR) + "/" + relative; }
+// The environment variable of the same name wins: test binaries carried to another machine
+// (scripts/gpu/bundle.sh) find the checkout there.
+std::string source_path(const std::string& relative) {
+  const char* moved = std::getenv("LADDERBENCH_SOURCE_DIR");
+  return std::string(moved && *moved ? moved : LADDERBENCH_SOURCE_DIR) + "/" + relative;
+}
 
 std::vector<double> random_values(size_t n, uint64_t seed) {
   std::vector<double> v(n);
@@ -35,12 +42,14 @@ std::vector<int32_t> seeded_prompt(int64_t batch, int64_t len, int64_t vocab, ui
 }
 
 GenerationResult generate(const ModelConfig& cfg, const WeightSource& src, Comm& comm, int rank, int size,
-                          Variant v, int64_t batch, const std::vector<int32_t>& prompt, int64_t gen_len) {
+                          Variant v, int64_t batch, const std::vector<int32_t>& prompt, int64_t gen_len,
+                          GenerateOptions options) {
   const Shard shard = Shard::of(cfg, rank, size);
-  Transformer model(cfg, shard, load_weights(cfg, shard, src), comm);
-  Generator gen(model, batch, int64_t(prompt.size()) / batch, gen_len);
+  Transformer model(cfg, shard, load_weights(cfg, shard, src, options.weights), comm);
+  Generator gen(model, batch, int64_t(prompt.size()) / batch, gen_len, options.cuda_graph);
   gen.run(prompt, v, true);
-  return {gen.prefill_logits(), gen.tokens()};
+  Kokkos::fence();
+  return {gen.prefill_logits(), gen.tokens(), to_host(model.logits())};
 }
 
 }  // namespace lb::testing

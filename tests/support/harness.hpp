@@ -8,6 +8,7 @@
 #include "types.hpp"
 #include "variant.hpp"
 #include "weight_source.hpp"
+#include "weight_type.hpp"
 
 #include <gtest/gtest.h>
 
@@ -45,11 +46,18 @@ std::vector<double> to_host(const Mat& m);
 struct GenerationResult {
   std::vector<float> prefill_logits;  // [batch, vocab]
   std::vector<int32_t> tokens;        // [batch, gen_len]
+  std::vector<double> last_logits;    // [batch, vocab] of the last decode step
+};
+
+struct GenerateOptions {
+  WeightType weights = WeightType::F32;
+  bool cuda_graph = false;
 };
 
 // Builds rank `rank` of a TP=`size` model from `src` and generates from the seeded prompt.
 GenerationResult generate(const ModelConfig& cfg, const WeightSource& src, Comm& comm, int rank, int size,
-                          Variant v, int64_t batch, const std::vector<int32_t>& prompt, int64_t gen_len);
+                          Variant v, int64_t batch, const std::vector<int32_t>& prompt, int64_t gen_len,
+                          GenerateOptions options = {});
 
 // Expects `f` to throw a UserError whose message contains `needle` (the message must name the problem).
 template <class F>

@@ -1,0 +1,41 @@
+#include "convert.hpp"
+
+#include "check.hpp"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+namespace lb::cuda {
+namespace {
+
+template <class Half, Half (*round)(float)>
+__global__ void cast_kernel(const float* __restrict__ x, Half* __restrict__ y, size_t n) {
+  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    y[i] = round(x[i]);
+}
+
+__device__ __nv_bfloat16 round_bf16(float f) { return __float2bfloat16_rn(f); }
+__device__ __half round_f16(float f) { return __float2half_rn(f); }
+
+}  // namespace
+
+void enqueue_cast(cudaStream_t stream, const float* x, DType type, void* y, size_t n) {
+  if (n == 0) return;
+  constexpr unsigned threads = 256;
+  const unsigned blocks = unsigned(std::min<size_t>((n + threads - 1) / threads, 4096));
+  switch (type) {
+    case DType::BF16:
+      cast_kernel<__nv_bfloat16, round_bf16><<<blocks, threads, 0, stream>>>(x, static_cast<__nv_bfloat16*>(y), n);
+      break;
+    case DType::F16:
+      cast_kernel<__half, round_f16><<<blocks, threads, 0, stream>>>(x, static_cast<__half*>(y), n);
+      break;
+    case DType::F32:
+      throw Error("lb::cuda::enqueue_cast: the target type must be bf16 or fp16");
+  }
+  LB_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace lb::cuda

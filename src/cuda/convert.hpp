@@ -1,0 +1,17 @@
+// fp32 -> bf16/fp16 on the GPU: the activations' cast in front of a GEMM whose weights are stored
+// in 16 bits (cuBLAS wants both inputs of a product in one type; the fp32 output needs no cast).
+#pragma once
+
+#include "cublas_gemm.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+namespace lb::cuda {
+
+// y[i] = x[i] rounded to nearest even in `type` (BF16 or F16), i < n, on `stream`. Capturable.
+// Throws lb::cuda::Error for F32 or a failed launch.
+void enqueue_cast(cudaStream_t stream, const float* x, DType type, void* y, size_t n);
+
+}  // namespace lb::cuda

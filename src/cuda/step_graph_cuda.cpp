@@ -1,0 +1,30 @@
+// step_graph.hpp for the LADDERBENCH_CUDA build: a CUDA graph captured on Kokkos' default Cuda
+// instance stream, where the kernels, the cuBLAS calls and (forked and joined with events) the
+// NCCL all-reduces of a step are enqueued. Thread-local capture mode, so the NCCL watchdog thread
+// may keep polling its events meanwhile.
+#include "step_graph.hpp"
+
+#include "cuda/stream.hpp"
+#include "types.hpp"
+
+namespace lb {
+
+struct StepGraph::Impl {
+  cuda::Graph graph;
+};
+
+bool StepGraph::available() { return true; }
+StepGraph::StepGraph() : impl_(std::make_unique<Impl>()) {}
+StepGraph::~StepGraph() = default;
+StepGraph::StepGraph(StepGraph&&) noexcept = default;
+StepGraph& StepGraph::operator=(StepGraph&&) noexcept = default;
+
+void StepGraph::capture(const std::function<void()>& body) {
+  impl_->graph = cuda::capture_graph(ExecSpace().cuda_stream(), body);
+}
+
+bool StepGraph::captured() const { return impl_ && impl_->graph.valid(); }
+
+void StepGraph::replay() const { impl_->graph.launch(ExecSpace().cuda_stream()); }
+
+}  // namespace lb
