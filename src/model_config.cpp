@@ -154,11 +154,13 @@ ModelConfig load_model_config(const std::string& spec) {
 void check_tp_divides(const ModelConfig& c, int tp) {
   std::ostringstream bad;
   if (c.num_heads % tp) bad << " num_attention_heads=" << c.num_heads;
-  if (c.num_kv_heads % tp) bad << " num_key_value_heads=" << c.num_kv_heads;
+  if (c.num_kv_heads % tp && tp % c.num_kv_heads)
+    bad << " num_key_value_heads=" << c.num_kv_heads << " (neither divisible by it nor dividing it)";
   if (c.intermediate_size % tp) bad << " intermediate_size=" << c.intermediate_size;
   if (!bad.str().empty())
-    throw UserError("tensor-parallel degree " + std::to_string(tp) + " (MPI ranks) must divide the heads, KV heads and MLP width of model " +
-                    c.name + ", but not:" + bad.str());
+    throw UserError("tensor-parallel degree " + std::to_string(tp) +
+                    " (MPI ranks) must divide the heads and MLP width of model " + c.name +
+                    " and divide the KV heads or be a multiple of them (then they are replicated), but not:" + bad.str());
 }
 
 }  // namespace lb

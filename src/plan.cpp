@@ -26,7 +26,8 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   Plan p;
   p.in = in;
   const int64_t d = c.hidden_size, dh = c.head_dim(), L = c.num_layers, V = c.vocab_size, P = in.tp;
-  const int64_t Hl = c.num_heads / P, Kl = c.num_kv_heads / P, Fl = c.intermediate_size / P;
+  const int64_t Hl = c.num_heads / P, Fl = c.intermediate_size / P;
+  const int64_t Kl = P > c.num_kv_heads ? 1 : c.num_kv_heads / P;  // KV heads replicated beyond their count
   const int64_t B = in.batch, S = in.prompt_len, G = in.gen_len;
   const double b = double(in.dtype_bytes), cb = double(in.cache_dtype_bytes);
 

@@ -58,11 +58,17 @@ TEST(ModelConfig, RejectsMissingAndMalformedFiles) {
   expect_user_error([&] { load_model_config(bad); }, "malformed JSON");
 }
 
-TEST(ModelConfig, TpMustDivideHeadsKvHeadsAndMlp) {
+TEST(ModelConfig, TpMustDivideHeadsAndMlpAndDivideOrBeAMultipleOfKvHeads) {
   const ModelConfig c = parse_model_config(tiny(), "tiny");
   EXPECT_NO_THROW(check_tp_divides(c, 4));
-  expect_user_error([&] { check_tp_divides(c, 3); }, "num_attention_heads=8 num_key_value_heads=4 intermediate_size=128");
-  expect_user_error([&] { check_tp_divides(c, 8); }, "num_key_value_heads=4");
+  EXPECT_NO_THROW(check_tp_divides(c, 8));  // 8 ranks, 4 KV heads: each replicated on 2 ranks
+  expect_user_error([&] { check_tp_divides(c, 3); },
+                    "num_attention_heads=8 num_key_value_heads=4 (neither divisible by it nor dividing it) "
+                    "intermediate_size=128");
+  ModelConfig six = c;  // 6 KV heads at TP=4: only the KV heads do not fit
+  six.num_heads = 12;
+  six.num_kv_heads = 6;
+  expect_user_error([&] { check_tp_divides(six, 4); }, "but not: num_key_value_heads=6 (neither");
 }
 
 TEST(ModelConfig, Llama3RopeScalingKeepsHighSlowsLowAndBlendsTheBand) {

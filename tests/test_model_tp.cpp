@@ -4,6 +4,7 @@
 #include "comm_backend.hpp"
 #include "gemm.hpp"
 #include "step_graph.hpp"
+#include "tensor_parallel.hpp"
 #include "harness.hpp"
 #include "reference_model.hpp"
 
@@ -121,6 +122,24 @@ TEST_F(TensorParallel, LadderDiffersFromStandard) {
   const auto ladder = at_tp(Variant::Ladder), standard = at_tp(Variant::Standard);
   // Far above the fp32 noise (1e-6) that separates equal functions above.
   EXPECT_GT(rel_l2(ladder.prefill_logits, standard.prefill_logits), 1e-3);
+}
+
+// One KV head (multi-query attention) at TP = 2 and 4: more ranks than KV heads, so each rank holds
+// a replica of the KV head its query heads read. Standard and ladder still equal TP=1 and the
+// float64 references.
+TEST_F(TensorParallel, KvHeadsReplicatedWhenRanksOutnumberThem) {
+  cfg_.num_kv_heads = 1;
+  for (const Variant v : {Variant::Standard, Variant::Ladder}) {
+    const auto tp = at_tp(v), one = at_tp1(v);
+    EXPECT_LT(rel_l2(tp.prefill_logits, one.prefill_logits), kTpTol) << to_string(v) << " TP=" << size_;
+    EXPECT_EQ(tp.tokens, one.tokens) << to_string(v);
+    EXPECT_LT(rel_l2(tp.prefill_logits, reference(v)), kRefTol) << to_string(v);
+  }
+  if (size_ > 1) {
+    const Shard last = Shard::of(cfg_, size_ - 1, size_);
+    EXPECT_EQ(last.kv_heads, 1);
+    EXPECT_EQ(last.kv0, 0);
+  }
 }
 
 // GPU build: a replayed CUDA graph of the decode step computes exactly what the eager step does.

@@ -42,5 +42,30 @@ TEST(Plan, Llama31_405bNeedsTwoNodes) {
   EXPECT_TRUE(make_plan(c, in, {}).fits);
 }
 
+// Llama-3-70B has 8 KV heads: at TP=16 each rank holds one KV head, replicated over two ranks.
+TEST(Plan, KvHeadsAreReplicatedBeyondTheirCount) {
+  const ModelConfig c = load_model_config(testing::source_path("configs/models/llama-3-70b"));
+  ASSERT_EQ(c.num_kv_heads, 8);
+  PlanInput in;
+  in.batch = 1;
+  in.prompt_len = 1024;
+  in.gen_len = 512;
+  in.tp = 8;
+  const Plan p8 = make_plan(c, in, {});
+  in.tp = 16;
+  const Plan p16 = make_plan(c, in, {});
+  EXPECT_EQ(p16.kv_cache_bytes, p8.kv_cache_bytes);  // one KV head per rank either way
+  // The same 128-column K and V row blocks on both ranks of a pair, so half of TP=8's per-rank
+  // matrix parameters plus one KV head's worth (2 * 128 * 8192 per layer) of replication.
+  const int64_t replicated = 2 * 128 * 8192 * c.num_layers;
+  const int64_t shared = 2 * c.vocab_size * c.hidden_size + c.hidden_size + 2 * c.hidden_size * c.num_layers;
+  EXPECT_EQ(p16.params_per_rank - shared, (p8.params_per_rank - shared - replicated) / 2 + replicated);
+  EXPECT_NO_THROW(check_tp_divides(c, 16));
+  ModelConfig twelve = c;  // 12 KV heads at TP=8: 8 neither divides 12 nor is a multiple of it
+  twelve.num_heads = 96;
+  twelve.num_kv_heads = 12;
+  testing::expect_user_error([&] { check_tp_divides(twelve, 8); }, "num_key_value_heads=12");
+}
+
 }  // namespace
 }  // namespace lb
