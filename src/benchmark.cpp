@@ -170,10 +170,10 @@ void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, c
   std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
               (long long)c.intermediate_size, (long long)c.vocab_size);
-  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s in %s (activations, KV cache and "
-              "all-reduces fp32), seed %llu\n",
+  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s in %s (activations and KV cache "
+              "fp32), all-reduces in %s, seed %llu\n",
               world_size, comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(),
-              o.weights.c_str(), o.dtype.c_str(), (unsigned long long)o.seed);
+              o.weights.c_str(), o.dtype.c_str(), comm.wire_type().c_str(), (unsigned long long)o.seed);
   std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
                                       : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
                                                      : "CUDA graph, captured once per variant and batch");
@@ -233,7 +233,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
 
   const std::string cmdline = quoted_command_line(argc, argv);
   const Shard shard = Shard::of(cfg, rank, size);
-  auto comm = make_backend_comm(world, o.link, o.timeout_s);
+  auto comm = make_backend_comm(world, o.link, o.timeout_s, parse_weight_type(o.dtype));
   if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source, parse_weight_type(o.dtype)), *comm);
 

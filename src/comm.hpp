@@ -19,6 +19,8 @@ class Comm {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string name() const = 0;
+  // The element type all-reduces travel as ("fp32", or "bf16"/"fp16" for a 16-bit GPU model).
+  virtual std::string wire_type() const { return "fp32"; }
   // Scheduling of the thread that progresses communication ("none" without one), for provenance.
   virtual std::string progress_priority() const { return "none"; }
   // Starts an in-place sum all-reduce of buf[0, n) once the kernels that wrote it have finished.

@@ -9,12 +9,19 @@
 #include "comm_mpi.hpp"
 #endif
 
+#include <stdexcept>
+
 namespace lb {
 
-std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s) {
+std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s, WeightType wire) {
 #ifdef LADDERBENCH_CUDA
-  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s);
+  const cuda::DType type = wire == WeightType::BF16 ? cuda::DType::BF16
+                           : wire == WeightType::F16 ? cuda::DType::F16
+                                                      : cuda::DType::F32;
+  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, type);
 #else
+  if (wire != WeightType::F32)
+    throw std::logic_error(std::string("make_backend_comm: the CPU build has no ") + weight_type_name(wire) + " all-reduce");
   return make_mpi_comm(world, link, timeout_s);
 #endif
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "comm.hpp"
+#include "weight_type.hpp"
 
 #include <mpi.h>
 
@@ -12,7 +13,10 @@
 
 namespace lb {
 
-std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s);
+// `wire`: what the all-reduces travel as. The GPU build sends them in the weights' type (a 16-bit
+// model's activations are 16-bit); the CPU build computes and sends fp32 only.
+std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s,
+                                        WeightType wire = WeightType::F32);
 
 // "cpu", or the GPU this rank runs on (name, compute capability, memory).
 std::string device_name();

@@ -32,6 +32,7 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("cpu_models", cpus);
   file->set_attr("backend", comm.name());
   file->set_attr("comm_progress_priority", comm.progress_priority());
+  file->set_attr("allreduce_dtype", comm.wire_type());
   file->set_attr("device", device_name());
   file->set_attr("link_emulated", int64_t(link.enabled()));
   file->set_attr("link_latency_us", link.latency_us);

@@ -36,7 +36,7 @@ class TensorParallel : public ::testing::Test {
   }
 
   testing::GenerationResult at_tp(Variant v, testing::GenerateOptions options = {}) {
-    auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60);
+    auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, options.weights);  // 16-bit weights: 16-bit wire
     return generate(cfg_, *src_, *comm, rank_, size_, v, kBatch, prompt_, kGenLen, options);
   }
   testing::GenerationResult at_tp1(Variant v) {
@@ -152,7 +152,8 @@ TEST_F(TensorParallel, CudaGraphReplayEqualsEagerSteps) {
   }
 }
 
-// GPU build: bf16/fp16 weights (fp32 accumulation) stay within the bf16 tolerance of fp32.
+// GPU build: bf16/fp16 weights (fp32 accumulation) and all-reduces stay within the bf16
+// tolerance of fp32.
 TEST_F(TensorParallel, HalfPrecisionWeightsStayCloseToFp32) {
   if (!gemm_supports(WeightType::BF16)) GTEST_SKIP() << "this build stores weights in fp32 only (GPU build only)";
   const auto fp32 = at_tp(Variant::Standard);

@@ -1,5 +1,6 @@
 #include "cuda/comm_nccl.hpp"
 
+#include "cuda/convert.hpp"
 #include "cuda/delay.hpp"
 
 #include <cstdio>
@@ -128,6 +129,7 @@ NcclComm::~NcclComm() {
       ncclCommAbort(comm_);
   }
   comm_ = nullptr;
+  if (wire_buf_) cudaFree(wire_buf_);  // after the drain (or abort) above: nothing uses it any more
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized && mpi_ != MPI_COMM_NULL) MPI_Comm_free(&mpi_);
@@ -164,19 +166,32 @@ void NcclComm::wait_nccl_ready(const char* what) {
 
 Comm::Ticket NcclComm::start_allreduce(real* buf, size_t n, int64_t tag) {
   static_assert(sizeof(real) == 4, "lb::real is fp32: the all-reduce type is ncclFloat32");
-  return start_allreduce_as(buf, n, ncclFloat32, tag);
+  if (opt_.wire == DType::F32) return start_allreduce_as(buf, n, ncclFloat32, tag);
+  const size_t bytes = n * dtype_size(opt_.wire);
+  if (bytes > wire_bytes_) {
+    if (is_capturing(compute_))
+      throw Error("NcclComm::start_allreduce: a first all-reduce of " + std::to_string(n) +
+                  " elements inside a graph capture (run the step eagerly once first)");
+    if (wire_buf_) {
+      LB_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));  // the old buffer may still be in use
+      LB_CUDA_CHECK(cudaFree(wire_buf_));
+      wire_buf_ = nullptr;
+    }
+    LB_CUDA_CHECK(cudaMalloc(&wire_buf_, bytes));
+    wire_bytes_ = bytes;
+  }
+  const DType wire = opt_.wire;
+  void* w = wire_buf_;
+  return enqueue(tag, bytes, [&](cudaStream_t s) {
+    enqueue_cast(s, buf, wire, w, n);
+    const ncclResult_t r = ncclAllReduce(w, w, n, wire == DType::BF16 ? ncclBfloat16 : ncclFloat16, ncclSum, comm_, s);
+    LB_NCCL_CHECK_COMM(r, comm_);
+    if (r == ncclInProgress) wait_nccl_ready("ncclAllReduce");
+    enqueue_widen(s, w, wire, buf, n);
+  });
 }
 
 Comm::Ticket NcclComm::start_allreduce_as(void* buf, size_t n, ncclDataType_t type, int64_t tag) {
-  check_not_failed("NcclComm::start_allreduce");
-  const Ticket ticket = issued_ + 1;
-  Event& done = done_[ticket % kRing];
-  // Fork: the comm stream runs the all-reduce once the compute stream's work so far is done.
-  start_.record(compute_);
-  start_.wait_on(stream_.get());
-  const ncclResult_t r = ncclAllReduce(buf, buf, n, type, ncclSum, comm_, stream_.get());
-  LB_NCCL_CHECK_COMM(r, comm_);
-  if (r == ncclInProgress) wait_nccl_ready("ncclAllReduce");
   size_t elem = 4;
   switch (type) {
     case ncclInt8:
@@ -197,7 +212,22 @@ Comm::Ticket NcclComm::start_allreduce_as(void* buf, size_t n, ncclDataType_t ty
       if (int(type) == 10 || int(type) == 11) elem = 1;
       break;
   }
-  const double delay_s = opt_.link.delay_s(n * elem, size_) + opt_.extra_delay_s;
+  return enqueue(tag, n * elem, [&](cudaStream_t s) {
+    const ncclResult_t r = ncclAllReduce(buf, buf, n, type, ncclSum, comm_, s);
+    LB_NCCL_CHECK_COMM(r, comm_);
+    if (r == ncclInProgress) wait_nccl_ready("ncclAllReduce");
+  });
+}
+
+Comm::Ticket NcclComm::enqueue(int64_t tag, size_t bytes, const std::function<void(cudaStream_t)>& body) {
+  check_not_failed("NcclComm::start_allreduce");
+  const Ticket ticket = issued_ + 1;
+  Event& done = done_[ticket % kRing];
+  // Fork: the comm stream runs the all-reduce once the compute stream's work so far is done.
+  start_.record(compute_);
+  start_.wait_on(stream_.get());
+  body(stream_.get());
+  const double delay_s = opt_.link.delay_s(bytes, size_) + opt_.extra_delay_s;
   if (delay_s > 0) enqueue_delay(stream_.get(), int64_t(delay_s * 1e9 + 0.5));
   done.record(stream_.get());
   issued_ = ticket;
@@ -284,10 +314,11 @@ void NcclComm::watchdog_loop() {
 }
 
 std::unique_ptr<Comm> make_nccl_comm(MPI_Comm world, cudaStream_t compute_stream, const LinkModel& link,
-                                     double timeout_s) {
+                                     double timeout_s, DType wire) {
   NcclCommOptions o;
   o.link = link;
   o.timeout_s = timeout_s;
+  o.wire = wire;
   return std::make_unique<NcclComm>(world, compute_stream, std::move(o));
 }
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "comm.hpp"
+#include "cuda/cublas_gemm.hpp"
 #include "cuda/stream.hpp"
 
 #include <mpi.h>
@@ -42,6 +43,10 @@ namespace lb::cuda {
 
 struct NcclCommOptions {
   LinkModel link;            // emulated interconnect; its delay runs on the comm stream
+  // What start_allreduce's fp32 buffers travel as: F32, or BF16/F16 as a model whose activations
+  // are 16-bit sends them (half the bytes): cast on the comm stream, summed by NCCL in that type,
+  // widened back into the fp32 buffer before the completion event.
+  DType wire = DType::F32;
   double timeout_s = 300;    // watchdog and init timeout; <= 0: never time out
   double extra_delay_s = 0;  // added to every all-reduce whatever the rank count (tests, calibration)
   // Called once, from the watchdog thread, after ncclCommAbort. Default: print `what` on stderr and
@@ -66,8 +71,11 @@ class NcclComm final : public Comm {
   std::string name() const override { return "nccl"; }
   std::string progress_priority() const override;
 
-  // fp32 (lb::real) in-place sum. `tag` (Comm::describe) names the buffer in watchdog messages.
+  // fp32 (lb::real) in-place sum, sent as options.wire. `tag` (Comm::describe) names the buffer in
+  // watchdog messages. With a 16-bit wire, the first all-reduce of a size must not be captured
+  // (it sizes the wire buffer).
   Ticket start_allreduce(real* buf, size_t n, int64_t tag = -1) override;
+  std::string wire_type() const override { return dtype_name(opt_.wire); }
   // Any NCCL type, in place (device pointer): e.g. ncclBfloat16 for a bf16 residual stream.
   Ticket start_allreduce_as(void* buf, size_t n, ncclDataType_t type, int64_t tag = -1);
   void wait(Ticket ticket) override;
@@ -97,6 +105,9 @@ class NcclComm final : public Comm {
   static constexpr size_t kRing = 64;
 
   void wait_nccl_ready(const char* what);  // polls a non-blocking communicator out of ncclInProgress
+  // The comm-stream part of every all-reduce: fork from the compute stream, `body` (the collective
+  // and any casts), the emulated link's delay for `bytes`, the completion event.
+  Ticket enqueue(int64_t tag, size_t bytes, const std::function<void(cudaStream_t)>& body);
   void watchdog_loop();
   void fail(const std::string& what);
   void check_not_failed(const char* where) const;
@@ -107,6 +118,8 @@ class NcclComm final : public Comm {
   ncclComm_t comm_ = nullptr;
   cudaStream_t compute_ = nullptr;
   Stream stream_;
+  void* wire_buf_ = nullptr;  // 16-bit copies of the buffers in flight (one: the comm stream is serial)
+  size_t wire_bytes_ = 0;
   int stream_priority_ = 0;
   Event start_;
   std::vector<Event> done_;   // completion event of ticket t: done_[t % kRing]
@@ -125,7 +138,7 @@ class NcclComm final : public Comm {
 
 // The factory the benchmark calls in the LADDERBENCH_CUDA build, mirroring make_mpi_comm.
 std::unique_ptr<Comm> make_nccl_comm(MPI_Comm world, cudaStream_t compute_stream, const LinkModel& link,
-                                     double timeout_s);
+                                     double timeout_s, DType wire = DType::F32);
 
 // "NCCL 2.28.9"; needs no device.
 std::string nccl_version();

@@ -105,6 +105,32 @@ TEST(Nccl, Bf16AllReduce) {
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(test::from_bf16(out[i]), e[i]) << i;  // small integers: exact
 }
 
+// fp32 buffers sent as bf16 / fp16 (a 16-bit model's all-reduce): small integers survive the
+// cast, the 16-bit sum and the widening exactly; a value bf16 cannot hold comes back rounded.
+TEST(Nccl, HalfWireReducesFp32BuffersInSixteenBits) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  for (const DType wire : {DType::BF16, DType::F16}) {
+    SCOPED_TRACE(dtype_name(wire));
+    Stream compute;
+    NcclCommOptions o = test_options();
+    o.wire = wire;
+    NcclComm comm(MPI_COMM_WORLD, compute, o);
+    EXPECT_EQ(comm.wire_type(), dtype_name(wire));
+    for (size_t n : {size_t(999), size_t(1) << 16, size_t(17)}) {  // grows, then reuses the wire buffer
+      DeviceBuffer<float> buf(n);
+      buf.upload(contribution(n, comm.rank()));
+      comm.wait(comm.start_allreduce(buf.get(), n));
+      compute.synchronize();
+      EXPECT_EQ(buf.download(), expected_sum(n, comm.size())) << "n=" << n;
+    }
+    DeviceBuffer<float> one(1);
+    one.upload({comm.rank() == 0 ? 1.0f + 1.0f / 4096 : 0.0f});  // rounds to 1 in bf16 and fp16
+    comm.wait(comm.start_allreduce(one.get(), 1));
+    compute.synchronize();
+    EXPECT_EQ(one.download()[0], 1.0f);
+  }
+}
+
 TEST(Nccl, EmulatedLinkDelaysCompletionOnTheCommStream) {
   LB_REQUIRE_GPUS_OR_SKIP();
   Stream compute;
