@@ -11,5 +11,6 @@ int main(int argc, char** argv) {
   app.description = "all-reduce bandwidth, latency and overlap of ladderbench's communication backend";
   app.add_flags = [&](CLI::App& cli) { lb::add_allreduce_flags(cli, opts); };
   app.run = [&](MPI_Comm world) { return lb::run_allreduce_bench(opts, world, argc, argv); };
+  app.stop_on_signals = true;
   return lb::run_mpi_app(argc, argv, app);
 }

@@ -10,6 +10,7 @@
 #include "results_file.hpp"
 #include "roofline.hpp"
 #include "stats.hpp"
+#include "stop_signal.hpp"
 
 #include <unistd.h>
 
@@ -465,11 +466,18 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
   std::vector<ModeResult*> modes;
   if (o.mode != "async") modes.push_back(&blocking);
   if (o.mode != "blocking") modes.push_back(&async);
+  int stop = 0;
   for (const int64_t bytes : sizes) {
     // Both modes of one size back to back, so drift of a shared machine hits them alike.
     if (o.mode != "async") sweep.blocking(bytes, blocking);
     if (o.mode != "blocking") sweep.async(bytes, async);
     if (rank == 0) print_row({modes.begin(), modes.end()}, o.mode != "blocking");
+    // Every finished size is in the file; a SIGTERM/SIGINT on any rank stops all after this size.
+    if (file)
+      for (const ModeResult* m : modes) file->replace_group("allreduce/" + m->mode, m->record(o.iters, o.warmup, size, o));
+    stop = stop_signal();
+    MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, world);
+    if (stop) break;
   }
 
   int64_t wrong = 0;
@@ -483,9 +491,18 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
       std::printf("# Avg bus bandwidth    : %.4f GB/s (%s)\n", sum / double(m->busbw.size()) / 1e9, m->mode.c_str());
     }
   }
+  if (file) file->set_attr("wrong_total", wrong);
+  if (stop) {
+    if (file) {
+      file->set_attr("interrupted", signal_name(stop));
+      file->close_incomplete();
+    }
+    if (rank == 0)
+      std::fprintf(stderr, "%s: stopped by %s after %zu of %zu sizes%s%s\n", program_name(), signal_name(stop).c_str(),
+                   modes.front()->bytes.size(), sizes.size(), file ? "; they are in " : "", file ? file->partial_path().c_str() : "");
+    return 128 + stop;
+  }
   if (file) {
-    for (const ModeResult* m : modes) file->write_group("allreduce/" + m->mode, m->record(o.iters, o.warmup, size, o));
-    file->set_attr("wrong_total", wrong);
     file->finalize();
     std::printf("# wrote %s\n", o.out.c_str());
   }

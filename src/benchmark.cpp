@@ -303,7 +303,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   if (rank != 0) return stop ? 128 + stop : 0;
   if (stop) {
     // Keep the .partial name: the job did not finish. Every run written so far stays readable.
-    const std::string name = stop == SIGTERM ? "SIGTERM" : stop == SIGINT ? "SIGINT" : std::to_string(stop);
+    const std::string name = signal_name(stop);
     file->set_attr("interrupted", name);
     file->close_incomplete();
     std::fprintf(stderr, "%s: stopped by %s after the measurement in progress; %lld runs are in %s\n",

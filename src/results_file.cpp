@@ -171,6 +171,17 @@ void ResultsFile::write_group(const std::string& path, const GroupRecord& r) {
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
 }
 
+void ResultsFile::replace_group(const std::string& path, const GroupRecord& r) {
+  // H5Lexists wants every parent to exist: test the path one component at a time.
+  bool exists = true;
+  for (size_t at = path.find('/'); exists; at = path.find('/', at + 1)) {
+    exists = H5Lexists(file_, path.substr(0, at).c_str(), H5P_DEFAULT) > 0;
+    if (at == std::string::npos) break;
+  }
+  if (exists) check(H5Ldelete(file_, path.c_str(), H5P_DEFAULT), "replace group " + path, partial_);
+  write_group(path, r);
+}
+
 void ResultsFile::finalize() {
   set_attr("complete", int64_t(1));
   close_incomplete();

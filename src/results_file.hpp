@@ -65,6 +65,9 @@ class ResultsFile {
   void write_run(const RunRecord& run);  // one new /runs/rNNNN group, then flush
   // One new group at `path` (e.g. "allreduce/blocking"; missing parents are created), then flush.
   void write_group(const std::string& path, const GroupRecord& group);
+  // write_group over an existing group at `path` (deleted first): a record that grows as a job
+  // measures, rewritten after each step so that a killed job keeps every step it finished.
+  void replace_group(const std::string& path, const GroupRecord& group);
   void finalize();                       // complete=1, finished_utc, close, rename
   void close_incomplete();               // close, keeping complete=0 and the .partial name
 

@@ -28,4 +28,8 @@ void install_stop_handlers() {
 
 int stop_signal() { return g_signal; }
 
+std::string signal_name(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : std::to_string(sig);
+}
+
 }  // namespace lb

@@ -3,10 +3,14 @@
 // exits non-zero. A second signal terminates at once.
 #pragma once
 
+#include <string>
+
 namespace lb {
 
 void install_stop_handlers();
 // The signal received (0 if none).
 int stop_signal();
+// "SIGTERM", "SIGINT", or the number: the results files' `interrupted` attribute.
+std::string signal_name(int sig);
 
 }  // namespace lb

@@ -64,6 +64,34 @@ else
   fail "emulated link run: exit code $?"; sed 's/^/    /' "$tmp/err"
 fi
 
+# --- SIGTERM mid-sweep: stops after the size in progress, keeps every finished size ---
+# A 5 ms emulated link makes each size take ~0.3 s (2 modes x (1 + 20) all-reduces).
+mpirun --oversubscribe -np 2 "$bench" -b 8 -e 1M -f 2 -w 1 -n 20 --link-latency-us 5000 \
+  --out "$tmp/term.h5" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 100); do  # until two sizes are printed (the file then holds at least one)
+  [ "$(grep -cE '^ +[0-9]+ +[0-9]+ +float +sum ' "$tmp/out" 2>/dev/null)" -ge 2 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+start=$SECONDS
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 0 ]; then fail "sigterm: exit code 0"; fi
+[ $((SECONDS - start)) -le 10 ] || fail "sigterm: took $((SECONDS - start)) s to stop"
+grep -q "stopped by SIGTERM after" "$tmp/err" || { fail "sigterm: no 'stopped by SIGTERM' message"; sed 's/^/    /' "$tmp/err"; }
+python3 - "$tmp/term.h5.partial" <<'PY' || fail "sigterm: partial file"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert f.attrs["complete"] == 0 and f.attrs["interrupted"] == "SIGTERM", dict(f.attrs)
+n = len(f["allreduce/blocking/bytes"])
+assert 2 <= n < 18, n
+for mode in ("blocking", "async"):
+    g = f[f"allreduce/{mode}"]
+    assert len(g["bytes"]) == n and g["time_s"].shape == (n, 20) and (g["wrong"][:] == 0).all()
+print(f"ok   SIGTERM mid-sweep: exit non-zero, .partial holds the {n} finished sizes of both modes")
+PY
+
 # --- bad flags ---
 touch "$tmp/exists.h5"
 expect_failure() {  # NAME EXPECTED_TEXT ARGS...
