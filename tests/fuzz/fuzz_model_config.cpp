@@ -66,9 +66,14 @@ void exercise(const lb::ModelConfig& c) {
     }
     for (const int rank : {0, tp - 1}) {
       const lb::Shard s = lb::Shard::of(c, rank, tp);
-      FUZZ_CHECK(s.heads * tp == c.num_heads && s.kv_heads * tp == c.num_kv_heads && s.ff * tp == c.intermediate_size);
+      // KV heads are split (tp <= K) or one is replicated per rank (tp a multiple of K): either
+      // way the rank's query heads read only its KV heads.
+      FUZZ_CHECK(s.heads * tp == c.num_heads && s.ff * tp == c.intermediate_size);
+      FUZZ_CHECK(tp <= c.num_kv_heads ? s.kv_heads * tp == c.num_kv_heads : s.kv_heads == 1 && tp % c.num_kv_heads == 0);
       FUZZ_CHECK(s.head0 + s.heads <= c.num_heads && s.kv0 + s.kv_heads <= c.num_kv_heads &&
                  s.ff0 + s.ff <= c.intermediate_size);
+      const int64_t group = c.num_heads / c.num_kv_heads;
+      FUZZ_CHECK(s.head0 / group >= s.kv0 && (s.head0 + s.heads - 1) / group < s.kv0 + s.kv_heads);
     }
     lb::PlanInput in;  // the app's defaults (--prompt-len 1024 --gen-len 512), batch 1
     in.tp = tp;
