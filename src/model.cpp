@@ -105,7 +105,9 @@ const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
   // all-reduce); for ladder it is the module before it, whose all-reduce overlapped one module of
   // compute. The hybrid's boundary rule (spec section 5) follows from the same rule. The parallel
   // block sums its two partial outputs locally and settles them as one module.
-  const bool communicate = variant != Variant::UpperBound;
+  // One rank has nothing to reduce: TP=1 runs no collective at all (on a GPU an NCCL all-reduce of
+  // one rank would still cost a fork, a copy kernel and a join per module).
+  const bool communicate = variant != Variant::UpperBound && comm_.size() > 1;
   const int64_t ladder_from = first_ladder_layer(variant);
   struct Pending {
     bool active = false;

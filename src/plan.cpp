@@ -59,7 +59,8 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   p.prefill_flops = double(B) * (double(S) * matrix_flops_per_token + lm_head_flops +
                                  4.0 * double(L * Hl * dh) * double(S) * double(S + 1) / 2);
   p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * cb;
-  for (Variant v : variants) p.allreduces_per_token.push_back({v, allreduces_per_forward(c, v)});
+  // TP=1 has nothing to reduce (the model then starts no collective).
+  for (Variant v : variants) p.allreduces_per_token.push_back({v, P > 1 ? allreduces_per_forward(c, v) : 0});
   p.allreduce_elements = B * d;
   return p;
 }
