@@ -4,6 +4,7 @@
 #include "model_config.hpp"
 #include "random_init.hpp"
 #include "safetensors.hpp"
+#include "host_threads.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,7 +16,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -44,13 +44,8 @@ class RandomSource final : public WeightSource {
         for (int64_t c = 0; c < b.cols; ++c)
           out[r * b.cols + c] = real(mean + normal_at(seed_, id, uint64_t((b.row0 + r) * ld + b.col0 + c), init_.stddev));
     };
-    // Counter-based values: any split over threads gives the same tensor. Threads matter for the
-    // large shapes (an 8B model is ~8e9 log/cos pairs); small tensors stay on this thread.
-    const int64_t threads = std::min<int64_t>(std::max(1u, std::thread::hardware_concurrency()), b.rows * b.cols >> 20);
-    if (threads <= 1) return rows(0, b.rows);
-    std::vector<std::thread> pool;
-    for (int64_t i = 0; i < threads; ++i) pool.emplace_back(rows, b.rows * i / threads, b.rows * (i + 1) / threads);
-    for (auto& t : pool) t.join();
+    // Counter-based values: any split over threads gives the same tensor.
+    host_parallel_ranges(b.rows, std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(b.cols, 1)), rows);
   }
   std::string describe() const override { return "random"; }
 

@@ -8,6 +8,7 @@
 #include "cuda/convert.hpp"
 #include "cuda/cublas_gemm.hpp"
 #include "cuda/half.hpp"
+#include "host_threads.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -100,7 +101,9 @@ Weight make_weight(const std::string& label, const HostMat& host, WeightType t) 
   auto staged = Kokkos::create_mirror_view(w.bits16);
   const float* in = host.data();
   uint16_t* out = staged.data();
-  for (size_t i = 0; i < host.size(); ++i) out[i] = t == WeightType::BF16 ? cuda::to_bf16(in[i]) : cuda::to_f16(in[i]);
+  host_parallel_ranges(int64_t(host.size()), int64_t(1) << 20, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = t == WeightType::BF16 ? cuda::to_bf16(in[i]) : cuda::to_f16(in[i]);
+  });
   Kokkos::deep_copy(w.bits16, staged);
   return w;
 }
