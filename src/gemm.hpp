@@ -7,6 +7,7 @@
 #include "weight_type.hpp"
 
 #include <string>
+#include <utility>
 
 namespace lb {
 
@@ -20,13 +21,29 @@ struct Weight {
   int64_t cols() const { return int64_t(type == WeightType::F32 ? f32.extent(1) : bits16.extent(1)); }
 };
 
+// Rows [r0, r1) of `w` (a view: no copy), e.g. the attention or MLP block of a fused projection.
+inline Weight weight_rows(const Weight& w, int64_t r0, int64_t r1) {
+  Weight v;
+  v.type = w.type;
+  const auto rows = std::make_pair(r0, r1);
+  if (w.type == WeightType::F32)
+    v.f32 = Kokkos::subview(w.f32, rows, Kokkos::ALL);
+  else
+    v.bits16 = Kokkos::subview(w.bits16, rows, Kokkos::ALL);
+  return v;
+}
+
+// An output that may be a column block of a wider matrix (row stride > columns; columns contiguous).
+using StridedMat = Kokkos::View<real**, Kokkos::LayoutStride, MemSpace>;
+
 // Host staging of a weight before it is stored (make_weight).
 using HostMat = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 void gemm_xwt(const Mat& x, const Mat& w, const Mat& y);
 // The model's projections: x and y fp32, w as stored (bf16/fp16 weights: x is cast to the weight's
-// type on the device first, accumulation and y stay fp32).
-void gemm_xwt(const Mat& x, const Weight& w, const Mat& y);
+// type on the device first, accumulation and y stay fp32). y may be a column block of a wider
+// matrix (a Mat converts).
+void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y);
 
 // Whether this build's GEMM reads weights stored as `t` (the CPU build: fp32 only).
 bool gemm_supports(WeightType t);

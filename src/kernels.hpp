@@ -196,12 +196,13 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
   });
 }
 
-// SwiGLU: out = SiLU(g) * u, with gu = [g | u] (the fused gate/up projection's output).
-inline void silu_mul(const Mat& gu, const Mat& out) {
+// SwiGLU: out = SiLU(g) * u, with [g | u] the columns [col0, col0 + 2 f) of `in` (the fused
+// gate/up projection's output).
+inline void silu_mul(const Mat& in, int64_t col0, const Mat& out) {
   const int64_t f = out.extent(1);
   for_each_element("silu_mul", out.extent(0), f, KOKKOS_LAMBDA(const int64_t t, const int64_t j) {
-    const real g = gu(t, j);
-    out(t, j) = g / (real(1) + kmath::exp(-g)) * gu(t, f + j);
+    const real g = in(t, col0 + j);
+    out(t, j) = g / (real(1) + kmath::exp(-g)) * in(t, col0 + f + j);
   });
 }
 

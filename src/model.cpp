@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 namespace lb {
 namespace {
@@ -47,9 +48,8 @@ Transformer::Workspace& Transformer::workspace(int64_t T) {
   Workspace ws;
   ws.x = Mat("x", T, d);
   ws.normed = Mat("normed", T, d);
-  ws.qkv = Mat("qkv", T, (shard_.heads + 2 * shard_.kv_heads) * dh);
+  ws.in_proj = Mat("in_proj", T, qkv_width() + 2 * shard_.ff);
   ws.attn = Mat("attn", T, shard_.heads * dh);
-  ws.gu = Mat("gu", T, 2 * shard_.ff);
   ws.act = Mat("act", T, shard_.ff);
   ws.module_out[kAttention] = Mat("attn_out", T, d);
   ws.module_out[kMlp] = Mat("mlp_out", T, d);
@@ -59,26 +59,24 @@ Transformer::Workspace& Transformer::workspace(int64_t T) {
   return workspaces_.emplace(T, std::move(ws)).first->second;
 }
 
-// Spec steps 2-4 on the normed input: column-parallel QKV, RoPE, KV append, causal attention,
-// row-parallel o_proj. The result in module_out[kAttention] is this rank's partial sum.
-void Transformer::attention_partial(int64_t l, Workspace& ws, int64_t S) {
-  const LayerWeights& lw = w_.layers[l];
+// Spec steps 3-4 after the column-parallel QKV projection (columns [0, qkv_width) of in_proj):
+// RoPE, KV append, causal attention, row-parallel o_proj. The result in module_out[kAttention] is
+// this rank's partial sum.
+void Transformer::attention_from_projection(int64_t l, Workspace& ws, int64_t S) {
   const int64_t dh = cfg_.head_dim();
   const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
-  gemm_xwt(ws.normed, lw.wqkv, ws.qkv);
-  apply_rope(ws.qkv, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
-  apply_rope(ws.qkv, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
-  append_kv(ws.qkv, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
-  causal_attention(ws.qkv, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
-  gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
+  apply_rope(ws.in_proj, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
+  apply_rope(ws.in_proj, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
+  append_kv(ws.in_proj, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
+  causal_attention(ws.in_proj, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
+  gemm_xwt(ws.attn, w_.layers[l].wo, ws.module_out[kAttention]);
 }
 
-// Spec steps 7-8 on the normed input: column-parallel gate/up, SwiGLU, row-parallel down_proj.
-void Transformer::mlp_partial(int64_t l, Workspace& ws) {
-  const LayerWeights& lw = w_.layers[l];
-  gemm_xwt(ws.normed, lw.w13, ws.gu);
-  silu_mul(ws.gu, ws.act);
-  gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]);
+// Spec step 8 after the column-parallel gate/up projection (the columns after QKV): SwiGLU,
+// row-parallel down_proj.
+void Transformer::mlp_from_projection(int64_t l, Workspace& ws) {
+  silu_mul(ws.in_proj, qkv_width(), ws.act);
+  gemm_xwt(ws.act, w_.layers[l].w2, ws.module_out[kMlp]);
 }
 
 int64_t Transformer::first_ladder_layer(Variant v) const {
@@ -153,8 +151,9 @@ const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
       const int64_t i = 2 * l;
       timed(i, [&] {
         rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);  // the one shared norm
-        attention_partial(l, ws, S);
-        mlp_partial(l, ws);
+        gemm_xwt(ws.normed, lw.w_in, ws.in_proj);  // one GEMM for both branches' input projections
+        attention_from_projection(l, ws, S);
+        mlp_from_projection(l, ws);
         add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
       });
       start(kAttention, i);
@@ -166,10 +165,15 @@ const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
       settle_through(l >= ladder_from ? i - 2 : i - 1);
       timed(i, [&] {
         rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
-        if (m == kAttention)
-          attention_partial(l, ws, S);
-        else
-          mlp_partial(l, ws);
+        const int64_t q = qkv_width();
+        if (m == kAttention) {
+          gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
+          attention_from_projection(l, ws, S);
+        } else {
+          gemm_xwt(ws.normed, lw.w13,
+                   Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
+          mlp_from_projection(l, ws);
+        }
       });
       start(m, i);
     }

@@ -63,18 +63,19 @@ class Transformer {
   struct Workspace {
     Mat x;                      // [T, d] residual stream
     Mat normed;                 // [T, d]
-    Mat qkv;                    // [T, (heads + 2 kv_heads) * head_dim]
+    Mat in_proj;                // [T, (heads + 2 kv_heads) * head_dim + 2 ff]: [q | k | v | gate | up]
     Mat attn;                   // [T, heads * head_dim]
-    Mat gu;                     // [T, 2 ff]
     Mat act;                    // [T, ff]
     Mat module_out[2];          // [T, d] partial (then reduced) output of attention / MLP
     AttentionPartials attn_partials;  // [T * heads, chunks, head_dim + 2] of split attention
   };
   Workspace& workspace(int64_t tokens);
 
-  // The module bodies after the norm: read ws.normed, write this rank's partial sum.
-  void attention_partial(int64_t layer, Workspace& ws, int64_t S);
-  void mlp_partial(int64_t layer, Workspace& ws);
+  // The module bodies after their input projection (columns of ws.in_proj): write this rank's
+  // partial sum into ws.module_out.
+  void attention_from_projection(int64_t layer, Workspace& ws, int64_t S);
+  void mlp_from_projection(int64_t layer, Workspace& ws);
+  int64_t qkv_width() const { return (shard_.heads + 2 * shard_.kv_heads) * cfg_.head_dim(); }
   // Layers from this index on use the ladder residual (num_layers: none).
   int64_t first_ladder_layer(Variant v) const;
 

@@ -71,13 +71,18 @@ ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSour
     LayerWeights lw;
     lw.attn_norm = load_vector(src, p + "input_layernorm.weight", d);
     lw.mlp_norm = load_vector(src, p + "post_attention_layernorm.weight", d);
-    lw.wqkv = stacked(p + "wqkv",
-                      {{p + "self_attn.q_proj.weight", {c.num_heads * dh, d}, s.head0 * dh, s.heads * dh},
-                       {p + "self_attn.k_proj.weight", {c.num_kv_heads * dh, d}, s.kv0 * dh, s.kv_heads * dh},
-                       {p + "self_attn.v_proj.weight", {c.num_kv_heads * dh, d}, s.kv0 * dh, s.kv_heads * dh}});
+    // One fused input projection [q | k | v | gate | up] (this rank's rows of each): the parallel
+    // block multiplies its shared normed input by all of it at once; attention and MLP of the
+    // other variants use its two row blocks.
+    const int64_t qkv_rows = (s.heads + 2 * s.kv_heads) * dh;
+    lw.w_in = stacked(p + "w_in", {{p + "self_attn.q_proj.weight", {c.num_heads * dh, d}, s.head0 * dh, s.heads * dh},
+                                   {p + "self_attn.k_proj.weight", {c.num_kv_heads * dh, d}, s.kv0 * dh, s.kv_heads * dh},
+                                   {p + "self_attn.v_proj.weight", {c.num_kv_heads * dh, d}, s.kv0 * dh, s.kv_heads * dh},
+                                   {p + "mlp.gate_proj.weight", {F, d}, s.ff0, s.ff},
+                                   {p + "mlp.up_proj.weight", {F, d}, s.ff0, s.ff}});
+    lw.wqkv = weight_rows(lw.w_in, 0, qkv_rows);
+    lw.w13 = weight_rows(lw.w_in, qkv_rows, lw.w_in.rows());
     lw.wo = columns(p + "self_attn.o_proj.weight", {d, c.num_heads * dh}, s.head0 * dh, s.heads * dh);
-    lw.w13 = stacked(p + "w13", {{p + "mlp.gate_proj.weight", {F, d}, s.ff0, s.ff},
-                                 {p + "mlp.up_proj.weight", {F, d}, s.ff0, s.ff}});
     lw.w2 = columns(p + "mlp.down_proj.weight", {d, F}, s.ff0, s.ff);
     w.layers.push_back(lw);
   }

@@ -1,6 +1,7 @@
-// One rank's weights, laid out for the kernels. Column-parallel projections are fused into one
-// GEMM each (gpt-fast style): wqkv = [q | k | v] rows of this rank's heads, w13 = [gate | up] rows
-// of its MLP columns. Row-parallel o_proj and down_proj keep this rank's input columns.
+// One rank's weights, laid out for the kernels. The column-parallel projections are one fused
+// matrix w_in = [q | k | v | gate | up] (this rank's heads and MLP columns; gpt-fast style), used
+// whole by the parallel block and as its row blocks wqkv and w13 by the others. Row-parallel
+// o_proj and down_proj keep this rank's input columns.
 // Embedding, norms and the LM head are replicated.
 #pragma once
 
@@ -15,9 +16,10 @@ namespace lb {
 
 struct LayerWeights {
   Vec attn_norm, mlp_norm;  // [d]
-  Weight wqkv;              // [(heads + 2 kv_heads) * head_dim, d]
+  Weight w_in;              // [(heads + 2 kv_heads) * head_dim + 2 ff, d]
+  Weight wqkv;              // rows [0, (heads + 2 kv_heads) * head_dim) of w_in
+  Weight w13;               // the remaining 2 ff rows of w_in
   Weight wo;                // [d, heads * head_dim]
-  Weight w13;               // [2 ff, d]
   Weight w2;                // [d, ff]
 };
 

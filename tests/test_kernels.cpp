@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace lb {
 namespace {
 
@@ -29,6 +31,31 @@ TEST(Kernels, GemmMatchesReference) {
   Mat y("y", T, n);
   gemm_xwt(to_device(x, T, k), to_device(w, n, k), y);
   EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol);
+}
+
+// The fused input projection's pieces: a row block of a weight, written into a column block of a
+// wider output (row stride > columns), at T = 1 (the GEMV path) and T = 5; other columns untouched.
+TEST(Kernels, GemmOfAWeightRowBlockIntoAColumnBlock) {
+  const int64_t k = 37, n_before = 3, n = 19, cols = n + 7, col0 = 4;
+  const auto w = random_values((n_before + n) * k, 11);
+  Weight fused;
+  fused.f32 = to_device(w, n_before + n, k);
+  const Weight block = weight_rows(fused, n_before, n_before + n);
+  ASSERT_EQ(block.rows(), n);
+  const std::vector<double> w_block(w.begin() + n_before * k, w.end());
+  for (const int64_t T : {int64_t(1), int64_t(5)}) {
+    const auto x = random_values(T * k, 12);
+    Mat y("y", T, cols);
+    gemm_xwt(to_device(x, T, k), block, Kokkos::subview(y, Kokkos::ALL, std::make_pair(col0, col0 + n)));
+    const auto got = to_host(y), expect = ref::matmul_xwt(x, w_block, T, k, n);
+    std::vector<double> inside;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t c = 0; c < cols; ++c) {
+        if (c >= col0 && c < col0 + n) inside.push_back(got[t * cols + c]);
+        else EXPECT_EQ(got[t * cols + c], 0.0) << "T=" << T << " column " << c;
+      }
+    EXPECT_LT(rel_l2(inside, expect), kTol) << "T=" << T;
+  }
 }
 
 TEST(Kernels, RmsNormMatchesReference) {
@@ -102,8 +129,18 @@ TEST(Kernels, SiluMulMatchesReference) {
   const int64_t T = 3, f = 11;
   const auto gu = random_values(T * 2 * f, 7);
   Mat out("out", T, f);
-  silu_mul(to_device(gu, T, 2 * f), out);
+  silu_mul(to_device(gu, T, 2 * f), 0, out);
   EXPECT_LT(rel_l2(to_host(out), ref::silu_mul(gu, T, f)), kTol);
+  // The same gate/up block at column 5 of a wider matrix (the fused input projection's output).
+  std::vector<double> wide;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int c = 0; c < 5; ++c) wide.push_back(100.0 + c);
+    wide.insert(wide.end(), gu.begin() + t * 2 * f, gu.begin() + (t + 1) * 2 * f);
+    wide.push_back(-100.0);
+  }
+  Mat out2("out2", T, f);
+  silu_mul(to_device(wide, T, 2 * f + 6), 5, out2);
+  EXPECT_EQ(to_host(out2), to_host(out));
 }
 
 TEST(Kernels, EmbedAddGatherArgmax) {

@@ -53,7 +53,8 @@ cuda::DType cuda_type(WeightType t) {
   throw std::logic_error("lb::cuda_type: bad WeightType");
 }
 
-void check_shapes(const Mat& x, int64_t n, int64_t k, const Mat& y) {
+template <class Y>
+void check_shapes(const Mat& x, int64_t n, int64_t k, const Y& y) {
   if (int64_t(x.extent(1)) != k || y.extent(0) != x.extent(0) || int64_t(y.extent(1)) != n)
     throw std::invalid_argument("lb::gemm_xwt: shapes do not match: x [" + std::to_string(x.extent(0)) + ", " +
                                 std::to_string(x.extent(1)) + "], w [" + std::to_string(n) + ", " +
@@ -61,8 +62,12 @@ void check_shapes(const Mat& x, int64_t n, int64_t k, const Mat& y) {
                                 std::to_string(y.extent(1)) + "]");
 }
 
-// Row strides (LayoutRight: the second extent unless the view is padded or a subview).
-int64_t row_stride(const Mat& m) { return m.extent(0) > 1 ? int64_t(m.stride(0)) : int64_t(m.extent(1)); }
+// Row strides (the second extent unless the view is padded or a block of a wider matrix).
+template <class M>
+int64_t row_stride(const M& m) {
+  if (m.extent(1) > 1 && m.stride(1) != 1) throw std::invalid_argument("lb::gemm_xwt: columns must be contiguous");
+  return m.extent(0) > 1 ? int64_t(m.stride(0)) : int64_t(m.extent(1));
+}
 
 }  // namespace
 
@@ -70,21 +75,25 @@ void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
   check_shapes(x, int64_t(w.extent(0)), int64_t(w.extent(1)), y);
   const int64_t T = int64_t(x.extent(0)), k = int64_t(x.extent(1)), n = int64_t(w.extent(0));
   cuda::gemm_xwt(state().handle, ExecSpace().cuda_stream(), cuda::DType::F32, T, n, k, x.data(), row_stride(x),
-                 w.data(), n > 1 ? int64_t(w.stride(0)) : k, y.data(), row_stride(y));
+                 w.data(), row_stride(w), y.data(), row_stride(y));
 }
 
-void gemm_xwt(const Mat& x, const Weight& w, const Mat& y) {
-  if (w.type == WeightType::F32) return gemm_xwt(x, w.f32, y);
+void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   check_shapes(x, w.rows(), w.cols(), y);
-  if (!x.span_is_contiguous()) throw std::invalid_argument("lb::gemm_xwt: a 16-bit weight needs a contiguous x");
   const int64_t T = int64_t(x.extent(0)), k = int64_t(x.extent(1)), n = w.rows();
+  if (w.type == WeightType::F32) {
+    cuda::gemm_xwt(state().handle, ExecSpace().cuda_stream(), cuda::DType::F32, T, n, k, x.data(), row_stride(x),
+                   w.f32.data(), row_stride(w.f32), y.data(), row_stride(y));
+    return;
+  }
+  if (!x.span_is_contiguous()) throw std::invalid_argument("lb::gemm_xwt: a 16-bit weight needs a contiguous x");
   CublasState& s = state();
   const cudaStream_t stream = ExecSpace().cuda_stream();
   if (s.cast.extent(0) < x.size()) s.cast = Kokkos::View<uint16_t*, MemSpace>("gemm_cast", x.size());
   const cuda::DType type = cuda_type(w.type);
   cuda::enqueue_cast(stream, x.data(), type, s.cast.data(), x.size());
-  cuda::gemm_xwt(s.handle, stream, type, cuda::DType::F32, T, n, k, s.cast.data(), k, w.bits16.data(), k, y.data(),
-                 row_stride(y));
+  cuda::gemm_xwt(s.handle, stream, type, cuda::DType::F32, T, n, k, s.cast.data(), k, w.bits16.data(),
+                 row_stride(w.bits16), y.data(), row_stride(y));
 }
 
 bool gemm_supports(WeightType) { return true; }
