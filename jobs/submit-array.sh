@@ -52,6 +52,7 @@ case $profile in
   gpu)
     : "${model_str:=${LB_MODELS:-llama-3-8b}}" "${tps:=${LB_TPS:-1 2 4 8}}" "${p2p:=${LB_P2P:-0 1}}"
     : "${LB_DTYPE:=bf16}"
+    export LB_BIN=${LB_BIN:-$LB_ROOT/build-cuda/bin/ladder-bench} # the cuda preset's app, in every array task
     # One whole node per cell, whatever its TP: neighbours on the same NVLink/PCIe distort timings.
     resources=(--nodes=1 --ntasks-per-node=8 --gpus-per-node=8 --cpus-per-task=8 --exclusive
       "--time=${LB_ARRAY_TIME:-01:00:00}")
