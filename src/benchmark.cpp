@@ -88,7 +88,7 @@ void print_overlap(const std::vector<RunRecord>& runs, const std::vector<Variant
 // Writes the runs of one batch that measured at least one repetition and prints their table rows.
 // Returns how many were written.
 int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const std::vector<Variant>& variants,
-                        const ModelConfig& cfg, const BenchOptions& o, int64_t batch, int tp,
+                        const ModelConfig& cfg, const BenchOptions& o, WeightType weights, int64_t batch, int tp,
                         const std::vector<int32_t>& prompt, const Roofline* roofline) {
   // What one decode step and one prefill move and compute per rank (the --plan arithmetic).
   PlanInput in;
@@ -96,7 +96,7 @@ int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const s
   in.batch = batch;
   in.prompt_len = o.prompt_len;
   in.gen_len = o.gen_len;
-  in.dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
+  in.dtype_bytes = weight_type_bytes(weights);
   in.cache_dtype_bytes = sizeof(real);
   const Plan plan = make_plan(cfg, in, {});
   double standard_tps = 0;
@@ -204,13 +204,15 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   // --- validation: everything that can be wrong with the input, before any heavy allocation ---
   ModelConfig cfg;
   std::vector<Variant> variants;
+  WeightType weights = WeightType::F32;
   std::unique_ptr<WeightSource> source;
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
-        if (!gemm_supports(parse_weight_type(o.dtype)))
+        weights = parse_weight_type(o.dtype);
+        if (!gemm_supports(weights))
           throw UserError("--dtype " + o.dtype + ": this CPU build stores weights in fp32 (bf16/fp16 are for the GPU build and --plan)");
         if (o.cuda_graph && !StepGraph::available())
           throw UserError("--cuda-graph: this CPU build has no CUDA graphs (they are for the GPU build)");
@@ -233,9 +235,9 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
 
   const std::string cmdline = quoted_command_line(argc, argv);
   const Shard shard = Shard::of(cfg, rank, size);
-  auto comm = make_backend_comm(world, o.link, o.timeout_s, parse_weight_type(o.dtype));
+  auto comm = make_backend_comm(world, o.link, o.timeout_s, weights);
   if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
-  Transformer model(cfg, shard, load_weights(cfg, shard, *source, parse_weight_type(o.dtype)), *comm);
+  Transformer model(cfg, shard, load_weights(cfg, shard, *source, weights), *comm);
 
   std::unique_ptr<ResultsFile> file;
   if (rank == 0) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
@@ -297,7 +299,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         r.tokens = gen.tokens();
         if (last && o.save_logits) r.logits = gen.prefill_logits();
       }
-    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, batch, size, prompt, roofline.get());
+    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, weights, batch, size, prompt, roofline.get());
     if (stop) break;
   }
   if (rank != 0) return stop ? 128 + stop : 0;

@@ -3,6 +3,7 @@
 #ifdef LADDERBENCH_CUDA
 #include "cuda/comm_nccl.hpp"
 #include "cuda/device.hpp"
+#include "cuda/weight_dtype.hpp"
 
 #include <cuda_runtime.h>
 #else
@@ -15,10 +16,7 @@ namespace lb {
 
 std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s, WeightType wire) {
 #ifdef LADDERBENCH_CUDA
-  const cuda::DType type = wire == WeightType::BF16 ? cuda::DType::BF16
-                           : wire == WeightType::F16 ? cuda::DType::F16
-                                                      : cuda::DType::F32;
-  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, type);
+  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, cuda::dtype_of(wire));
 #else
   if (wire != WeightType::F32)
     throw std::logic_error(std::string("make_backend_comm: the CPU build has no ") + weight_type_name(wire) + " all-reduce");

@@ -7,25 +7,11 @@
 
 namespace lb {
 
-namespace {
-
-// y[T, n] (row stride ldy) = x[T, k] w[n, k]^T (row stride ldw), host memory.
-void sgemm_xwt(int T, int n, int k, const float* x, const float* w, int ldw, float* y, int ldy) {
-  // Kernels writing x may still be in flight on a threaded backend; BLAS reads host memory now.
-  ExecSpace().fence();
-  if (T == 1) {  // a decode step at batch 1: stream the weights once, without sgemm's packing copy
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w, ldw, x, 1, 0.0f, y, 1);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, k, 1.0f, x, k, w, ldw, 0.0f, y, ldy);
-}
-
-}  // namespace
-
+// Fp32 weights are the Weight path's F32 case.
 void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
-  assert(x.extent(1) == w.extent(1) && y.extent(0) == x.extent(0) && y.extent(1) == w.extent(0));
-  const int k = int(x.extent(1)), n = int(w.extent(0));
-  sgemm_xwt(int(x.extent(0)), n, k, x.data(), w.data(), k, y.data(), n);
+  Weight fp32;
+  fp32.f32 = w;
+  gemm_xwt(x, fp32, y);
 }
 
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
@@ -35,7 +21,15 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   assert(y.extent(1) <= 1 || y.stride(1) == 1);
   const int T = int(x.extent(0)), k = int(x.extent(1)), n = int(w.f32.extent(0));
   // Row strides (a row block of a fused weight, a column block of a fused output).
-  sgemm_xwt(T, n, k, x.data(), w.f32.data(), n > 1 ? int(w.f32.stride(0)) : k, y.data(), T > 1 ? int(y.stride(0)) : n);
+  const int ldw = n > 1 ? int(w.f32.stride(0)) : k, ldy = T > 1 ? int(y.stride(0)) : n;
+  // Kernels writing x may still be in flight on a threaded backend; BLAS reads host memory now.
+  ExecSpace().fence();
+  if (T == 1) {  // a decode step at batch 1: stream the weights once, without sgemm's packing copy
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w.f32.data(), ldw, x.data(), 1, 0.0f, y.data(), 1);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, k, 1.0f, x.data(), k, w.f32.data(), ldw, 0.0f, y.data(),
+              ldy);
 }
 
 bool gemm_supports(WeightType t) { return t == WeightType::F32; }

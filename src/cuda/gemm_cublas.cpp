@@ -8,6 +8,7 @@
 #include "cuda/convert.hpp"
 #include "cuda/cublas_gemm.hpp"
 #include "cuda/half.hpp"
+#include "cuda/weight_dtype.hpp"
 #include "host_threads.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -44,15 +45,6 @@ CublasState& state() {
   return *s;
 }
 
-cuda::DType cuda_type(WeightType t) {
-  switch (t) {
-    case WeightType::F32: return cuda::DType::F32;
-    case WeightType::BF16: return cuda::DType::BF16;
-    case WeightType::F16: return cuda::DType::F16;
-  }
-  throw std::logic_error("lb::cuda_type: bad WeightType");
-}
-
 template <class Y>
 void check_shapes(const Mat& x, int64_t n, int64_t k, const Y& y) {
   if (int64_t(x.extent(1)) != k || y.extent(0) != x.extent(0) || int64_t(y.extent(1)) != n)
@@ -72,10 +64,9 @@ int64_t row_stride(const M& m) {
 }  // namespace
 
 void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
-  check_shapes(x, int64_t(w.extent(0)), int64_t(w.extent(1)), y);
-  const int64_t T = int64_t(x.extent(0)), k = int64_t(x.extent(1)), n = int64_t(w.extent(0));
-  cuda::gemm_xwt(state().handle, ExecSpace().cuda_stream(), cuda::DType::F32, T, n, k, x.data(), row_stride(x),
-                 w.data(), row_stride(w), y.data(), row_stride(y));
+  Weight fp32;
+  fp32.f32 = w;
+  gemm_xwt(x, fp32, y);
 }
 
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
@@ -90,7 +81,7 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   CublasState& s = state();
   const cudaStream_t stream = ExecSpace().cuda_stream();
   if (s.cast.extent(0) < x.size()) s.cast = Kokkos::View<uint16_t*, MemSpace>("gemm_cast", x.size());
-  const cuda::DType type = cuda_type(w.type);
+  const cuda::DType type = cuda::dtype_of(w.type);
   cuda::enqueue_cast(stream, x.data(), type, s.cast.data(), x.size());
   cuda::gemm_xwt(s.handle, stream, type, cuda::DType::F32, T, n, k, s.cast.data(), k, w.bits16.data(),
                  row_stride(w.bits16), y.data(), row_stride(y));
