@@ -2,11 +2,11 @@
 // arithmetic, the OSU overlap, the exact-sum inputs and their check (which must catch a single
 // wrong element), and ResultsFile::write_group. Run at np 1 and 2: at 2 the check runs on real
 // all-reduces through the MPI backend.
-#include "allreduce_bench.hpp"
-#include "comm_backend.hpp"
-#include "errors.hpp"
+#include "bench/allreduce_bench.hpp"
+#include "comm/comm_backend.hpp"
+#include "core/errors.hpp"
 #include "harness.hpp"
-#include "results_file.hpp"
+#include "io/results_file.hpp"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>

@@ -1,10 +1,10 @@
 // Hugging Face checkpoints: safetensors parsing, dtype conversion, F32/BF16 and sharded checkpoints
 // written from the seeded random model load back to the same model, and broken checkpoints are
 // rejected with a message naming the problem.
-#include "comm.hpp"
-#include "errors.hpp"
+#include "comm/comm.hpp"
+#include "core/errors.hpp"
 #include "harness.hpp"
-#include "safetensors.hpp"
+#include "io/safetensors.hpp"
 #include "safetensors_writer.hpp"
 
 #include <gtest/gtest.h>

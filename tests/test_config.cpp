@@ -1,9 +1,9 @@
 // Parsing and validation of what users give: config.json, variant lists, TP degrees.
-#include "errors.hpp"
+#include "core/errors.hpp"
 #include "harness.hpp"
-#include "model_config.hpp"
-#include "rope.hpp"
-#include "variant.hpp"
+#include "model/model_config.hpp"
+#include "kernels/rope.hpp"
+#include "model/variant.hpp"
 
 #include <gtest/gtest.h>
 

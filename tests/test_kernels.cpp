@@ -1,9 +1,9 @@
 // Every kernel of src/kernels.hpp and the GEMM against the float64 references.
-#include "gemm.hpp"
+#include "kernels/gemm.hpp"
 #include "harness.hpp"
-#include "kernels.hpp"
+#include "kernels/kernels.hpp"
 #include "reference_model.hpp"
-#include "rope.hpp"
+#include "kernels/rope.hpp"
 
 #include <gtest/gtest.h>
 

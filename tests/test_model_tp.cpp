@@ -1,10 +1,10 @@
 // The model under tensor parallelism, run under mpirun at np 1, 2 and 4: TP=P equals TP=1 for
 // standard and ladder, both equal the float64 references of their recurrences, the upper bound
 // equals standard at one rank, and ladder is a different function from standard.
-#include "comm_backend.hpp"
-#include "gemm.hpp"
-#include "step_graph.hpp"
-#include "tensor_parallel.hpp"
+#include "comm/comm_backend.hpp"
+#include "kernels/gemm.hpp"
+#include "bench/step_graph.hpp"
+#include "model/shard.hpp"
 #include "harness.hpp"
 #include "reference_model.hpp"
 

@@ -1,10 +1,10 @@
 // Roofline ceilings: the STREAM kernels compute the right thing, and the measurement (at small
 // sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
 // store_roofline writes as root attributes.
-#include "roofline.hpp"
+#include "bench/roofline.hpp"
 
 #include "harness.hpp"
-#include "results_file.hpp"
+#include "io/results_file.hpp"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>

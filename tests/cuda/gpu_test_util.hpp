@@ -1,9 +1,9 @@
 // Helpers of the CUDA wrapper tests: skip without a GPU, device buffers.
 #pragma once
 
-#include "cuda/check.hpp"
-#include "cuda/device.hpp"
-#include "cuda/half.hpp"
+#include "core/cuda/check.hpp"
+#include "core/cuda/device.hpp"
+#include "kernels/cuda/half.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>

@@ -1,10 +1,10 @@
 // Tests of the NCCL communicator (run by ctest at np 1 and np 2; each rank needs its own GPU, and
 // every test skips, on every rank, without). Exact sums, the ladder order of starts and waits, the
 // emulated link on the comm stream, capture into a CUDA graph, and the watchdog.
-#include "cuda/comm_nccl.hpp"
-#include "cuda/cublas_gemm.hpp"
-#include "cuda/delay.hpp"
-#include "cuda/stream.hpp"
+#include "comm/cuda/comm_nccl.hpp"
+#include "kernels/cuda/cublas_handle.hpp"
+#include "comm/cuda/delay.hpp"
+#include "core/cuda/stream.hpp"
 #include "gpu_test_util.hpp"
 
 #include <gtest/gtest.h>

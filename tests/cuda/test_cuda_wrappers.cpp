@@ -1,11 +1,11 @@
 // Tests of the single-process CUDA wrappers. Host* tests need no GPU and run everywhere; the others
 // run on a GPU and skip without one: cuBLAS GEMM (fp32/bf16/fp16) vs a CPU reference, the emulated
 // link's delay kernel, and CUDA-graph capture/replay.
-#include "cuda/convert.hpp"
-#include "cuda/cublas_gemm.hpp"
-#include "cuda/delay.hpp"
-#include "cuda/device.hpp"
-#include "cuda/stream.hpp"
+#include "kernels/cuda/convert.hpp"
+#include "kernels/cuda/cublas_handle.hpp"
+#include "comm/cuda/delay.hpp"
+#include "core/cuda/device.hpp"
+#include "core/cuda/stream.hpp"
 #include "gpu_test_util.hpp"
 
 #include <gtest/gtest.h>

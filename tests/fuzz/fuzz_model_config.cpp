@@ -8,15 +8,15 @@
 // Each input is used twice: as the raw file text, and (json_gen.hpp) as the choices that build a
 // well-formed config -- shapes consistent enough to pass validation, with edge-case magnitudes,
 // and any key possibly replaced by any JSON value.
-#include "errors.hpp"
+#include "core/errors.hpp"
 #include "fuzz_support.hpp"
 #include "json_gen.hpp"
-#include "model_config.hpp"
-#include "plan.hpp"
-#include "tensor_parallel.hpp"
-#include "variant.hpp"
+#include "model/model_config.hpp"
+#include "bench/plan.hpp"
+#include "model/shard.hpp"
+#include "model/variant.hpp"
 #ifdef LB_FUZZ_ROPE  // rope.cpp needs Kokkos headers and library; run_fuzz.sh sets this when found
-#include "rope.hpp"
+#include "kernels/rope.hpp"
 #endif
 
 #include <nlohmann/json.hpp>

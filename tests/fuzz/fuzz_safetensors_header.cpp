@@ -10,10 +10,10 @@
 //   instead, to probe those checks and the offset arithmetic near 2^64.
 // - structured (json_gen.hpp): the bytes pick a well-formed header with edge-case dims, dtypes
 //   and offsets, consistent or not, and sizes to match.
-#include "errors.hpp"
+#include "core/errors.hpp"
 #include "fuzz_support.hpp"
 #include "json_gen.hpp"
-#include "safetensors.hpp"
+#include "io/safetensors.hpp"
 
 #include <cmath>
 #include <cstdint>

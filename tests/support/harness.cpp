@@ -1,9 +1,9 @@
 #include "harness.hpp"
 
-#include "generation.hpp"
-#include "random_init.hpp"
-#include "tensor_parallel.hpp"
-#include "weights.hpp"
+#include "bench/generation.hpp"
+#include "model/random_init.hpp"
+#include "model/shard.hpp"
+#include "model/weights.hpp"
 
 #include <cstdlib>
 

@@ -2,13 +2,13 @@
 // the model at a given TP degree.
 #pragma once
 
-#include "comm.hpp"
-#include "errors.hpp"
-#include "model_config.hpp"
-#include "types.hpp"
-#include "variant.hpp"
-#include "weight_source.hpp"
-#include "weight_type.hpp"
+#include "comm/comm.hpp"
+#include "core/errors.hpp"
+#include "model/model_config.hpp"
+#include "core/types.hpp"
+#include "model/variant.hpp"
+#include "model/weight_source.hpp"
+#include "core/weight_type.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 // residual schedules exactly as the spec writes them. Tests compare the Kokkos/BLAS/TP code to these.
 #pragma once
 
-#include "model_config.hpp"
-#include "variant.hpp"
-#include "weight_source.hpp"
+#include "model/model_config.hpp"
+#include "model/variant.hpp"
+#include "model/weight_source.hpp"
 
 #include <cstdint>
 #include <vector>

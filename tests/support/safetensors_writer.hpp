@@ -3,9 +3,9 @@
 // written from the seeded random model and loaded back.
 #pragma once
 
-#include "model_config.hpp"
-#include "safetensors.hpp"
-#include "weight_source.hpp"
+#include "model/model_config.hpp"
+#include "io/safetensors.hpp"
+#include "model/weight_source.hpp"
 
 #include <string>
 

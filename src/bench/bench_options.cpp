@@ -1,0 +1,51 @@
+#include "bench/bench_options.hpp"
+
+#include "bench/cli_flags.hpp"
+#include "bench/step_graph.hpp"
+
+namespace lb {
+
+void add_bench_flags(CLI::App& app, BenchOptions& o) {
+  app.add_option("--model", o.model, "config.json, a directory holding one, or a name under configs/models/")->required();
+  app.add_option("--weights", o.weights, "'random' (seeded N(0,0.02)) or a Hugging Face checkpoint directory")
+      ->capture_default_str();
+  app.add_option("--variant", o.variants, "comma list of standard, ladder, upper-bound, or 'all'")->capture_default_str();
+  app.add_option("--ladder-layers", o.ladder_layers,
+                 "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
+      ->check(kNonNegative);
+  app.add_option("--batch", o.batches, "comma list of batch sizes")
+      ->delimiter(',')
+      ->check(kPositive)
+      ->capture_default_str();
+  app.add_option("--prompt-len", o.prompt_len, "prompt tokens per sequence")->check(kPositive)->capture_default_str();
+  app.add_option("--gen-len", o.gen_len, "generated tokens per sequence (1 from prefill + gen_len-1 decode steps)")
+      ->check(at_least(2, "an integer >= 2"))
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(kPositive)->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of random weights and prompts")->capture_default_str();
+  app.add_option("--dtype", o.dtype, "storage of the weight matrices: fp32; bf16/fp16 in the GPU build (fp32 accumulation)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->capture_default_str();
+  app.add_option("--out", o.out, "results file (HDF5), written as <out>.partial until complete; with --plan, a JSON file");
+  app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");
+  add_comm_flags(app, o.link, o.timeout_s);
+  app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
+  app.add_flag("--roofline", o.roofline,
+               "measure STREAM copy/triad and a prefill-shaped GEMM on every rank first; report each run as % of them");
+  o.cuda_graph = StepGraph::available();
+  app.add_flag("--cuda-graph,!--no-cuda-graph", o.cuda_graph,
+               "replay each decode step from a CUDA graph captured once per variant and batch (GPU build; default there)")
+      ->capture_default_str();
+  app.add_flag("--breakdown", o.breakdown,
+               "time each layer's attention and MLP during decode: compute and waiting for communication");
+  app.add_flag("--plan", o.plan, "print what the configuration costs per rank (memory, FLOPs, bytes, all-reduces) and exit");
+  app.add_option("--tp", o.plan_tp, "with --plan: the tensor-parallel degree to plan for")->check(kPositive)->capture_default_str();
+  app.add_option("--device-mem-gib", o.device_mem_gib, "with --plan: device memory per rank")
+      ->check(kNonNegative)
+      ->capture_default_str();
+}
+
+}  // namespace lb

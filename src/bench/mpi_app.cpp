@@ -1,0 +1,73 @@
+#include "bench/mpi_app.hpp"
+
+#include "core/errors.hpp"
+#include "bench/stop_signal.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#ifdef LADDERBENCH_CUDA
+#include "core/cuda/device.hpp"
+#endif
+
+#include <cstdio>
+#include <exception>
+
+namespace lb {
+
+int run_mpi_app(int argc, char** argv, const MpiApp& a) {
+  program_name() = a.name;
+  int provided = 0;
+  // The communication thread makes MPI calls while the main thread may too (barriers, timing).
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    if (rank == 0) std::fprintf(stderr, "%s: error: the MPI library does not provide MPI_THREAD_MULTIPLE\n", a.name);
+    MPI_Finalize();
+    return 1;
+  }
+
+  CLI::App cli{std::string(a.name) + ": " + a.description};
+  a.add_flags(cli);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Every rank parsed the same argv and reached the same verdict; rank 0 says so.
+    const bool help = e.get_exit_code() == 0;
+    if (rank == 0) {
+      if (help)
+        cli.exit(e);
+      else
+        std::fprintf(stderr, "%s: error: %s\nRun with --help for the list of flags.\n", a.name, e.what());
+    }
+    MPI_Finalize();
+    return help ? 0 : 1;
+  }
+
+  int code = 0;
+  if (a.before_kokkos) {
+    if (const std::optional<int> early = a.before_kokkos(MPI_COMM_WORLD)) {
+      MPI_Finalize();
+      return *early;
+    }
+  }
+  if (a.stop_on_signals) install_stop_handlers();
+  try {
+#ifdef LADDERBENCH_CUDA
+    // A Kokkos-CUDA binary must find a device before Kokkos starts, and each rank takes the GPU
+    // of its local rank (SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK).
+    const int device = cuda::select_device_before_kokkos(MPI_COMM_WORLD);
+    Kokkos::ScopeGuard kokkos(Kokkos::InitializationSettings().set_device_id(device));
+#else
+    Kokkos::ScopeGuard kokkos(argc, argv);
+#endif
+    code = a.run(MPI_COMM_WORLD);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: rank %d: fatal: %s\n", a.name, rank, e.what());
+    MPI_Abort(MPI_COMM_WORLD, 2);
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace lb

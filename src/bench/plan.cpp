@@ -1,0 +1,143 @@
+#include "bench/plan.hpp"
+
+#include "bench/bench_options.hpp"
+#include "core/errors.hpp"
+#include "core/weight_type.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+namespace lb {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+}  // namespace
+
+int64_t allreduces_per_forward(const ModelConfig& c, Variant v) {
+  switch (v) {
+    case Variant::UpperBound: return 0;
+    case Variant::Parallel: return c.num_layers;  // one per layer: attention + MLP reduced together
+    default: return 2 * c.num_layers;             // one per module; ladder only moves the waits
+  }
+}
+
+Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Variant>& variants) {
+  Plan p;
+  p.in = in;
+  const int64_t d = c.hidden_size, dh = c.head_dim(), L = c.num_layers, V = c.vocab_size, P = in.tp;
+  const int64_t Hl = c.num_heads / P, Fl = c.intermediate_size / P;
+  const int64_t Kl = P > c.num_kv_heads ? 1 : c.num_kv_heads / P;  // KV heads replicated beyond their count
+  const int64_t B = in.batch, S = in.prompt_len, G = in.gen_len;
+  const double b = double(in.dtype_bytes), cb = double(in.cache_dtype_bytes);
+
+  // Matrix parameters of one layer on one rank: fused QKV, o_proj columns, gate/up rows, down columns.
+  const int64_t layer_matrix = (Hl + 2 * Kl) * dh * d + d * Hl * dh + 2 * Fl * d + d * Fl;
+  const int64_t replicated = 2 * V * d + d + 2 * d * L;  // embedding, LM head, final norm, layer norms
+  p.params_per_rank = L * layer_matrix + replicated;
+  p.params_total = L * (int64_t(c.num_heads + 2 * c.num_kv_heads) * dh * d + d * c.num_heads * dh +
+                        3 * c.intermediate_size * d + 2 * d) +
+                   2 * V * d + d;
+  p.weight_bytes = double(p.params_per_rank) * b;
+  const int64_t max_seq = S + G;
+  p.kv_cache_bytes = 2.0 * double(L * B * Kl * max_seq * dh) * cb;
+  // Prefill buffers live at once (src/model.cpp Workspace) plus the logits, fp32 on CPU.
+  const double T = double(B * S);
+  p.activation_bytes = (T * (4.0 * d + (Hl + 2 * Kl) * dh + Hl * dh + 3.0 * Fl) + double(B) * V) * cb;
+  p.total_bytes = p.weight_bytes + p.kv_cache_bytes + p.activation_bytes;
+  p.fits = p.total_bytes <= in.device_mem_gib * kGiB;
+
+  // FLOPs: 2 per multiply-add of every matrix each token meets (the LM head only at the last
+  // position), plus attention's QK^T and AV (2 * 2 * heads * head_dim per key). Bytes: every
+  // weight but the embedding table (B rows of it), and the KV cache read up to the context.
+  const double ctx = double(S) + double(G) / 2;
+  const double matrix_flops_per_token = 2.0 * double(L * layer_matrix);
+  const double lm_head_flops = 2.0 * double(d) * V;
+  p.decode_flops = double(B) * (matrix_flops_per_token + lm_head_flops + 4.0 * double(L * Hl * dh) * ctx);
+  const double streamed_weights = double(p.params_per_rank - V * d) * b + double(B * d) * cb;
+  p.decode_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh) * ctx * cb;
+  p.prefill_flops = double(B) * (double(S) * matrix_flops_per_token + lm_head_flops +
+                                 4.0 * double(L * Hl * dh) * double(S) * double(S + 1) / 2);
+  p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * cb;
+  // TP=1 has nothing to reduce (the model then starts no collective).
+  for (Variant v : variants) p.allreduces_per_token.push_back({v, P > 1 ? allreduces_per_forward(c, v) : 0});
+  p.allreduce_elements = B * d;
+  return p;
+}
+
+void print_plan(const ModelConfig& c, const Plan& p) {
+  const auto& in = p.in;
+  std::printf("# plan: model %s, tp %lld, batch %lld, prompt %lld, gen %lld, %lld-byte dtype, device %.0f GiB\n",
+              c.name.c_str(), (long long)in.tp, (long long)in.batch, (long long)in.prompt_len, (long long)in.gen_len,
+              (long long)in.dtype_bytes, in.device_mem_gib);
+  std::printf("  parameters (model)          %16.3f B\n", double(p.params_total) * 1e-9);
+  std::printf("  parameters per rank         %16.3f B\n", double(p.params_per_rank) * 1e-9);
+  std::printf("  weights per rank            %16.3f GiB\n", p.weight_bytes / kGiB);
+  std::printf("  KV cache per rank           %16.3f GiB\n", p.kv_cache_bytes / kGiB);
+  std::printf("  prefill activations (est.)  %16.3f GiB\n", p.activation_bytes / kGiB);
+  std::printf("  total per rank              %16.3f GiB  -> %s in %.0f GiB\n", p.total_bytes / kGiB,
+              p.fits ? "fits" : "DOES NOT FIT", in.device_mem_gib);
+  std::printf("  decode step: GFLOP / GB     %16.3f / %.3f per rank\n", p.decode_flops * 1e-9, p.decode_bytes * 1e-9);
+  std::printf("  prefill:     GFLOP / GB     %16.3f / %.3f per rank\n", p.prefill_flops * 1e-9, p.prefill_bytes * 1e-9);
+  for (const auto& [v, n] : p.allreduces_per_token)
+    std::printf("  all-reduces per token %-13s %4lld of %lld elements (%lld bytes each)\n", to_string(v).c_str(),
+                (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.cache_dtype_bytes));
+}
+
+int run_plan(const BenchOptions& o) {
+  try {
+    const ModelConfig cfg = load_model_config(o.model);
+    check_tp_divides(cfg, int(o.plan_tp));
+    const std::vector<Variant> variants = parse_variant_list(o.variants);
+    PlanInput in;
+    in.tp = o.plan_tp;
+    in.prompt_len = o.prompt_len;
+    in.gen_len = o.gen_len;
+    in.dtype_bytes = in.cache_dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
+    in.device_mem_gib = o.device_mem_gib;
+    nlohmann::json all = nlohmann::json::array();
+    for (const int64_t batch : o.batches) {
+      in.batch = batch;
+      const Plan p = make_plan(cfg, in, variants);
+      print_plan(cfg, p);
+      all.push_back(plan_json(cfg, p));
+    }
+    if (!o.out.empty()) {
+      std::ofstream out(o.out);
+      if (!(out << nlohmann::json{{"format", "ladderbench-plan"}, {"format_version", 1}, {"plans", all}}.dump(2) << "\n"))
+        throw UserError("--out " + o.out + ": cannot write the plan");
+    }
+    return 0;
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program_name(), e.what());
+    return 1;
+  }
+}
+
+nlohmann::json plan_json(const ModelConfig& c, const Plan& p) {
+  nlohmann::json ar = nlohmann::json::object();
+  for (const auto& [v, n] : p.allreduces_per_token) ar[to_string(v)] = n;
+  return {{"model", c.name},
+          {"tp", p.in.tp},
+          {"batch", p.in.batch},
+          {"prompt_len", p.in.prompt_len},
+          {"gen_len", p.in.gen_len},
+          {"dtype_bytes", p.in.dtype_bytes},
+          {"cache_dtype_bytes", p.in.cache_dtype_bytes},
+          {"device_mem_gib", p.in.device_mem_gib},
+          {"params_total", p.params_total},
+          {"params_per_rank", p.params_per_rank},
+          {"weight_bytes_per_rank", p.weight_bytes},
+          {"kv_cache_bytes_per_rank", p.kv_cache_bytes},
+          {"activation_bytes_per_rank", p.activation_bytes},
+          {"total_bytes_per_rank", p.total_bytes},
+          {"fits", p.fits},
+          {"decode_flops_per_rank", p.decode_flops},
+          {"decode_bytes_per_rank", p.decode_bytes},
+          {"prefill_flops_per_rank", p.prefill_flops},
+          {"prefill_bytes_per_rank", p.prefill_bytes},
+          {"allreduces_per_token", ar},
+          {"allreduce_elements", p.allreduce_elements}};
+}
+
+}  // namespace lb

@@ -1,0 +1,176 @@
+#include "bench/roofline.hpp"
+
+#include "kernels/gemm.hpp"
+#include "io/results_file.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lb {
+
+void stream_copy(const Vec& c, const Vec& a) {
+  Kokkos::parallel_for("stream_copy", Range(0, int64_t(c.extent(0))), KOKKOS_LAMBDA(const int64_t i) { c(i) = a(i); });
+}
+
+void stream_triad(const Vec& a, const Vec& b, const Vec& c, real s) {
+  Kokkos::parallel_for("stream_triad", Range(0, int64_t(a.extent(0))),
+                       KOKKOS_LAMBDA(const int64_t i) { a(i) = b(i) + s * c(i); });
+}
+
+// Helpers with device lambdas live in a named namespace (CUDA extended lambdas need an enclosing
+// function whose address can be taken).
+namespace roofline_detail {
+
+// Small integers and halves: every triad result is exact in fp32, so the check is equality.
+void fill_stream(const Vec& a, const Vec& b, const Vec& c) {
+  Kokkos::parallel_for("stream_fill", Range(0, int64_t(a.extent(0))), KOKKOS_LAMBDA(const int64_t i) {
+    a(i) = 0;
+    b(i) = real(i % 13);
+    c(i) = real(i % 5);
+  });
+}
+
+// Elements of `a` that differ from b + s*c (want_triad) or from b (a copy of b).
+int64_t count_wrong(const Vec& a, const Vec& b, const Vec& c, real s, bool want_triad) {
+  int64_t wrong = 0;
+  Kokkos::parallel_reduce(
+      "stream_check", Range(0, int64_t(a.extent(0))),
+      KOKKOS_LAMBDA(const int64_t i, int64_t& n) {
+        const real want = want_triad ? real(i % 13) + s * real(i % 5) : real(i % 13);
+        if (a(i) != want || b(i) != real(i % 13) || c(i) != real(i % 5)) ++n;
+      },
+      wrong);
+  return wrong;
+}
+
+// Seeded values in [-1, 1] (a multiplicative hash of the flat index).
+void fill_matrix(const Mat& m, uint64_t seed) {
+  const int64_t cols = m.extent(1);
+  Kokkos::parallel_for("gemm_fill", Range(0, int64_t(m.extent(0)) * cols), KOKKOS_LAMBDA(const int64_t i) {
+    const uint64_t h = (uint64_t(i) + seed) * 0x9E3779B97F4A7C15ull;
+    m(i / cols, i % cols) = real(int64_t((h >> 40) % 2001) - 1000) / real(1000);
+  });
+}
+
+// (x[i,:] . w[j,:], sum |x[i,k] w[j,k]|) in float64.
+void dot_row(const Mat& x, const Mat& w, int64_t i, int64_t j, double& dot, double& mag) {
+  dot = 0;
+  mag = 0;
+  Kokkos::parallel_reduce(
+      "gemm_check_dot", Range(0, int64_t(x.extent(1))),
+      KOKKOS_LAMBDA(const int64_t k, double& s) { s += double(x(i, k)) * double(w(j, k)); }, dot);
+  Kokkos::parallel_reduce(
+      "gemm_check_mag", Range(0, int64_t(x.extent(1))),
+      KOKKOS_LAMBDA(const int64_t k, double& s) {
+        const double p = double(x(i, k)) * double(w(j, k));
+        s += p < 0 ? -p : p;
+      },
+      mag);
+}
+
+}  // namespace roofline_detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs `body` once per trial on every rank at once (barrier first) and returns the best trial's
+// time, each trial's time being the slowest rank's.
+template <class F>
+double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
+  std::vector<double> t(size_t(trials), 0.0);
+  for (int k = 0; k < trials; ++k) {
+    Kokkos::fence();
+    MPI_Barrier(comm);
+    const auto t0 = Clock::now();
+    body();
+    Kokkos::fence();
+    t[size_t(k)] = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  MPI_Allreduce(MPI_IN_PLACE, t.data(), trials, MPI_DOUBLE, MPI_MAX, comm);
+  return *std::min_element(t.begin(), t.end());
+}
+
+// The same verdict on every rank: a wrong result anywhere fails the whole job's measurement.
+void require_everywhere(MPI_Comm comm, bool ok, const std::string& what) {
+  int bad = ok ? 0 : 1;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+  if (bad) throw std::runtime_error("roofline: " + what);
+}
+
+}  // namespace
+
+Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
+  if (o.stream_bytes < int64_t(sizeof(real)) || o.stream_trials < 1 || o.gemm_trials < 1 || o.gemm_m < 1 ||
+      o.gemm_n < 1 || o.gemm_k < 1)
+    throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
+  Roofline r;
+  r.options = o;
+  MPI_Comm_size(comm, &r.ranks);
+
+  {  // STREAM copy and triad
+    const int64_t n = o.stream_bytes / int64_t(sizeof(real));
+    Vec a(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_a"), n);
+    Vec b(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_b"), n);
+    Vec c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_c"), n);
+    roofline_detail::fill_stream(a, b, c);  // also first-touches every page before timing
+    const real s = real(0.5);
+    r.stream_copy_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_copy(a, b); });
+    require_everywhere(comm, roofline_detail::count_wrong(a, b, c, s, false) == 0, "STREAM copy produced wrong values");
+    r.stream_triad_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_triad(a, b, c, s); });
+    require_everywhere(comm, roofline_detail::count_wrong(a, b, c, s, true) == 0, "STREAM triad produced wrong values");
+    const double bytes = double(n) * sizeof(real);
+    r.stream_copy_Bps = 2 * bytes / r.stream_copy_s;
+    r.stream_triad_Bps = 3 * bytes / r.stream_triad_s;
+  }
+
+  {  // GEMM through the model's own GEMM entry point
+    Mat x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_x"), o.gemm_m, o.gemm_k);
+    Mat w(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_w"), o.gemm_n, o.gemm_k);
+    Mat y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_y"), o.gemm_m, o.gemm_n);
+    roofline_detail::fill_matrix(x, 1);
+    roofline_detail::fill_matrix(w, 2);
+    gemm_xwt(x, w, y);  // warm-up: BLAS buffers, page faults of y
+    r.gemm_s = best_concurrent_time(comm, o.gemm_trials, [&] { gemm_xwt(x, w, y); });
+    r.gemm_flops = 2.0 * double(o.gemm_m) * double(o.gemm_n) * double(o.gemm_k) / r.gemm_s;
+    bool ok = true;
+    for (const auto& [i, j] : {std::pair<int64_t, int64_t>{0, 0}, {o.gemm_m - 1, o.gemm_n - 1}, {o.gemm_m / 2, o.gemm_n / 3}}) {
+      double dot = 0, mag = 0;
+      roofline_detail::dot_row(x, w, i, j, dot, mag);
+      real got = 0;
+      Kokkos::deep_copy(got, Kokkos::subview(y, i, j));
+      ok = ok && std::abs(double(got) - dot) <= 1e-5 * mag + 1e-6;
+    }
+    require_everywhere(comm, ok, "GEMM result differs from a float64 dot product");
+  }
+  return r;
+}
+
+void store_roofline(ResultsFile& f, const Roofline& r) {
+  f.set_attr("roofline_stream_copy_Bps", r.stream_copy_Bps);
+  f.set_attr("roofline_stream_triad_Bps", r.stream_triad_Bps);
+  f.set_attr("roofline_gemm_flops", r.gemm_flops);
+  f.set_attr("roofline_scope", std::string("per rank, all ranks measuring concurrently; best of trials, each trial "
+                                           "the max over ranks (docs/measurement.md)"));
+  f.set_attr("roofline_execution_space", std::string(ExecSpace::name()));
+  f.set_attr("roofline_stream_bytes_per_array", r.options.stream_bytes);
+  f.set_attr("roofline_stream_trials", int64_t(r.options.stream_trials));
+  f.set_attr("roofline_gemm_m", r.options.gemm_m);
+  f.set_attr("roofline_gemm_n", r.options.gemm_n);
+  f.set_attr("roofline_gemm_k", r.options.gemm_k);
+  f.set_attr("roofline_gemm_trials", int64_t(r.options.gemm_trials));
+}
+
+void print_roofline(std::FILE* out, const Roofline& r) {
+  std::fprintf(out, "# roofline (per rank, %d ranks concurrently, %s): STREAM copy %.2f GB/s, triad %.2f GB/s (%lld MiB arrays, best of %d)\n",
+               r.ranks, ExecSpace::name(), r.stream_copy_Bps / 1e9, r.stream_triad_Bps / 1e9,
+               (long long)(r.options.stream_bytes >> 20), r.options.stream_trials);
+  std::fprintf(out, "# roofline: GEMM %lldx%lldx%lld (gemm_xwt) %.2f GFLOP/s (best of %d)\n", (long long)r.options.gemm_m,
+               (long long)r.options.gemm_n, (long long)r.options.gemm_k, r.gemm_flops / 1e9, r.options.gemm_trials);
+}
+
+}  // namespace lb

@@ -1,0 +1,57 @@
+// Roofline ceilings of the machine a job runs on, measured in that job (docs/measurement.md):
+// STREAM-like copy and triad bandwidth over Kokkos Views on the default execution space, and the
+// rate of a large GEMM through gemm_xwt. Every rank measures at the same time (a barrier, then
+// all ranks run), so the numbers are what one rank gets while its peers load the same memory
+// system, as in a tensor-parallel step; each trial's time is the max over ranks, the best trial
+// counts.
+#pragma once
+
+#include "core/types.hpp"
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <cstdio>
+
+namespace lb {
+
+class ResultsFile;
+
+struct RooflineOptions {
+#ifdef LADDERBENCH_CUDA
+  // >> a GPU's L2 (50-60 MB), and long enough kernels (~0.3 ms on HBM3) that launch latency is noise.
+  int64_t stream_bytes = int64_t(1) << 30;
+#else
+  int64_t stream_bytes = int64_t(64) << 20;  // bytes per array per rank (>> last-level cache)
+#endif
+  int stream_trials = 10;                     // best of
+  int64_t gemm_m = 2048, gemm_n = 2048, gemm_k = 2048;  // y[M,N] = x[M,K] w[N,K]^T
+  int gemm_trials = 3;                                   // best of (plus one untimed warm-up)
+};
+
+struct Roofline {
+  RooflineOptions options;
+  int ranks = 1;
+  // Per rank, all ranks running concurrently. Multiply by `ranks` for the whole job.
+  double stream_copy_Bps = 0;   // 2 * N * sizeof(real) / t   (read a, write c)
+  double stream_triad_Bps = 0;  // 3 * N * sizeof(real) / t   (read b, c; write a)
+  double gemm_flops = 0;        // 2 * M * N * K / t
+  double stream_copy_s = 0, stream_triad_s = 0, gemm_s = 0;  // best trial's time (max over ranks)
+};
+
+// The kernels, exposed for tests. Both are Kokkos parallel_fors; they do not fence.
+void stream_copy(const Vec& c, const Vec& a);                   // c = a
+void stream_triad(const Vec& a, const Vec& b, const Vec& c, real s);  // a = b + s * c
+
+// Collective over `comm`: every rank must call it. Verifies the kernels' results (exact) and a
+// GEMM element against a float64 dot product; throws std::runtime_error if either is wrong.
+Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& options = {});
+
+// Root attributes roofline_stream_copy_Bps, roofline_stream_triad_Bps, roofline_gemm_flops
+// (per rank, all ranks concurrently), roofline_scope, and the sizes they were measured at.
+void store_roofline(ResultsFile& file, const Roofline& r);
+
+// Two "# roofline ..." lines for a log header.
+void print_roofline(std::FILE* out, const Roofline& r);
+
+}  // namespace lb

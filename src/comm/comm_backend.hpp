@@ -1,0 +1,24 @@
+// The communication backend and device of this build, chosen in one place (ExaMiniMD style):
+// NCCL on a dedicated stream beside Kokkos' CUDA stream in the CUDA build, MPI with a progress
+// thread on the CPU.
+#pragma once
+
+#include "comm/comm.hpp"
+#include "core/weight_type.hpp"
+
+#include <mpi.h>
+
+#include <memory>
+#include <string>
+
+namespace lb {
+
+// `wire`: what the all-reduces travel as. The GPU build sends them in the weights' type (a 16-bit
+// model's activations are 16-bit); the CPU build computes and sends fp32 only.
+std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s,
+                                        WeightType wire = WeightType::F32);
+
+// "cpu", or the GPU this rank runs on (name, compute capability, memory).
+std::string device_name();
+
+}  // namespace lb

@@ -1,0 +1,44 @@
+#include "io/job_provenance.hpp"
+
+#include "comm/comm_backend.hpp"
+#include "io/provenance.hpp"
+
+#include <vector>
+
+namespace lb {
+
+void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
+                          const LinkModel& link) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  // Per-rank strings, gathered in fixed 256-byte slots.
+  const auto gather = [&](const std::string& mine) {
+    std::vector<char> all(size_t(size) * 256, '\0'), me(256, '\0');
+    mine.substr(0, 255).copy(me.data(), 255);
+    MPI_Gather(me.data(), 256, MPI_CHAR, all.data(), 256, MPI_CHAR, 0, world);
+    std::vector<std::string> out;
+    for (int r = 0; r < size; ++r) out.emplace_back(&all[size_t(r) * 256]);
+    return out;
+  };
+  const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model());
+  if (rank != 0 || !file) return;
+  file->set_attr("git_sha", std::string(kGitSha));
+  file->set_attr("git_dirty", int64_t(kGitDirty));
+  file->set_attr("argv", cmdline);
+  file->set_attr("world_size", int64_t(size));
+  file->set_attr("hostnames", hosts);
+  file->set_attr("cpu_model", cpus.front());
+  file->set_attr("cpu_models", cpus);
+  file->set_attr("backend", comm.name());
+  file->set_attr("comm_progress_priority", comm.progress_priority());
+  file->set_attr("allreduce_dtype", comm.wire_type());
+  file->set_attr("device", device_name());
+  file->set_attr("link_emulated", int64_t(link.enabled()));
+  file->set_attr("link_latency_us", link.latency_us);
+  file->set_attr("link_bandwidth_gbps", link.bandwidth_gbps);
+  file->set_attr("env", relevant_environment_json());
+  file->set_attr("versions", library_versions_json());
+}
+
+}  // namespace lb

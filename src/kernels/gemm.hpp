@@ -1,0 +1,56 @@
+// y = x @ w^T for row-major x [T, k], w [n, k] (Hugging Face weight layout: [out, in]), y [T, n].
+// The one GEMM shape of the model: every projection is this call, on CPU through CBLAS, on GPU
+// through cuBLAS (src/cuda/gemm_cublas.cpp), which also owns how weights are stored.
+#pragma once
+
+#include "core/types.hpp"
+#include "core/weight_type.hpp"
+
+#include <string>
+#include <utility>
+
+namespace lb {
+
+// One projection's weight [n, k] in the Hugging Face [out, in] layout, in one of the two views.
+struct Weight {
+  WeightType type = WeightType::F32;
+  Mat f32;                                                          // type F32
+  Kokkos::View<uint16_t**, Kokkos::LayoutRight, MemSpace> bits16;  // bf16 / fp16 bit patterns
+
+  int64_t rows() const { return int64_t(type == WeightType::F32 ? f32.extent(0) : bits16.extent(0)); }
+  int64_t cols() const { return int64_t(type == WeightType::F32 ? f32.extent(1) : bits16.extent(1)); }
+};
+
+// Rows [r0, r1) of `w` (a view: no copy), e.g. the attention or MLP block of a fused projection.
+inline Weight weight_rows(const Weight& w, int64_t r0, int64_t r1) {
+  Weight v;
+  v.type = w.type;
+  const auto rows = std::make_pair(r0, r1);
+  if (w.type == WeightType::F32)
+    v.f32 = Kokkos::subview(w.f32, rows, Kokkos::ALL);
+  else
+    v.bits16 = Kokkos::subview(w.bits16, rows, Kokkos::ALL);
+  return v;
+}
+
+// An output that may be a column block of a wider matrix (row stride > columns; columns contiguous).
+using StridedMat = Kokkos::View<real**, Kokkos::LayoutStride, MemSpace>;
+
+// Host staging of a weight before it is stored (make_weight).
+using HostMat = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+void gemm_xwt(const Mat& x, const Mat& w, const Mat& y);
+// The model's projections: x and y fp32, w as stored (bf16/fp16 weights: x is cast to the weight's
+// type on the device first, accumulation and y stay fp32). y may be a column block of a wider
+// matrix (a Mat converts).
+void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y);
+
+// Whether this build's GEMM reads weights stored as `t` (the CPU build: fp32 only).
+bool gemm_supports(WeightType t);
+// Stores host fp32 values [n, k] as a weight of type `t` (rounded to nearest even), on the device.
+Weight make_weight(const std::string& label, const HostMat& host, WeightType t);
+
+// Name and version of the BLAS the binary uses, for the results' provenance.
+std::string blas_version();
+
+}  // namespace lb

@@ -1,0 +1,48 @@
+#include "kernels/gemm.hpp"
+
+#include <cblas.h>
+
+#include <cassert>
+#include <stdexcept>
+
+namespace lb {
+
+// Fp32 weights are the Weight path's F32 case.
+void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
+  Weight fp32;
+  fp32.f32 = w;
+  gemm_xwt(x, fp32, y);
+}
+
+void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
+  if (w.type != WeightType::F32)
+    throw std::logic_error(std::string("lb::gemm_xwt: the CPU build has no ") + weight_type_name(w.type) + " GEMM");
+  assert(x.extent(1) == w.f32.extent(1) && y.extent(0) == x.extent(0) && y.extent(1) == w.f32.extent(0));
+  assert(y.extent(1) <= 1 || y.stride(1) == 1);
+  const int T = int(x.extent(0)), k = int(x.extent(1)), n = int(w.f32.extent(0));
+  // Row strides (a row block of a fused weight, a column block of a fused output).
+  const int ldw = n > 1 ? int(w.f32.stride(0)) : k, ldy = T > 1 ? int(y.stride(0)) : n;
+  // Kernels writing x may still be in flight on a threaded backend; BLAS reads host memory now.
+  ExecSpace().fence();
+  if (T == 1) {  // a decode step at batch 1: stream the weights once, without sgemm's packing copy
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w.f32.data(), ldw, x.data(), 1, 0.0f, y.data(), 1);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, k, 1.0f, x.data(), k, w.f32.data(), ldw, 0.0f, y.data(),
+              ldy);
+}
+
+bool gemm_supports(WeightType t) { return t == WeightType::F32; }
+
+Weight make_weight(const std::string& label, const HostMat& host, WeightType t) {
+  if (!gemm_supports(t))
+    throw std::logic_error(std::string("lb::make_weight: the CPU build stores no ") + weight_type_name(t) + " weights");
+  Weight w;
+  w.f32 = Mat(Kokkos::view_alloc(label, Kokkos::WithoutInitializing), host.extent(0), host.extent(1));
+  Kokkos::deep_copy(w.f32, host);
+  return w;
+}
+
+std::string blas_version() { return std::string("OpenBLAS ") + openblas_get_config(); }
+
+}  // namespace lb

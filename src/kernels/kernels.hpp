@@ -1,0 +1,242 @@
+// The element-wise and attention kernels of a Llama block, as Kokkos kernels over the central
+// aliases in types.hpp. Each has a plain float64 reference in tests/support/reference_model.hpp
+// and a test against it. GEMMs are not here: they go to a vendor BLAS (gemm.hpp).
+//
+// Written once for CPU and GPU: row-wise work (norms, argmax, attention) is a team per row with
+// its threads over the row (Kokkos picks one thread per team on Serial, so the host loops stay
+// plain contiguous loops), element-wise work is a 2-D range. Positions come from a device scalar
+// (Position), not a kernel argument, so that one captured decode step can be replayed at every
+// position (CUDA graphs, --cuda-graph).
+#pragma once
+
+#include "core/types.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace lb {
+
+// The largest head dimension supported (paper: <= 128); attention keeps one score per key in team
+// scratch, at most kMaxAttentionChunk keys per team.
+constexpr int kMaxHeadDim = 256;
+constexpr int64_t kMaxAttentionChunk = 4096;
+
+using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
+using Team = TeamPolicy::member_type;
+using ScratchVec = Kokkos::View<real*, ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+// Per (token, head, chunk) partial results of split attention: [T * heads, chunks, head_dim] sums
+// of weighted values and [T * heads, chunks, 2] (max score, sum of exp(score - max)).
+using AttentionPartials = Kokkos::View<real***, Kokkos::LayoutRight, MemSpace>;
+
+// `gpu_threads` threads per team on a GPU; on the host Kokkos' choice (one thread on Serial and,
+// in Kokkos 4, on OpenMP). The CMake option LADDERBENCH_HOST_TEAM_SIZE forces host teams of that
+// many threads (at most the backend's): a test aid, so that an OpenMP build exercises the team
+// reductions and barriers with real teams.
+inline TeamPolicy team_policy(int64_t league, int gpu_threads) {
+#if defined(KOKKOS_ENABLE_CUDA)
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return TeamPolicy(league, gpu_threads);
+#endif
+  (void)gpu_threads;
+#ifdef LADDERBENCH_HOST_TEAM_SIZE
+  const int threads = int(ExecSpace().concurrency());
+  return TeamPolicy(league, LADDERBENCH_HOST_TEAM_SIZE < threads ? LADDERBENCH_HOST_TEAM_SIZE : threads);
+#else
+  return TeamPolicy(league, Kokkos::AUTO);
+#endif
+}
+
+// f(row, col) for every element of a [rows, cols] array: on a GPU a thread per element (spread
+// over the whole device even at batch 1), on the host a thread per row looping over the columns
+// (a contiguous loop the compiler vectorizes). One body, two schedules.
+template <class F>
+void for_each_element(const char* name, int64_t rows, int64_t cols, const F& f) {
+#if defined(KOKKOS_ENABLE_CUDA)
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+    Kokkos::parallel_for(name, Range(0, rows * cols), KOKKOS_LAMBDA(const int64_t i) { f(i / cols, i % cols); });
+    return;
+  }
+#endif
+  Kokkos::parallel_for(name, Range(0, rows), KOKKOS_LAMBDA(const int64_t r) {
+    for (int64_t c = 0; c < cols; ++c) f(r, c);
+  });
+}
+
+// position() = value, as a kernel (ordered with the kernels around it, no host synchronization).
+inline void set_position(const Position& position, int64_t value) {
+  Kokkos::parallel_for("set_position", Range(0, 1), KOKKOS_LAMBDA(const int64_t) { position() = value; });
+}
+
+// x[t, :] = embed[tokens[b, s], :] with t = b * S + s.
+inline void embed_tokens(const Tokens& tokens, const Mat& embed, const Mat& x) {
+  const int64_t S = tokens.extent(1);
+  for_each_element("embed_tokens", x.extent(0), x.extent(1), KOKKOS_LAMBDA(const int64_t t, const int64_t i) {
+    x(t, i) = embed(tokens(t / S, t % S), i);
+  });
+}
+
+// out = x * rsqrt(mean(x^2) + eps) * w, row by row (Llama RMSNorm; statistics in fp32 as in HF).
+inline void rms_norm(const Mat& x, const Vec& w, real eps, const Mat& out) {
+  const int64_t d = x.extent(1);
+  Kokkos::parallel_for("rms_norm", team_policy(x.extent(0), 256), KOKKOS_LAMBDA(const Team& team) {
+    const int64_t t = team.league_rank();
+    real ss = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, d), [&](const int64_t i, real& acc) { acc += x(t, i) * x(t, i); }, ss);
+    const real scale = real(1) / kmath::sqrt(ss / real(d) + eps);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, d), [&](const int64_t i) { out(t, i) = x(t, i) * scale * w(i); });
+  });
+}
+
+// Rotary embedding in the Hugging Face convention (rotate_half over the two halves of each head),
+// in place on the first `heads` heads of each row of qkv starting at column `col0`.
+// cos_t/sin_t are [positions, head_dim/2]; token t = b*S + s sits at position pos0() + s.
+inline void apply_rope(const Mat& qkv, int64_t col0, int64_t heads, int64_t head_dim, int64_t S, const Position& pos0,
+                       const Mat& cos_t, const Mat& sin_t) {
+  const int64_t half = head_dim / 2;
+  for_each_element("apply_rope", qkv.extent(0), heads * half, KOKKOS_LAMBDA(const int64_t t, const int64_t i) {
+    const int64_t h = i / half, j = i % half, pos = pos0() + t % S;
+    const int64_t lo = col0 + h * head_dim + j, hi = lo + half;
+    const real c = cos_t(pos, j), s = sin_t(pos, j);
+    const real x1 = qkv(t, lo), x2 = qkv(t, hi);
+    qkv(t, lo) = x1 * c - x2 * s;
+    qkv(t, hi) = x2 * c + x1 * s;
+  });
+}
+
+// Appends this step's keys and values (columns [k_col0, ...) and [v_col0, ...) of qkv) to the
+// cache at positions pos0() .. pos0()+S-1.
+inline void append_kv(const Mat& qkv, int64_t k_col0, int64_t v_col0, int64_t S, const Position& pos0,
+                      const Cache& k_cache, const Cache& v_cache) {
+  const int64_t head_dim = k_cache.extent(3);
+  const int64_t width = int64_t(k_cache.extent(1)) * head_dim;
+  for_each_element("append_kv", qkv.extent(0), width, KOKKOS_LAMBDA(const int64_t t, const int64_t i) {
+    const int64_t b = t / S, pos = pos0() + t % S, h = i / head_dim, j = i % head_dim;
+    k_cache(b, h, pos, j) = qkv(t, k_col0 + i);
+    v_cache(b, h, pos, j) = qkv(t, v_col0 + i);
+  });
+}
+
+// How many chunks split attention cuts the keys of one (token, head) into: enough teams to fill
+// the device (`concurrency` threads at `threads_per_team`), never chunks over kMaxAttentionChunk
+// keys (their scores live in team scratch), never fewer than 64 keys per chunk. 1 on a CPU.
+inline int64_t attention_chunks(int64_t rows, int64_t max_seq, int64_t concurrency, int64_t threads_per_team = 128) {
+  const int64_t fill = (concurrency / threads_per_team + rows - 1) / rows;
+  const int64_t most = std::max<int64_t>(1, (max_seq + 63) / 64);
+  const int64_t least = (max_seq + kMaxAttentionChunk - 1) / kMaxAttentionChunk;
+  return std::max(least, std::min(fill, most));
+}
+
+// Causal GQA attention of the local query heads over the cache, split over the keys as in
+// flash-decoding: a team per (token t, head h, chunk c) computes the scores of its keys, their
+// local softmax and weighted value sum (pass 1); pass 2 rescales the chunks to the global maximum
+// and sums them. Query head h reads KV head h / (heads / kv_heads) (Hugging Face repeat_kv).
+// `partials` must be [T * heads, chunks, head_dim + 2]. out[t, h*head_dim + j].
+inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Position& pos0, const Cache& k_cache,
+                             const Cache& v_cache, const AttentionPartials& partials, const Mat& out) {
+  const int64_t kv_heads = k_cache.extent(1), max_seq = k_cache.extent(2), head_dim = k_cache.extent(3);
+  const int64_t group = heads / kv_heads, chunks = partials.extent(1);
+  const int64_t chunk = (max_seq + chunks - 1) / chunks;
+  const int64_t T = qkv.extent(0);
+  const real scale = real(1) / kmath::sqrt(real(head_dim));
+  const int64_t sum_col = head_dim, max_col = head_dim + 1;
+  const auto policy =
+      team_policy(T * heads * chunks, 128)
+          .set_scratch_size(0, Kokkos::PerTeam(ScratchVec::shmem_size(chunk) + ScratchVec::shmem_size(head_dim)));
+  Kokkos::parallel_for("causal_attention_chunks", policy, KOKKOS_LAMBDA(const Team& team) {
+    const int64_t row = team.league_rank() / chunks, c = team.league_rank() % chunks;
+    const int64_t t = row / heads, h = row % heads, b = t / S, kh = h / group;
+    const int64_t first = c * chunk, causal_end = pos0() + t % S + 1;
+    const int64_t end = first + chunk < causal_end ? first + chunk : causal_end;
+    const int64_t n = end > first ? end - first : 0;
+    ScratchVec w(team.team_scratch(0), chunk);
+    // Scores: a thread per key. Four partial sums: independent chains a CPU can overlap.
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) {
+      real s[4] = {0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 4 <= head_dim; j += 4)
+        for (int u = 0; u < 4; ++u) s[u] += qkv(t, h * head_dim + j + u) * k_cache(b, kh, first + k, j + u);
+      for (; j < head_dim; ++j) s[0] += qkv(t, h * head_dim + j) * k_cache(b, kh, first + k, j);
+      w(k) = (s[0] + s[1] + s[2] + s[3]) * scale;
+    });
+    team.team_barrier();
+    real top = -kmath::infinity<real>();
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, n), [&](const int64_t k, real& m) { m = w(k) > m ? w(k) : m; },
+        Kokkos::Max<real>(top));
+    if (n == 0) top = -kmath::infinity<real>();
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) { w(k) = kmath::exp(w(k) - top); });
+    team.team_barrier();
+    real sum = 0;
+    Kokkos::parallel_reduce(Kokkos::TeamThreadRange(team, n), [&](const int64_t k, real& acc) { acc += w(k); }, sum);
+    // Weighted values, key by key: the team's threads share a value row (contiguous on a CPU,
+    // coalesced on a GPU). Each thread always gets the same columns, so it accumulates into its own
+    // entries of the output row with no barrier between keys.
+    ScratchVec acc(team.team_scratch(0), head_dim);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim), [&](const int64_t j) { acc(j) = 0; });
+    for (int64_t k = 0; k < n; ++k)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim),
+                           [&](const int64_t j) { acc(j) += w(k) * v_cache(b, kh, first + k, j); });
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim), [&](const int64_t j) { partials(row, c, j) = acc(j); });
+    Kokkos::single(Kokkos::PerTeam(team), [&]() {
+      partials(row, c, sum_col) = sum;
+      partials(row, c, max_col) = top;
+    });
+  });
+  for_each_element("causal_attention_combine", T * heads, head_dim, KOKKOS_LAMBDA(const int64_t row, const int64_t j) {
+    real top = -kmath::infinity<real>();
+    for (int64_t c = 0; c < chunks; ++c) top = partials(row, c, max_col) > top ? partials(row, c, max_col) : top;
+    real sum = 0, acc = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (partials(row, c, sum_col) == real(0)) continue;  // a chunk past the causal limit
+      const real f = kmath::exp(partials(row, c, max_col) - top);
+      sum += f * partials(row, c, sum_col);
+      acc += f * partials(row, c, j);
+    }
+    out(row / heads, (row % heads) * head_dim + j) = acc / sum;
+  });
+}
+
+// SwiGLU: out = SiLU(g) * u, with [g | u] the columns [col0, col0 + 2 f) of `in` (the fused
+// gate/up projection's output).
+inline void silu_mul(const Mat& in, int64_t col0, const Mat& out) {
+  const int64_t f = out.extent(1);
+  for_each_element("silu_mul", out.extent(0), f, KOKKOS_LAMBDA(const int64_t t, const int64_t j) {
+    const real g = in(t, col0 + j);
+    out(t, j) = g / (real(1) + kmath::exp(-g)) * in(t, col0 + f + j);
+  });
+}
+
+// x += y (the residual add).
+inline void add_into(const Mat& x, const Mat& y) {
+  for_each_element("add_into", x.extent(0), x.extent(1), KOKKOS_LAMBDA(const int64_t t, const int64_t i) { x(t, i) += y(t, i); });
+}
+
+// last[b, :] = x[b*S + S-1, :]: the hidden state at each sequence's last position.
+inline void gather_last(const Mat& x, int64_t S, const Mat& last) {
+  for_each_element("gather_last", last.extent(0), last.extent(1),
+                   KOKKOS_LAMBDA(const int64_t b, const int64_t i) { last(b, i) = x(b * S + S - 1, i); });
+}
+
+// Greedy decoding: next[b, 0] = argmax logits[b, :] (lowest index on ties), also stored at
+// out(b, col). Two team reductions per row: the maximum, then the first index holding it.
+inline void argmax_rows(const Mat& logits, const Tokens& next, const Tokens& out, int64_t col) {
+  const int64_t V = logits.extent(1);
+  Kokkos::parallel_for("argmax_rows", team_policy(logits.extent(0), 256), KOKKOS_LAMBDA(const Team& team) {
+    const int64_t b = team.league_rank();
+    real top = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, V), [&](const int64_t v, real& m) { m = logits(b, v) > m ? logits(b, v) : m; },
+        Kokkos::Max<real>(top));
+    int64_t first = V;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, V), [&](const int64_t v, int64_t& i) { i = logits(b, v) == top && v < i ? v : i; },
+        Kokkos::Min<int64_t>(first));
+    Kokkos::single(Kokkos::PerTeam(team), [&]() {
+      const int32_t id = first < V ? int32_t(first) : 0;  // V only if every logit is NaN
+      next(b, 0) = id;
+      out(b, col) = id;
+    });
+  });
+}
+
+}  // namespace lb

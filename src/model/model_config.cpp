@@ -1,0 +1,166 @@
+#include "model/model_config.hpp"
+
+#include "core/errors.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace lb {
+namespace {
+
+// Upper bound of any model dimension (80x the 405B's): keeps every later size computation, e.g.
+// --plan's, far from int64 overflow, and rejects absurd configs before anything is allocated.
+constexpr int64_t kMaxDim = int64_t(1) << 22;
+int64_t positive_int(const nlohmann::json& j, const char* key, const std::string& where, int64_t max = kMaxDim) {
+  if (!j.contains(key)) throw UserError(where + ": missing key \"" + key + "\"");
+  const auto& v = j.at(key);
+  if (!v.is_number_integer())
+    throw UserError(where + ": key \"" + key + "\" must be an integer, found " + v.dump());
+  const int64_t x = v.get<int64_t>();
+  if (x <= 0) throw UserError(where + ": key \"" + key + "\" must be > 0, found " + v.dump());
+  if (x > max) throw UserError(where + ": key \"" + key + "\" must be <= " + std::to_string(max) + ", found " + v.dump());
+  return x;
+}
+
+double positive_number(const nlohmann::json& j, const char* key, double fallback,
+                       const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number()) throw UserError(where + ": key \"" + key + "\" must be a number, found " + v.dump());
+  const double x = v.get<double>();
+  if (!(x > 0)) throw UserError(where + ": key \"" + key + "\" must be > 0, found " + v.dump());
+  return x;
+}
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+// Resolves a --model argument to a config.json path.
+fs::path resolve_config_path(const std::string& spec) {
+  const fs::path p(spec);
+  if (fs::is_regular_file(p)) return p;
+  if (fs::is_directory(p)) {
+    if (fs::is_regular_file(p / "config.json")) return p / "config.json";
+    throw UserError("--model " + spec + ": directory has no config.json");
+  }
+  // A short name: look in configs/models next to the source tree the binary was built from
+  // (build/bin/../../configs) and in the current directory.
+  if (spec.find('/') == std::string::npos) {
+    const std::vector<fs::path> roots = {executable_dir() / ".." / "..", fs::current_path()};
+    for (const auto& root : roots) {
+      const fs::path c = root / "configs" / "models" / spec / "config.json";
+      if (fs::is_regular_file(c)) return fs::weakly_canonical(c);
+    }
+  }
+  throw UserError("--model " + spec + ": no such file, directory or model name (names are the folders of configs/models/)");
+}
+
+RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where) {
+  const std::string w = where + ": rope_scaling";
+  if (!s.is_object()) throw UserError(w + " must be an object, found " + s.dump());
+  for (const char* k : {"rope_type", "type"})  // value() below would throw a type_error
+    if (s.contains(k) && !s.at(k).is_string())
+      throw UserError(w + ": key \"" + k + "\" must be a string, found " + s.at(k).dump());
+  const std::string type = s.value("rope_type", s.value("type", std::string()));
+  if (type != "llama3")
+    throw UserError(w + ": rope_type \"" + type + "\" is not supported (only \"llama3\", as in Llama-3.1)");
+  RopeScaling r;
+  r.llama3 = true;
+  r.factor = positive_number(s, "factor", 0, w);
+  r.low_freq_factor = positive_number(s, "low_freq_factor", 0, w);
+  r.high_freq_factor = positive_number(s, "high_freq_factor", 0, w);
+  r.original_max_position_embeddings = positive_int(s, "original_max_position_embeddings", w, INT32_MAX);
+  if (r.factor == 0 || r.low_freq_factor == 0 || r.high_freq_factor == 0)
+    throw UserError(w + ": needs factor, low_freq_factor and high_freq_factor");
+  if (!(r.high_freq_factor > r.low_freq_factor))
+    throw UserError(w + ": high_freq_factor must exceed low_freq_factor");
+  return r;
+}
+
+// nlohmann copies and dumps JSON recursively, one stack frame per level, so a deeply nested
+// file would overflow the stack at `raw = j` or in an error message. Checked iteratively, first.
+void check_nesting(const nlohmann::json& j, const std::string& where) {
+  std::vector<std::pair<const nlohmann::json*, int>> todo{{&j, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (depth > 64) throw UserError(where + ": JSON nested deeper than 64 levels");
+    if (v->is_structured())
+      for (const auto& c : *v) todo.push_back({&c, depth + 1});
+  }
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name) {
+  const std::string where = "config " + name;
+  check_nesting(j, where);
+  if (!j.is_object()) throw UserError(where + ": expected a JSON object");
+  ModelConfig c;
+  c.name = name;
+  c.hidden_size = positive_int(j, "hidden_size", where);
+  c.intermediate_size = positive_int(j, "intermediate_size", where);
+  c.num_layers = positive_int(j, "num_hidden_layers", where, int64_t(1) << 14);
+  c.num_heads = positive_int(j, "num_attention_heads", where);
+  c.num_kv_heads = j.contains("num_key_value_heads") ? positive_int(j, "num_key_value_heads", where)
+                                                     : c.num_heads;
+  c.vocab_size = positive_int(j, "vocab_size", where);
+  c.max_position_embeddings = positive_int(j, "max_position_embeddings", where, INT32_MAX);
+  c.rms_norm_eps = positive_number(j, "rms_norm_eps", 1e-5, where);
+  c.rope_theta = positive_number(j, "rope_theta", 10000.0, where);
+  c.raw = j;
+  if (c.hidden_size % c.num_heads != 0)
+    throw UserError(where + ": hidden_size " + std::to_string(c.hidden_size) +
+                    " is not divisible by num_attention_heads " + std::to_string(c.num_heads));
+  if (c.head_dim() % 2 != 0)
+    throw UserError(where + ": head dimension " + std::to_string(c.head_dim()) + " must be even for RoPE");
+  if (c.num_heads % c.num_kv_heads != 0)
+    throw UserError(where + ": num_attention_heads " + std::to_string(c.num_heads) +
+                    " is not divisible by num_key_value_heads " + std::to_string(c.num_kv_heads));
+  if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null()) c.rope_scaling = parse_rope_scaling(j.at("rope_scaling"), where);
+  if (j.contains("ladder_layers")) {
+    const auto& v = j.at("ladder_layers");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > c.num_layers)
+      throw UserError(where + ": key \"ladder_layers\" must be an integer in [0, num_hidden_layers], found " + v.dump());
+    c.ladder_layers = v.get<int64_t>();
+  }
+  if (j.contains("tie_word_embeddings") && j.at("tie_word_embeddings") == true)
+    throw UserError(where + ": tie_word_embeddings=true is not supported (the benchmark models have an untied LM head)");
+  return c;
+}
+
+ModelConfig load_model_config(const std::string& spec) {
+  const fs::path path = resolve_config_path(spec);
+  std::ifstream in(path);
+  if (!in) throw UserError("cannot read " + path.string());
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {  // also out_of_range: numbers beyond double
+    throw UserError(path.string() + ": malformed JSON: " + e.what());
+  }
+  const fs::path dir = path.parent_path();
+  const std::string name = dir.filename().empty() ? path.stem().string() : dir.filename().string();
+  return parse_model_config(j, name);
+}
+
+void check_tp_divides(const ModelConfig& c, int tp) {
+  std::ostringstream bad;
+  if (c.num_heads % tp) bad << " num_attention_heads=" << c.num_heads;
+  if (c.num_kv_heads % tp && tp % c.num_kv_heads)
+    bad << " num_key_value_heads=" << c.num_kv_heads << " (neither divisible by it nor dividing it)";
+  if (c.intermediate_size % tp) bad << " intermediate_size=" << c.intermediate_size;
+  if (!bad.str().empty())
+    throw UserError("tensor-parallel degree " + std::to_string(tp) +
+                    " (MPI ranks) must divide the heads and MLP width of model " + c.name +
+                    " and divide the KV heads or be a multiple of them (then they are replicated), but not:" + bad.str());
+}
+
+}  // namespace lb

@@ -1,0 +1,189 @@
+#include "model/transformer.hpp"
+
+#include "kernels/gemm.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <utility>
+
+namespace lb {
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm)
+    : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm), pos_("position") {}
+
+void Transformer::set_position(int64_t pos0, int64_t S) {
+  if (k_cache_.empty() || pos0 < 0 || pos0 + S > int64_t(k_cache_[0].extent(2)))
+    throw std::logic_error("Transformer::set_position: call reserve() for this length first");
+  lb::set_position(pos_, pos0);
+}
+
+void Transformer::reserve(int64_t batch, int64_t prompt_len, int64_t max_seq) {
+  const int64_t dh = cfg_.head_dim();
+  rope_ = make_rope_tables(cfg_, max_seq);
+  k_cache_.clear();
+  v_cache_.clear();
+  for (int64_t l = 0; l < cfg_.num_layers; ++l) {
+    k_cache_.emplace_back(Kokkos::view_alloc("k_cache", Kokkos::WithoutInitializing), batch, shard_.kv_heads, max_seq, dh);
+    v_cache_.emplace_back(Kokkos::view_alloc("v_cache", Kokkos::WithoutInitializing), batch, shard_.kv_heads, max_seq, dh);
+  }
+  workspaces_.clear();
+  workspace(batch * prompt_len);
+  workspace(batch);
+  last_ = Mat("last_hidden", batch, cfg_.hidden_size);
+  last_normed_ = Mat("last_normed", batch, cfg_.hidden_size);
+  logits_ = Mat("logits", batch, cfg_.vocab_size);
+}
+
+Transformer::Workspace& Transformer::workspace(int64_t T) {
+  auto it = workspaces_.find(T);
+  if (it != workspaces_.end()) return it->second;
+  const int64_t d = cfg_.hidden_size, dh = cfg_.head_dim();
+  Workspace ws;
+  ws.x = Mat("x", T, d);
+  ws.normed = Mat("normed", T, d);
+  ws.in_proj = Mat("in_proj", T, qkv_width() + 2 * shard_.ff);
+  ws.attn = Mat("attn", T, shard_.heads * dh);
+  ws.act = Mat("act", T, shard_.ff);
+  ws.module_out[kAttention] = Mat("attn_out", T, d);
+  ws.module_out[kMlp] = Mat("mlp_out", T, d);
+  const int64_t max_seq = k_cache_.front().extent(2);
+  const int64_t rows = T * shard_.heads;
+  ws.attn_partials = AttentionPartials("attn_partials", rows, attention_chunks(rows, max_seq, ExecSpace().concurrency()), dh + 2);
+  return workspaces_.emplace(T, std::move(ws)).first->second;
+}
+
+// Spec steps 3-4 after the column-parallel QKV projection (columns [0, qkv_width) of in_proj):
+// RoPE, KV append, causal attention, row-parallel o_proj. The result in module_out[kAttention] is
+// this rank's partial sum.
+void Transformer::attention_from_projection(int64_t l, Workspace& ws, int64_t S) {
+  const int64_t dh = cfg_.head_dim();
+  const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
+  apply_rope(ws.in_proj, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
+  apply_rope(ws.in_proj, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
+  append_kv(ws.in_proj, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
+  causal_attention(ws.in_proj, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
+  gemm_xwt(ws.attn, w_.layers[l].wo, ws.module_out[kAttention]);
+}
+
+// Spec step 8 after the column-parallel gate/up projection (the columns after QKV): SwiGLU,
+// row-parallel down_proj.
+void Transformer::mlp_from_projection(int64_t l, Workspace& ws) {
+  silu_mul(ws.in_proj, qkv_width(), ws.act);
+  gemm_xwt(ws.act, w_.layers[l].w2, ws.module_out[kMlp]);
+}
+
+int64_t Transformer::first_ladder_layer(Variant v) const {
+  switch (v) {
+    case Variant::Ladder: return 0;
+    case Variant::HybridLadder:
+      return cfg_.num_layers - cfg_.hybrid_ladder_layers();
+    default: return cfg_.num_layers;
+  }
+}
+
+const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
+  const int64_t B = tokens.extent(0), S = tokens.extent(1);
+  if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || S > int64_t(k_cache_[0].extent(2)))
+    throw std::logic_error("Transformer::forward: call reserve() for this batch and length first");
+  Workspace& ws = workspace(B * S);
+  embed_tokens(tokens, w_.embed, ws.x);
+
+  // The residual schedule. Modules are numbered i = 2*layer + (0 attention | 1 MLP). A module's
+  // output is "settled" by waiting for its all-reduce and adding it to the stream. Module i reads
+  // the stream through module i-1 in a standard layer and through module i-2 in a ladder layer
+  // (r_i = r_{i-1} + h_i(r_{i-2}), spec section 3), so before module i every pending module up
+  // to that index is settled. For standard that is the module just computed (a blocking
+  // all-reduce); for ladder it is the module before it, whose all-reduce overlapped one module of
+  // compute. The hybrid's boundary rule (spec section 5) follows from the same rule. The parallel
+  // block sums its two partial outputs locally and settles them as one module.
+  // One rank has nothing to reduce: TP=1 runs no collective at all (on a GPU an NCCL all-reduce of
+  // one rank would still cost a fork, a copy kernel and a join per module).
+  const bool communicate = variant != Variant::UpperBound && comm_.size() > 1;
+  const int64_t ladder_from = first_ladder_layer(variant);
+  struct Pending {
+    bool active = false;
+    Comm::Ticket ticket = 0;
+    int64_t index = 0;
+  } pending[2];
+  const auto settle = [&](Module m) {
+    if (!pending[m].active) return;
+    if (communicate) {
+      const double t0 = profile_ ? now_s() : 0;
+      comm_.wait(pending[m].ticket);
+      if (profile_) {
+        // On a GPU the wait is a stream-side dependency: the stream is idle here (timed() fenced
+        // it), so the fence returns when the all-reduce has completed, as the CPU's wait does.
+        ExecSpace().fence();
+        profile_->wait_s[size_t(pending[m].index)] += now_s() - t0;
+      }
+    }
+    add_into(ws.x, ws.module_out[m]);
+    pending[m].active = false;
+  };
+  const auto settle_through = [&](int64_t index) {  // in module order, for a fixed summation order
+    const Module first = pending[kAttention].index <= pending[kMlp].index ? kAttention : kMlp;
+    for (Module m : {first, Module(1 - first)})
+      if (pending[m].active && pending[m].index <= index) settle(m);
+  };
+  const auto start = [&](Module m, int64_t index) {
+    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size(), index) : 0,
+                  index};
+  };
+  const auto timed = [&](int64_t index, auto&& compute) {
+    const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;
+    compute();
+    if (profile_) {
+      ExecSpace().fence();
+      profile_->compute_s[size_t(index)] += now_s() - t0;
+    }
+  };
+
+  for (int64_t l = 0; l < cfg_.num_layers; ++l) {
+    const LayerWeights& lw = w_.layers[l];
+    if (variant == Variant::Parallel) {
+      const int64_t i = 2 * l;
+      timed(i, [&] {
+        rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);  // the one shared norm
+        gemm_xwt(ws.normed, lw.w_in, ws.in_proj);  // one GEMM for both branches' input projections
+        attention_from_projection(l, ws, S);
+        mlp_from_projection(l, ws);
+        add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
+      });
+      start(kAttention, i);
+      settle(kAttention);
+      continue;
+    }
+    for (Module m : {kAttention, kMlp}) {
+      const int64_t i = 2 * l + m;
+      settle_through(l >= ladder_from ? i - 2 : i - 1);
+      timed(i, [&] {
+        rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
+        const int64_t q = qkv_width();
+        if (m == kAttention) {
+          gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
+          attention_from_projection(l, ws, S);
+        } else {
+          gemm_xwt(ws.normed, lw.w13,
+                   Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
+          mlp_from_projection(l, ws);
+        }
+      });
+      start(m, i);
+    }
+  }
+  settle_through(2 * cfg_.num_layers);
+
+  gather_last(ws.x, S, last_);
+  rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_);
+  gemm_xwt(last_normed_, w_.lm_head, logits_);
+  return logits_;
+}
+
+}  // namespace lb

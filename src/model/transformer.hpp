@@ -1,0 +1,94 @@
+// A Llama decoder under tensor parallelism. forward() runs the blocks with the residual schedule
+// of the chosen variant (spec sections 2-4); everything else is shared by all variants.
+#pragma once
+
+#include "comm/comm.hpp"
+#include "kernels/kernels.hpp"
+#include "model/model_config.hpp"
+#include "kernels/rope.hpp"
+#include "model/shard.hpp"
+#include "core/types.hpp"
+#include "model/variant.hpp"
+#include "model/weights.hpp"
+
+#include <map>
+#include <vector>
+
+namespace lb {
+
+// Per-module time of forward passes, accumulated while attached (the --breakdown mode):
+// index 2*layer + module (0 = attention, 1 = MLP). `compute_s` is the module's own kernels;
+// `wait_s` is the time the compute thread blocked waiting for that module's all-reduce —
+// communication that was not hidden. Fences around each module make the split exact, at the
+// price of the overlap that asynchronous kernel launches would give on a GPU.
+struct ModuleProfile {
+  std::vector<double> compute_s, wait_s;
+  void reset(int64_t layers) {
+    compute_s.assign(size_t(2 * layers), 0.0);
+    wait_s.assign(size_t(2 * layers), 0.0);
+  }
+};
+
+class Transformer {
+ public:
+  Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm);
+
+  // Sizes the KV cache for `batch` sequences of up to `max_seq` positions and the activation
+  // buffers for prefills of `prompt_len` tokens and single-token decode steps. Call before forward.
+  void reserve(int64_t batch, int64_t prompt_len, int64_t max_seq);
+
+  // Runs tokens [batch, S] at positions pos0 .. pos0+S-1 (appending to the KV cache) and returns
+  // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
+  const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant) {
+    set_position(pos0, tokens.extent(1));
+    return forward(tokens, variant);
+  }
+  // The same in two parts: set_position enqueues "the next forward starts at pos0" (for S tokens)
+  // on the device; forward(tokens, variant) reads it there, so the launches it makes for one
+  // token count are the same at every position (what a CUDA graph of a decode step captures).
+  void set_position(int64_t pos0, int64_t S);
+  const Mat& forward(const Tokens& tokens, Variant variant);
+  const Mat& logits() const { return logits_; }
+
+  // Accumulate per-module times into `profile` (nullptr: stop; the default).
+  void set_profile(ModuleProfile* profile) { profile_ = profile; }
+
+  const ModelConfig& config() const { return cfg_; }
+  Comm& comm() const { return comm_; }
+
+ private:
+  enum Module { kAttention = 0, kMlp = 1 };
+
+  // Activation buffers for one token count T = batch * S.
+  struct Workspace {
+    Mat x;                      // [T, d] residual stream
+    Mat normed;                 // [T, d]
+    Mat in_proj;                // [T, (heads + 2 kv_heads) * head_dim + 2 ff]: [q | k | v | gate | up]
+    Mat attn;                   // [T, heads * head_dim]
+    Mat act;                    // [T, ff]
+    Mat module_out[2];          // [T, d] partial (then reduced) output of attention / MLP
+    AttentionPartials attn_partials;  // [T * heads, chunks, head_dim + 2] of split attention
+  };
+  Workspace& workspace(int64_t tokens);
+
+  // The module bodies after their input projection (columns of ws.in_proj): write this rank's
+  // partial sum into ws.module_out.
+  void attention_from_projection(int64_t layer, Workspace& ws, int64_t S);
+  void mlp_from_projection(int64_t layer, Workspace& ws);
+  int64_t qkv_width() const { return (shard_.heads + 2 * shard_.kv_heads) * cfg_.head_dim(); }
+  // Layers from this index on use the ladder residual (num_layers: none).
+  int64_t first_ladder_layer(Variant v) const;
+
+  ModelConfig cfg_;
+  Shard shard_;
+  ModelWeights w_;
+  Comm& comm_;
+  RopeTables rope_;
+  std::vector<Cache> k_cache_, v_cache_;  // per layer [batch, kv_heads, max_seq, head_dim]
+  Position pos_;                          // first position of the next forward, on the device
+  std::map<int64_t, Workspace> workspaces_;
+  Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
+  ModuleProfile* profile_ = nullptr;
+};
+
+}  // namespace lb

@@ -1,0 +1,43 @@
+#include "model/variant.hpp"
+
+#include "core/errors.hpp"
+
+#include <iterator>
+#include <sstream>
+
+namespace lb {
+
+std::string to_string(Variant v) {
+  switch (v) {
+    case Variant::Standard: return "standard";
+    case Variant::Ladder: return "ladder";
+    case Variant::UpperBound: return "upper-bound";
+    case Variant::Parallel: return "parallel";
+    case Variant::HybridLadder: return "hybrid-ladder";
+  }
+  return "?";
+}
+
+Variant parse_variant(const std::string& s) {
+  for (Variant v : kAllVariants)
+    if (s == to_string(v)) return v;
+  throw UserError("--variant: unknown variant \"" + s +
+                  "\" (expected standard, ladder, upper-bound, parallel, hybrid-ladder or all)");
+}
+
+std::vector<Variant> parse_variant_list(const std::string& s) {
+  if (s == "all") return std::vector<Variant>(std::begin(kAllVariants), std::end(kAllVariants));
+  std::vector<Variant> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const Variant v = parse_variant(item);
+    for (Variant seen : out)
+      if (seen == v) throw UserError("--variant: \"" + item + "\" is listed twice");
+    out.push_back(v);
+  }
+  if (out.empty()) throw UserError("--variant: empty list");
+  return out;
+}
+
+}  // namespace lb

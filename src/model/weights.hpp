@@ -1,0 +1,37 @@
+// One rank's weights, laid out for the kernels. The column-parallel projections are one fused
+// matrix w_in = [q | k | v | gate | up] (this rank's heads and MLP columns; gpt-fast style), used
+// whole by the parallel block and as its row blocks wqkv and w13 by the others. Row-parallel
+// o_proj and down_proj keep this rank's input columns.
+// Embedding, norms and the LM head are replicated.
+#pragma once
+
+#include "model/shard.hpp"
+#include "core/types.hpp"
+#include "model/weight_source.hpp"
+#include "kernels/gemm.hpp"
+
+#include <vector>
+
+namespace lb {
+
+struct LayerWeights {
+  Vec attn_norm, mlp_norm;  // [d]
+  Weight w_in;              // [(heads + 2 kv_heads) * head_dim + 2 ff, d]
+  Weight wqkv;              // rows [0, (heads + 2 kv_heads) * head_dim) of w_in
+  Weight w13;               // the remaining 2 ff rows of w_in
+  Weight wo;                // [d, heads * head_dim]
+  Weight w2;                // [d, ff]
+};
+
+struct ModelWeights {
+  Mat embed;       // [V, d], fp32: only B rows of it are read per step
+  Vec final_norm;  // [d]
+  Weight lm_head;  // [V, d]
+  std::vector<LayerWeights> layers;
+};
+
+// The projections and the LM head are stored as `type` (gemm.hpp: make_weight).
+ModelWeights load_weights(const ModelConfig& cfg, const Shard& shard, const WeightSource& src,
+                          WeightType type = WeightType::F32);
+
+}  // namespace lb
