@@ -238,6 +238,8 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   auto comm = make_backend_comm(world, o.link, o.timeout_s, weights);
   if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source, weights), *comm);
+  std::vector<Schedule> schedules;
+  for (Variant v : variants) schedules.emplace_back(v, cfg, size);
 
   std::unique_ptr<ResultsFile> file;
   if (rank == 0) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
@@ -273,7 +275,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     for (int64_t w = 0; w < o.warmup && !stop; ++w)
       for (size_t i = 0; i < variants.size() && !stop; ++i) {
         barrier(world);
-        stop = reduce_over_ranks(gen.run(prompt, variants[i], false), world).stop_signal;
+        stop = reduce_over_ranks(gen.run(prompt, schedules[i], false), world).stop_signal;
       }
     std::vector<RunRecord> runs(variants.size());
     for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
@@ -282,7 +284,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         barrier(world);
         ModuleProfile profile;
         const Sample t = reduce_over_ranks(
-            gen.run(prompt, variants[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
+            gen.run(prompt, schedules[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
         stop = t.stop_signal;
         RunRecord& r = runs[i];
         if (o.breakdown) {

@@ -3,6 +3,8 @@
 #include "bench/bench_options.hpp"
 #include "core/errors.hpp"
 #include "core/weight_type.hpp"
+#include "model/schedule.hpp"
+#include "model/shard.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -14,20 +16,12 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
 
-int64_t allreduces_per_forward(const ModelConfig& c, Variant v) {
-  switch (v) {
-    case Variant::UpperBound: return 0;
-    case Variant::Parallel: return c.num_layers;  // one per layer: attention + MLP reduced together
-    default: return 2 * c.num_layers;             // one per module; ladder only moves the waits
-  }
-}
-
 Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Variant>& variants) {
   Plan p;
   p.in = in;
   const int64_t d = c.hidden_size, dh = c.head_dim(), L = c.num_layers, V = c.vocab_size, P = in.tp;
-  const int64_t Hl = c.num_heads / P, Fl = c.intermediate_size / P;
-  const int64_t Kl = P > c.num_kv_heads ? 1 : c.num_kv_heads / P;  // KV heads replicated beyond their count
+  const Shard shard = Shard::of(c, 0, int(P));  // every rank holds as many heads and columns
+  const int64_t Hl = shard.heads, Kl = shard.kv_heads, Fl = shard.ff;
   const int64_t B = in.batch, S = in.prompt_len, G = in.gen_len;
   const double b = double(in.dtype_bytes), cb = double(in.cache_dtype_bytes);
 
@@ -41,7 +35,7 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   p.weight_bytes = double(p.params_per_rank) * b;
   const int64_t max_seq = S + G;
   p.kv_cache_bytes = 2.0 * double(L * B * Kl * max_seq * dh) * cb;
-  // Prefill buffers live at once (src/model.cpp Workspace) plus the logits, fp32 on CPU.
+  // Prefill buffers live at once (Transformer::Workspace) plus the logits, fp32 on CPU.
   const double T = double(B * S);
   p.activation_bytes = (T * (4.0 * d + (Hl + 2 * Kl) * dh + Hl * dh + 3.0 * Fl) + double(B) * V) * cb;
   p.total_bytes = p.weight_bytes + p.kv_cache_bytes + p.activation_bytes;
@@ -59,8 +53,7 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   p.prefill_flops = double(B) * (double(S) * matrix_flops_per_token + lm_head_flops +
                                  4.0 * double(L * Hl * dh) * double(S) * double(S + 1) / 2);
   p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * cb;
-  // TP=1 has nothing to reduce (the model then starts no collective).
-  for (Variant v : variants) p.allreduces_per_token.push_back({v, P > 1 ? allreduces_per_forward(c, v) : 0});
+  for (Variant v : variants) p.allreduces_per_token.push_back({v, Schedule(v, c, int(P)).allreduces_per_forward()});
   p.allreduce_elements = B * d;
   return p;
 }

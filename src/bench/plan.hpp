@@ -41,7 +41,6 @@ struct BenchOptions;
 // Returns the exit code; bad input gives one message and 1.
 int run_plan(const BenchOptions& o);
 
-int64_t allreduces_per_forward(const ModelConfig& cfg, Variant v);
 Plan make_plan(const ModelConfig& cfg, const PlanInput& in, const std::vector<Variant>& variants);
 void print_plan(const ModelConfig& cfg, const Plan& p);
 nlohmann::json plan_json(const ModelConfig& cfg, const Plan& p);

@@ -2,19 +2,10 @@
 
 #include "kernels/gemm.hpp"
 
-#include <chrono>
 #include <stdexcept>
 #include <utility>
 
 namespace lb {
-namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 Transformer::Transformer(const ModelConfig& cfg, const Shard& shard, ModelWeights weights, Comm& comm)
     : cfg_(cfg), shard_(shard), w_(std::move(weights)), comm_(comm), pos_("position") {}
 
@@ -79,106 +70,86 @@ void Transformer::mlp_from_projection(int64_t l, Workspace& ws) {
   gemm_xwt(ws.act, w_.layers[l].w2, ws.module_out[kMlp]);
 }
 
-int64_t Transformer::first_ladder_layer(Variant v) const {
-  switch (v) {
-    case Variant::Ladder: return 0;
-    case Variant::HybridLadder:
-      return cfg_.num_layers - cfg_.hybrid_ladder_layers();
-    default: return cfg_.num_layers;
+// Spec steps 1-4 (attention) or 6-8 (MLP) on this rank: the module's norm, its column-parallel
+// input projection (a row block of the fused w_in, into its columns of in_proj) and its body.
+void Transformer::compute_module(int64_t l, Module m, Workspace& ws, int64_t S) {
+  const LayerWeights& lw = w_.layers[l];
+  rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
+  const int64_t q = qkv_width();
+  if (m == kAttention) {
+    gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
+    attention_from_projection(l, ws, S);
+  } else {
+    gemm_xwt(ws.normed, lw.w13, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
+    mlp_from_projection(l, ws);
   }
 }
 
-const Mat& Transformer::forward(const Tokens& tokens, Variant variant) {
+// The PaLM/GPT-J block: both branches from one shared norm and one input GEMM, their partial
+// outputs summed locally into module_out[kAttention] (one all-reduce per layer).
+void Transformer::compute_parallel_block(int64_t l, Workspace& ws, int64_t S) {
+  const LayerWeights& lw = w_.layers[l];
+  rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);
+  gemm_xwt(ws.normed, lw.w_in, ws.in_proj);
+  attention_from_projection(l, ws, S);
+  mlp_from_projection(l, ws);
+  add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
+}
+
+const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) {
   const int64_t B = tokens.extent(0), S = tokens.extent(1);
   if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || S > int64_t(k_cache_[0].extent(2)))
     throw std::logic_error("Transformer::forward: call reserve() for this batch and length first");
+  if (schedule.tp() != comm_.size() || schedule.modules() != 2 * cfg_.num_layers)
+    throw std::logic_error("Transformer::forward: the schedule was made for another model or TP degree");
   Workspace& ws = workspace(B * S);
   embed_tokens(tokens, w_.embed, ws.x);
 
-  // The residual schedule. Modules are numbered i = 2*layer + (0 attention | 1 MLP). A module's
-  // output is "settled" by waiting for its all-reduce and adding it to the stream. Module i reads
-  // the stream through module i-1 in a standard layer and through module i-2 in a ladder layer
-  // (r_i = r_{i-1} + h_i(r_{i-2}), spec section 3), so before module i every pending module up
-  // to that index is settled. For standard that is the module just computed (a blocking
-  // all-reduce); for ladder it is the module before it, whose all-reduce overlapped one module of
-  // compute. The hybrid's boundary rule (spec section 5) follows from the same rule. The parallel
-  // block sums its two partial outputs locally and settles them as one module.
-  // One rank has nothing to reduce: TP=1 runs no collective at all (on a GPU an NCCL all-reduce of
-  // one rank would still cost a fork, a copy kernel and a join per module).
-  const bool communicate = variant != Variant::UpperBound && comm_.size() > 1;
-  const int64_t ladder_from = first_ladder_layer(variant);
+  // At most one pending (computed, not yet added) output per module kind.
   struct Pending {
     bool active = false;
     Comm::Ticket ticket = 0;
     int64_t index = 0;
   } pending[2];
+  const bool communicate = schedule.communicates();
+  const auto start = [&](Module m, int64_t i) {
+    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size(), i) : 0, i};
+  };
   const auto settle = [&](Module m) {
-    if (!pending[m].active) return;
     if (communicate) {
-      const double t0 = profile_ ? now_s() : 0;
+      if (observer_) observer_->wait_begin(pending[m].index);
       comm_.wait(pending[m].ticket);
-      if (profile_) {
-        // On a GPU the wait is a stream-side dependency: the stream is idle here (timed() fenced
-        // it), so the fence returns when the all-reduce has completed, as the CPU's wait does.
-        ExecSpace().fence();
-        profile_->wait_s[size_t(pending[m].index)] += now_s() - t0;
-      }
+      if (observer_) observer_->wait_end(pending[m].index);
     }
     add_into(ws.x, ws.module_out[m]);
     pending[m].active = false;
   };
-  const auto settle_through = [&](int64_t index) {  // in module order, for a fixed summation order
+  const auto settle_through = [&](int64_t index) {  // in module order: a fixed summation order
     const Module first = pending[kAttention].index <= pending[kMlp].index ? kAttention : kMlp;
     for (Module m : {first, Module(1 - first)})
       if (pending[m].active && pending[m].index <= index) settle(m);
   };
-  const auto start = [&](Module m, int64_t index) {
-    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size(), index) : 0,
-                  index};
-  };
-  const auto timed = [&](int64_t index, auto&& compute) {
-    const double t0 = profile_ ? (ExecSpace().fence(), now_s()) : 0;
-    compute();
-    if (profile_) {
-      ExecSpace().fence();
-      profile_->compute_s[size_t(index)] += now_s() - t0;
-    }
+  const auto compute = [&](int64_t i, auto&& body) {
+    if (observer_) observer_->compute_begin(i);
+    body();
+    if (observer_) observer_->compute_end(i);
   };
 
   for (int64_t l = 0; l < cfg_.num_layers; ++l) {
-    const LayerWeights& lw = w_.layers[l];
-    if (variant == Variant::Parallel) {
-      const int64_t i = 2 * l;
-      timed(i, [&] {
-        rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);  // the one shared norm
-        gemm_xwt(ws.normed, lw.w_in, ws.in_proj);  // one GEMM for both branches' input projections
-        attention_from_projection(l, ws, S);
-        mlp_from_projection(l, ws);
-        add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
-      });
-      start(kAttention, i);
+    if (schedule.parallel_block()) {
+      compute(2 * l, [&] { compute_parallel_block(l, ws, S); });
+      start(kAttention, 2 * l);
       settle(kAttention);
       continue;
     }
     for (Module m : {kAttention, kMlp}) {
       const int64_t i = 2 * l + m;
-      settle_through(l >= ladder_from ? i - 2 : i - 1);
-      timed(i, [&] {
-        rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
-        const int64_t q = qkv_width();
-        if (m == kAttention) {
-          gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
-          attention_from_projection(l, ws, S);
-        } else {
-          gemm_xwt(ws.normed, lw.w13,
-                   Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
-          mlp_from_projection(l, ws);
-        }
-      });
+      settle_through(schedule.reads_through(i));
+      compute(i, [&] { compute_module(l, m, ws, S); });
       start(m, i);
     }
   }
-  settle_through(2 * cfg_.num_layers);
+  settle_through(schedule.modules());
 
   gather_last(ws.x, S, last_);
   rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_);

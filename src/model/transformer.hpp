@@ -1,5 +1,5 @@
-// A Llama decoder under tensor parallelism. forward() runs the blocks with the residual schedule
-// of the chosen variant (spec sections 2-4); everything else is shared by all variants.
+// A Llama decoder under tensor parallelism. forward() runs the blocks in the order a Schedule
+// gives (spec sections 2-5); kernels, buffers and all-reduces are shared by all variants.
 #pragma once
 
 #include "comm/comm.hpp"
@@ -8,26 +8,14 @@
 #include "kernels/rope.hpp"
 #include "model/shard.hpp"
 #include "core/types.hpp"
-#include "model/variant.hpp"
+#include "model/module_observer.hpp"
+#include "model/schedule.hpp"
 #include "model/weights.hpp"
 
 #include <map>
 #include <vector>
 
 namespace lb {
-
-// Per-module time of forward passes, accumulated while attached (the --breakdown mode):
-// index 2*layer + module (0 = attention, 1 = MLP). `compute_s` is the module's own kernels;
-// `wait_s` is the time the compute thread blocked waiting for that module's all-reduce —
-// communication that was not hidden. Fences around each module make the split exact, at the
-// price of the overlap that asynchronous kernel launches would give on a GPU.
-struct ModuleProfile {
-  std::vector<double> compute_s, wait_s;
-  void reset(int64_t layers) {
-    compute_s.assign(size_t(2 * layers), 0.0);
-    wait_s.assign(size_t(2 * layers), 0.0);
-  }
-};
 
 class Transformer {
  public:
@@ -39,19 +27,19 @@ class Transformer {
 
   // Runs tokens [batch, S] at positions pos0 .. pos0+S-1 (appending to the KV cache) and returns
   // the logits [batch, vocab] of each sequence's last position. Valid until the next call.
-  const Mat& forward(const Tokens& tokens, int64_t pos0, Variant variant) {
+  const Mat& forward(const Tokens& tokens, int64_t pos0, const Schedule& schedule) {
     set_position(pos0, tokens.extent(1));
-    return forward(tokens, variant);
+    return forward(tokens, schedule);
   }
   // The same in two parts: set_position enqueues "the next forward starts at pos0" (for S tokens)
-  // on the device; forward(tokens, variant) reads it there, so the launches it makes for one
+  // on the device; forward(tokens, schedule) reads it there, so the launches it makes for one
   // token count are the same at every position (what a CUDA graph of a decode step captures).
   void set_position(int64_t pos0, int64_t S);
-  const Mat& forward(const Tokens& tokens, Variant variant);
+  const Mat& forward(const Tokens& tokens, const Schedule& schedule);
   const Mat& logits() const { return logits_; }
 
-  // Accumulate per-module times into `profile` (nullptr: stop; the default).
-  void set_profile(ModuleProfile* profile) { profile_ = profile; }
+  // Tell `observer` about every module of the following forwards (nullptr: stop; the default).
+  void set_observer(ModuleObserver* observer) { observer_ = observer; }
 
   const ModelConfig& config() const { return cfg_; }
   Comm& comm() const { return comm_; }
@@ -76,8 +64,10 @@ class Transformer {
   void attention_from_projection(int64_t layer, Workspace& ws, int64_t S);
   void mlp_from_projection(int64_t layer, Workspace& ws);
   int64_t qkv_width() const { return (shard_.heads + 2 * shard_.kv_heads) * cfg_.head_dim(); }
-  // Layers from this index on use the ladder residual (num_layers: none).
-  int64_t first_ladder_layer(Variant v) const;
+  // One module's compute (norm, input projection, body) into ws.module_out; the parallel block's
+  // whole layer for the parallel schedule.
+  void compute_module(int64_t layer, Module m, Workspace& ws, int64_t S);
+  void compute_parallel_block(int64_t layer, Workspace& ws, int64_t S);
 
   ModelConfig cfg_;
   Shard shard_;
@@ -88,7 +78,7 @@ class Transformer {
   Position pos_;                          // first position of the next forward, on the device
   std::map<int64_t, Workspace> workspaces_;
   Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
-  ModuleProfile* profile_ = nullptr;
+  ModuleObserver* observer_ = nullptr;
 };
 
 }  // namespace lb

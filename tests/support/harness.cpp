@@ -47,7 +47,7 @@ GenerationResult generate(const ModelConfig& cfg, const WeightSource& src, Comm&
   const Shard shard = Shard::of(cfg, rank, size);
   Transformer model(cfg, shard, load_weights(cfg, shard, src, options.weights), comm);
   Generator gen(model, batch, int64_t(prompt.size()) / batch, gen_len, options.cuda_graph);
-  gen.run(prompt, v, true);
+  gen.run(prompt, Schedule(v, cfg, size), true);
   Kokkos::fence();
   return {gen.prefill_logits(), gen.tokens(), to_host(model.logits())};
 }
