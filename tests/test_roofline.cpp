@@ -1,7 +1,7 @@
 // Roofline ceilings: the STREAM kernels compute the right thing, and the measurement (at small
 // sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
 // store_roofline writes as root attributes.
-#include "bench/roofline.hpp"
+#include "bench/roofline_report.hpp"
 
 #include "harness.hpp"
 #include "io/results_file.hpp"

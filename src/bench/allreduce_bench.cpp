@@ -8,7 +8,7 @@
 #include "io/job_provenance.hpp"
 #include "io/provenance.hpp"
 #include "io/results_file.hpp"
-#include "bench/roofline.hpp"
+#include "bench/roofline_report.hpp"
 #include "bench/stats.hpp"
 #include "bench/stop_signal.hpp"
 

@@ -1,26 +1,22 @@
 #include "bench/ladder_bench.hpp"
 
 #include "bench/agreement.hpp"
-#include "comm/comm_backend.hpp"
-#include "core/errors.hpp"
-#include "kernels/gemm.hpp"
+#include "bench/bench_reporters.hpp"
 #include "bench/generation.hpp"
-#include "io/job_provenance.hpp"
-#include "kernels/kernels.hpp"
-#include "io/provenance.hpp"
-#include "bench/plan.hpp"
-#include "model/random_init.hpp"
-#include "io/results_file.hpp"
 #include "bench/roofline.hpp"
-#include "bench/stats.hpp"
+#include "bench/run_records.hpp"
 #include "bench/step_graph.hpp"
 #include "bench/stop_signal.hpp"
+#include "comm/comm_backend.hpp"
 #include "comm/watchdog.hpp"
+#include "core/errors.hpp"
+#include "io/job_provenance.hpp"
+#include "io/provenance.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/kernels.hpp"
+#include "model/random_init.hpp"
 
-#include <csignal>
-#include <cstdio>
 #include <memory>
-#include <numeric>
 
 namespace lb {
 namespace {
@@ -56,142 +52,6 @@ Sample reduce_over_ranks(const GenerationTiming& t, MPI_Comm world) {
   s.timing.decode_s = v[2];
   s.timing.step_s.assign(v.begin() + 3, v.end());
   return s;
-}
-
-// With --breakdown and standard, ladder and upper-bound measured: how much of standard's
-// communication ladder hides, in the OSU non-blocking sense (docs/measurement.md):
-// overlap = max(0, 100 (1 - (T_ladder - T_upper) / T_comm)), per decode step, T_comm being the
-// time standard waits for its all-reduces.
-void print_overlap(const std::vector<RunRecord>& runs, const std::vector<Variant>& variants, const BenchOptions& o) {
-  const RunRecord *standard = nullptr, *ladder = nullptr, *upper = nullptr;
-  for (size_t i = 0; i < variants.size(); ++i) {
-    if (runs[i].tokens_per_s.empty()) continue;
-    if (variants[i] == Variant::Standard) standard = &runs[i];
-    if (variants[i] == Variant::Ladder) ladder = &runs[i];
-    if (variants[i] == Variant::UpperBound) upper = &runs[i];
-  }
-  if (!o.breakdown || !standard || !ladder || !upper) return;
-  const auto step = [&](const RunRecord& r) { return summarize(r.decode_s).median / double(o.gen_len - 1); };
-  const size_t per_rep = standard->breakdown_wait_s.size() / standard->tokens_per_s.size();
-  std::vector<double> comm;
-  for (size_t rep = 0; rep < standard->tokens_per_s.size(); ++rep) {
-    const auto begin = standard->breakdown_wait_s.begin() + long(rep * per_rep);
-    comm.push_back(std::accumulate(begin, begin + long(per_rep), 0.0));
-  }
-  const double t_comm = summarize(comm).median;
-  const double overlap = t_comm > 0 ? std::max(0.0, 100 * (1 - (step(*ladder) - step(*upper)) / t_comm)) : 0;
-  std::printf("#   decode step: standard %.3f ms (%.3f ms waiting for all-reduces), ladder %.3f ms, upper-bound %.3f ms"
-              " -> ladder hides %.0f%% of the communication\n",
-              1e3 * step(*standard), 1e3 * t_comm, 1e3 * step(*ladder), 1e3 * step(*upper), overlap);
-}
-
-// Writes the runs of one batch that measured at least one repetition and prints their table rows.
-// Returns how many were written.
-int64_t write_and_print(ResultsFile& file, std::vector<RunRecord>& runs, const std::vector<Variant>& variants,
-                        const ModelConfig& cfg, const BenchOptions& o, WeightType weights, int64_t batch, int tp,
-                        const std::vector<int32_t>& prompt, const Roofline* roofline) {
-  // What one decode step and one prefill move and compute per rank (the --plan arithmetic).
-  PlanInput in;
-  in.tp = tp;
-  in.batch = batch;
-  in.prompt_len = o.prompt_len;
-  in.gen_len = o.gen_len;
-  in.dtype_bytes = weight_type_bytes(weights);
-  in.cache_dtype_bytes = sizeof(real);
-  const Plan plan = make_plan(cfg, in, {});
-  double standard_tps = 0;
-  for (size_t i = 0; i < variants.size(); ++i)
-    if (variants[i] == Variant::Standard && !runs[i].tokens_per_s.empty())
-      standard_tps = summarize(runs[i].tokens_per_s).median;
-  int64_t written = 0;
-  std::vector<std::string> roofline_lines;
-  for (size_t i = 0; i < variants.size(); ++i) {
-    RunRecord& r = runs[i];
-    if (r.tokens_per_s.empty()) continue;
-    r.variant = to_string(variants[i]);
-    r.dtype = o.dtype;
-    r.model = cfg.name;
-    r.batch = batch;
-    r.prompt_len = o.prompt_len;
-    r.gen_len = o.gen_len;
-    r.tp = tp;
-    r.warmup = o.warmup;
-    r.reps = int64_t(r.tokens_per_s.size());  // fewer than --reps only if the job was stopped
-    r.vocab = cfg.vocab_size;
-    r.layers = cfg.num_layers;
-    if (variants[i] == Variant::HybridLadder) r.ladder_layers = cfg.hybrid_ladder_layers();
-    r.prompt = prompt;
-    const double step_s = summarize(r.decode_s).median / double(o.gen_len - 1);
-    const double decode_Bps = plan.decode_bytes / step_s, prefill_flops = plan.prefill_flops / summarize(r.prefill_s).median;
-    r.extra_attrs = {{"cuda_graph", double(o.cuda_graph && !o.breakdown)},
-                     {"decode_bytes_per_step", plan.decode_bytes},
-                     {"decode_achieved_Bps", decode_Bps},
-                     {"prefill_flop", plan.prefill_flops},
-                     {"prefill_achieved_flops", prefill_flops}};
-    // Summary statistics next to the samples, so a reader without the analysis sees the spread.
-    for (const auto& [name, samples] : {std::pair<const char*, const std::vector<double>*>{"prefill_s", &r.prefill_s},
-                                        {"decode_s", &r.decode_s},
-                                        {"decode_step_s", &r.decode_step_s},
-                                        {"tokens_per_s", &r.tokens_per_s}}) {
-      const Summary st = summarize(*samples);
-      for (const auto& [stat, v] : {std::pair<const char*, double>{"median", st.median}, {"mean", st.mean},
-                                    {"stddev", st.stddev}, {"min", st.min}, {"max", st.max}, {"p95", st.p95}, {"cv", st.cv}})
-        r.extra_attrs.push_back({std::string(name) + "_" + stat, v});
-    }
-    if (roofline) {
-      const double decode_pct = 100 * decode_Bps / roofline->stream_triad_Bps;
-      const double prefill_pct = 100 * prefill_flops / roofline->gemm_flops;
-      r.extra_attrs.push_back({"decode_pct_of_stream_triad", decode_pct});
-      r.extra_attrs.push_back({"prefill_pct_of_gemm", prefill_pct});
-      char line[256];
-      std::snprintf(line, sizeof line,
-                    "#   %-13s decode %.2f GB/s per rank = %.0f%% of STREAM triad; prefill %.1f GFLOP/s = %.0f%% of GEMM",
-                    r.variant.c_str(), decode_Bps * 1e-9, decode_pct, prefill_flops * 1e-9, prefill_pct);
-      roofline_lines.push_back(line);
-    }
-    file.write_run(r);
-    ++written;
-    const Summary tps = summarize(r.tokens_per_s);
-    char speedup[16] = "-";
-    if (standard_tps > 0) std::snprintf(speedup, sizeof speedup, "%.3fx", tps.median / standard_tps);
-    std::printf("%6lld  %-13s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)batch, r.variant.c_str(),
-                1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min, tps.max,
-                speedup);
-  }
-  print_overlap(runs, variants, o);
-  for (const std::string& line : roofline_lines) std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-  return written;
-}
-
-void print_header(const BenchOptions& o, const ModelConfig& c, int world_size, const std::string& cmdline,
-                  const Comm& comm) {
-  std::printf("# ladder-bench  %s\n", cmdline.c_str());
-  std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
-              (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
-              (long long)c.intermediate_size, (long long)c.vocab_size);
-  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s in %s (activations and KV cache "
-              "fp32), all-reduces in %s, seed %llu\n",
-              world_size, comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(),
-              o.weights.c_str(), o.dtype.c_str(), comm.wire_type().c_str(), (unsigned long long)o.seed);
-  std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
-                                      : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
-                                                     : "CUDA graph, captured once per variant and batch");
-  std::printf("# prompt_len %lld, gen_len %lld, warmup %lld, reps %lld, variants %s\n", (long long)o.prompt_len,
-              (long long)o.gen_len, (long long)o.warmup, (long long)o.reps, o.variants.c_str());
-  if (o.link.enabled())
-    std::printf("# emulated link: latency %.1f us, bandwidth %.3g Gbit/s per all-reduce (EMULATED, not measured)\n",
-                o.link.latency_us, o.link.bandwidth_gbps);
-  else
-    std::printf("# link: the machine's own (no emulation)\n");
-  std::printf("# out %s\n", o.out.c_str());
-  std::fflush(stdout);
-}
-
-void print_table_header() {
-  std::printf("#\n%6s  %-13s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
-              "speedup");
-  std::fflush(stdout);
 }
 
 }  // namespace
@@ -236,19 +96,20 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   const std::string cmdline = quoted_command_line(argc, argv);
   const Shard shard = Shard::of(cfg, rank, size);
   auto comm = make_backend_comm(world, o.link, o.timeout_s, weights);
-  if (rank == 0) print_header(o, cfg, size, cmdline, *comm);
+  // Rank 0 reports: the results file first (what is measured is never lost), then the log.
+  std::vector<std::unique_ptr<BenchReporter>> reporters;
+  std::unique_ptr<ConsoleReporter> console;
+  if (rank == 0) console = std::make_unique<ConsoleReporter>(o, cfg, size, cmdline, *comm);
   Transformer model(cfg, shard, load_weights(cfg, shard, *source, weights), *comm);
   std::vector<Schedule> schedules;
   for (Variant v : variants) schedules.emplace_back(v, cfg, size);
 
-  std::unique_ptr<ResultsFile> file;
-  if (rank == 0) file = std::make_unique<ResultsFile>(o.out, o.overwrite);
-  write_job_provenance(file.get(), world, cmdline, *comm, o.link);
+  std::unique_ptr<Hdf5Reporter> hdf5;
+  if (rank == 0) hdf5 = std::make_unique<Hdf5Reporter>(o, cfg, source->describe());
+  write_job_provenance(hdf5 ? &hdf5->file() : nullptr, world, cmdline, *comm, o.link);
   if (rank == 0) {
-    file->set_attr("model", cfg.name);
-    file->set_attr("model_config", cfg.raw.dump());
-    file->set_attr("weights", source->describe());
-    file->set_attr("seed", int64_t(o.seed));
+    reporters.push_back(std::move(hdf5));
+    reporters.push_back(std::move(console));
   }
   // The machine's own ceilings, measured in this job, so every run can be read as % of them.
   std::unique_ptr<Roofline> roofline;
@@ -258,12 +119,8 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     ro.gemm_n = (shard.heads + 2 * shard.kv_heads) * cfg.head_dim();
     ro.gemm_k = cfg.hidden_size;
     roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
-    if (rank == 0) {
-      print_roofline(stdout, *roofline);
-      store_roofline(*file, *roofline);
-    }
+    for (auto& r : reporters) r->roofline(*roofline);
   }
-  if (rank == 0) print_table_header();
 
   // Measurement, batch by batch. Every generation ends with one reduction over ranks, which also
   // carries "a rank received SIGTERM/SIGINT", so all ranks stop after the same generation.
@@ -273,13 +130,13 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     Generator gen(model, batch, o.prompt_len, o.gen_len, o.cuda_graph);
     const std::vector<int32_t> prompt = make_prompt(o.seed, batch, o.prompt_len, cfg.vocab_size);
     for (int64_t w = 0; w < o.warmup && !stop; ++w)
-      for (size_t i = 0; i < variants.size() && !stop; ++i) {
+      for (size_t i = 0; i < schedules.size() && !stop; ++i) {
         barrier(world);
         stop = reduce_over_ranks(gen.run(prompt, schedules[i], false), world).stop_signal;
       }
-    std::vector<RunRecord> runs(variants.size());
+    std::vector<RunRecord> runs(schedules.size());
     for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
-      for (size_t i = 0; i < variants.size() && !stop; ++i) {
+      for (size_t i = 0; i < schedules.size() && !stop; ++i) {
         const bool last = rep == o.reps - 1;
         barrier(world);
         ModuleProfile profile;
@@ -301,22 +158,16 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         r.tokens = gen.tokens();
         if (last && o.save_logits) r.logits = gen.prefill_logits();
       }
-    if (rank == 0) written += write_and_print(*file, runs, variants, cfg, o, weights, batch, size, prompt, roofline.get());
+    if (rank == 0) {
+      const std::vector<RunRecord> records =
+          build_run_records(std::move(runs), schedules, {o, cfg, weights, batch, size, prompt, roofline.get()});
+      for (auto& r : reporters) r->batch(records);
+      written += int64_t(records.size());
+    }
     if (stop) break;
   }
-  if (rank != 0) return stop ? 128 + stop : 0;
-  if (stop) {
-    // Keep the .partial name: the job did not finish. Every run written so far stays readable.
-    const std::string name = signal_name(stop);
-    file->set_attr("interrupted", name);
-    file->close_incomplete();
-    std::fprintf(stderr, "%s: stopped by %s after the measurement in progress; %lld runs are in %s\n",
-                 program_name(), name.c_str(), static_cast<long long>(written), file->partial_path().c_str());
-    return 128 + stop;
-  }
-  file->finalize();
-  std::printf("# wrote %s\n", o.out.c_str());
-  return 0;
+  for (auto& r : reporters) r->finish(stop, written);
+  return stop ? 128 + stop : 0;
 }
 
 }  // namespace lb

@@ -11,11 +11,8 @@
 #include <mpi.h>
 
 #include <cstdint>
-#include <cstdio>
 
 namespace lb {
-
-class ResultsFile;
 
 struct RooflineOptions {
 #ifdef LADDERBENCH_CUDA
@@ -46,12 +43,5 @@ void stream_triad(const Vec& a, const Vec& b, const Vec& c, real s);  // a = b +
 // Collective over `comm`: every rank must call it. Verifies the kernels' results (exact) and a
 // GEMM element against a float64 dot product; throws std::runtime_error if either is wrong.
 Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& options = {});
-
-// Root attributes roofline_stream_copy_Bps, roofline_stream_triad_Bps, roofline_gemm_flops
-// (per rank, all ranks concurrently), roofline_scope, and the sizes they were measured at.
-void store_roofline(ResultsFile& file, const Roofline& r);
-
-// Two "# roofline ..." lines for a log header.
-void print_roofline(std::FILE* out, const Roofline& r);
 
 }  // namespace lb

@@ -1,0 +1,31 @@
+#include "bench/bench_reporters.hpp"
+
+#include "bench/stop_signal.hpp"
+
+namespace lb {
+
+Hdf5Reporter::Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const std::string& weights_description)
+    : file_(o.out, o.overwrite) {
+  file_.set_attr("model", cfg.name);
+  file_.set_attr("model_config", cfg.raw.dump());
+  file_.set_attr("weights", weights_description);
+  file_.set_attr("seed", int64_t(o.seed));
+}
+
+void Hdf5Reporter::roofline(const Roofline& r) { store_roofline(file_, r); }
+
+void Hdf5Reporter::batch(const std::vector<RunRecord>& runs) {
+  for (const RunRecord& r : runs) file_.write_run(r);
+}
+
+void Hdf5Reporter::finish(int stop_signal, int64_t) {
+  if (!stop_signal) {
+    file_.finalize();
+    return;
+  }
+  // Keep the .partial name: the job did not finish. Every run written so far stays readable.
+  file_.set_attr("interrupted", signal_name(stop_signal));
+  file_.close_incomplete();
+}
+
+}  // namespace lb

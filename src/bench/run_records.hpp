@@ -1,0 +1,36 @@
+// The records of one batch of ladder-bench, built once from the measured samples: identity,
+// summary statistics, and the achieved rates against the plan and the roofline. The console and
+// HDF5 reporters (bench/bench_reporters.hpp) only format them.
+#pragma once
+
+#include "bench/bench_options.hpp"
+#include "bench/roofline.hpp"
+#include "core/weight_type.hpp"
+#include "io/results_file.hpp"
+#include "model/model_config.hpp"
+#include "model/schedule.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lb {
+
+struct BatchContext {
+  const BenchOptions& options;
+  const ModelConfig& cfg;
+  WeightType weights;
+  int64_t batch = 0;
+  int tp = 1;
+  const std::vector<int32_t>& prompt;
+  const Roofline* roofline = nullptr;  // with --roofline
+};
+
+// Completes `runs` (one per schedule, samples filled in by the measurement loop) and returns those
+// that measured at least one repetition, in schedule order.
+std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std::vector<Schedule>& schedules,
+                                         const BatchContext& ctx);
+
+// A derived attribute of a record by name (e.g. "tokens_per_s_median"); NaN if absent.
+double record_attr(const RunRecord& r, const std::string& name);
+
+}  // namespace lb
