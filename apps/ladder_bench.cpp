@@ -5,7 +5,7 @@
 #include "bench/bench_options.hpp"
 #include "bench/ladder_bench.hpp"
 #include "bench/mpi_app.hpp"
-#include "bench/plan.hpp"
+#include "bench/plan_mode.hpp"
 
 int main(int argc, char** argv) {
   lb::BenchOptions opts;

@@ -9,7 +9,7 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--model", o.model, "config.json, a directory holding one, or a name under configs/models/")->required();
   app.add_option("--weights", o.weights, "'random' (seeded N(0,0.02)) or a Hugging Face checkpoint directory")
       ->capture_default_str();
-  app.add_option("--variant", o.variants, "comma list of standard, ladder, upper-bound, or 'all'")->capture_default_str();
+  app.add_option("--variant", o.variants, "comma list of " + variant_names() + ", or 'all'")->capture_default_str();
   app.add_option("--ladder-layers", o.ladder_layers,
                  "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
       ->check(kNonNegative);
@@ -17,8 +17,13 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
       ->delimiter(',')
       ->check(kPositive)
       ->capture_default_str();
-  app.add_option("--prompt-len", o.prompt_len, "prompt tokens per sequence")->check(kPositive)->capture_default_str();
-  app.add_option("--gen-len", o.gen_len, "generated tokens per sequence (1 from prefill + gen_len-1 decode steps)")
+  app.add_option("--prompt-len", o.prompt_lens, "comma list of prompt tokens per sequence")
+      ->delimiter(',')
+      ->check(kPositive)
+      ->capture_default_str();
+  app.add_option("--gen-len", o.gen_lens,
+                 "comma list of generated tokens per sequence (1 from prefill + gen_len-1 decode steps)")
+      ->delimiter(',')
       ->check(at_least(2, "an integer >= 2"))
       ->capture_default_str();
   app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")

@@ -17,8 +17,9 @@ struct BenchOptions {
   std::string weights = "random"; // "random" or a Hugging Face checkpoint directory
   std::string variants = "all";
   int64_t ladder_layers = -1;     // hybrid-ladder: final layers with ladder residual (-1: config or L/2)
+  // Every (batch, prompt_len, gen_len) of these lists is measured (llama-bench's cartesian sweep).
   std::vector<int64_t> batches = {1};
-  int64_t prompt_len = 1024, gen_len = 512;  // the paper's protocol
+  std::vector<int64_t> prompt_lens = {1024}, gen_lens = {512};  // the paper's protocol
   int64_t warmup = 5, reps = 10;
   uint64_t seed = 1;
   std::string dtype = "fp32";

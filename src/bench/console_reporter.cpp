@@ -15,6 +15,12 @@
 namespace lb {
 namespace {
 
+std::string comma_list(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
 const RunRecord* find(const std::vector<RunRecord>& runs, Variant v) {
   for (const RunRecord& r : runs)
     if (r.variant == to_string(v)) return &r;
@@ -59,8 +65,8 @@ ConsoleReporter::ConsoleReporter(const BenchOptions& o, const ModelConfig& c, in
   std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
                                       : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
                                                      : "CUDA graph, captured once per variant and batch");
-  std::printf("# prompt_len %lld, gen_len %lld, warmup %lld, reps %lld, variants %s\n", (long long)o.prompt_len,
-              (long long)o.gen_len, (long long)o.warmup, (long long)o.reps, o.variants.c_str());
+  std::printf("# prompt_len %s, gen_len %s, warmup %lld, reps %lld, variants %s\n", comma_list(o.prompt_lens).c_str(),
+              comma_list(o.gen_lens).c_str(), (long long)o.warmup, (long long)o.reps, o.variants.c_str());
   if (o.link.enabled())
     std::printf("# emulated link: latency %.1f us, bandwidth %.3g Gbit/s per all-reduce (EMULATED, not measured)\n",
                 o.link.latency_us, o.link.bandwidth_gbps);
@@ -73,8 +79,8 @@ ConsoleReporter::ConsoleReporter(const BenchOptions& o, const ModelConfig& c, in
 void ConsoleReporter::roofline(const Roofline& r) { print_roofline(stdout, r); }
 
 void ConsoleReporter::table_header() {
-  std::printf("#\n%6s  %-13s %14s %14s %26s %8s\n", "batch", "variant", "prefill_ms", "decode_ms", "tokens/s med [min, max]",
-              "speedup");
+  std::printf("#\n%6s %7s %7s  %-13s %14s %14s %26s %8s\n", "batch", "prompt", "gen", "variant", "prefill_ms", "decode_ms",
+              "tokens/s med [min, max]", "speedup");
   table_started_ = true;
 }
 
@@ -86,7 +92,8 @@ void ConsoleReporter::batch(const std::vector<RunRecord>& runs) {
     const Summary tps = summarize(r.tokens_per_s);
     char speedup[16] = "-";
     if (standard_tps > 0) std::snprintf(speedup, sizeof speedup, "%.3fx", tps.median / standard_tps);
-    std::printf("%6lld  %-13s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)r.batch, r.variant.c_str(),
+    std::printf("%6lld %7lld %7lld  %-13s %14.3f %14.3f %10.2f [%6.2f, %6.2f] %8s\n", (long long)r.batch,
+                (long long)r.prompt_len, (long long)r.gen_len, r.variant.c_str(),
                 1e3 * summarize(r.prefill_s).median, 1e3 * summarize(r.decode_s).median, tps.median, tps.min, tps.max,
                 speedup);
   }

@@ -16,6 +16,7 @@
 #include "kernels/kernels.hpp"
 #include "model/random_init.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace lb {
@@ -54,6 +55,44 @@ Sample reduce_over_ranks(const GenerationTiming& t, MPI_Comm world) {
   return s;
 }
 
+// Warm-ups, then timed generations of every schedule interleaved (A B C A B C); the samples of
+// each schedule. Every generation ends with one reduction over ranks, which also carries "a rank
+// received SIGTERM/SIGINT": all ranks then set `stop` after the same generation.
+std::vector<RunRecord> measure_cell(Transformer& model, const std::vector<Schedule>& schedules, const Cell& c,
+                                    const std::vector<int32_t>& prompt, const BenchOptions& o, MPI_Comm world, int& stop) {
+  Generator gen(model, c.batch, c.prompt_len, c.gen_len, o.cuda_graph);
+  for (int64_t w = 0; w < o.warmup && !stop; ++w)
+    for (size_t i = 0; i < schedules.size() && !stop; ++i) {
+      barrier(world);
+      stop = reduce_over_ranks(gen.run(prompt, schedules[i], false), world).stop_signal;
+    }
+  std::vector<RunRecord> runs(schedules.size());
+  for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
+    for (size_t i = 0; i < schedules.size() && !stop; ++i) {
+      const bool last = rep == o.reps - 1;
+      barrier(world);
+      ModuleProfile profile;
+      const Sample t = reduce_over_ranks(
+          gen.run(prompt, schedules[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
+      stop = t.stop_signal;
+      RunRecord& r = runs[i];
+      if (o.breakdown) {
+        // The slowest rank's time per module, as for every other sample.
+        for (auto* v : {&profile.compute_s, &profile.wait_s})
+          MPI_Allreduce(MPI_IN_PLACE, v->data(), int(v->size()), MPI_DOUBLE, MPI_MAX, world);
+        r.breakdown_compute_s.insert(r.breakdown_compute_s.end(), profile.compute_s.begin(), profile.compute_s.end());
+        r.breakdown_wait_s.insert(r.breakdown_wait_s.end(), profile.wait_s.begin(), profile.wait_s.end());
+      }
+      r.prefill_s.push_back(t.timing.prefill_s);
+      r.decode_s.push_back(t.timing.decode_s);
+      r.tokens_per_s.push_back(double(c.batch * c.gen_len) / (t.timing.prefill_s + t.timing.decode_s));
+      r.decode_step_s.insert(r.decode_step_s.end(), t.timing.step_s.begin(), t.timing.step_s.end());
+      r.tokens = gen.tokens();
+      if (last && o.save_logits) r.logits = gen.prefill_logits();
+    }
+  return runs;
+}
+
 }  // namespace
 
 int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) {
@@ -83,8 +122,10 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
         if (cfg.head_dim() > kMaxHeadDim)
           throw UserError("model " + cfg.name + ": head dimension " + std::to_string(cfg.head_dim()) +
                           " exceeds the supported " + std::to_string(kMaxHeadDim));
-        if (o.prompt_len + o.gen_len - 1 > cfg.max_position_embeddings)
-          throw UserError("--prompt-len + --gen-len - 1 = " + std::to_string(o.prompt_len + o.gen_len - 1) +
+        const int64_t longest = *std::max_element(o.prompt_lens.begin(), o.prompt_lens.end()) +
+                                *std::max_element(o.gen_lens.begin(), o.gen_lens.end()) - 1;
+        if (longest > cfg.max_position_embeddings)
+          throw UserError("--prompt-len + --gen-len - 1 = " + std::to_string(longest) +
                           " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
                           " of model " + cfg.name);
         source = o.weights == "random" ? make_random_source(o.seed) : make_checkpoint_source(o.weights);
@@ -115,57 +156,29 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   std::unique_ptr<Roofline> roofline;
   if (o.roofline) {
     RooflineOptions ro;
-    ro.gemm_m = std::min<int64_t>(o.prompt_len * o.batches.front(), 4096);  // a prefill-shaped GEMM
+    ro.gemm_m = std::min<int64_t>(o.prompt_lens.front() * o.batches.front(), 4096);  // a prefill-shaped GEMM
     ro.gemm_n = (shard.heads + 2 * shard.kv_heads) * cfg.head_dim();
     ro.gemm_k = cfg.hidden_size;
     roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
     for (auto& r : reporters) r->roofline(*roofline);
   }
 
-  // Measurement, batch by batch. Every generation ends with one reduction over ranks, which also
-  // carries "a rank received SIGTERM/SIGINT", so all ranks stop after the same generation.
+  // Measurement, cell by cell of the sweep (batch, then prompt length, then generated length).
   int stop = 0;
   int64_t written = 0;
-  for (const int64_t batch : o.batches) {
-    Generator gen(model, batch, o.prompt_len, o.gen_len, o.cuda_graph);
-    const std::vector<int32_t> prompt = make_prompt(o.seed, batch, o.prompt_len, cfg.vocab_size);
-    for (int64_t w = 0; w < o.warmup && !stop; ++w)
-      for (size_t i = 0; i < schedules.size() && !stop; ++i) {
-        barrier(world);
-        stop = reduce_over_ranks(gen.run(prompt, schedules[i], false), world).stop_signal;
+  for (const int64_t batch : o.batches)
+    for (const int64_t prompt_len : o.prompt_lens)
+      for (const int64_t gen_len : o.gen_lens) {
+        if (stop) break;
+        const Cell cell{batch, prompt_len, gen_len};
+        const std::vector<int32_t> prompt = make_prompt(o.seed, batch, prompt_len, cfg.vocab_size);
+        std::vector<RunRecord> runs = measure_cell(model, schedules, cell, prompt, o, world, stop);
+        if (rank != 0) continue;
+        const std::vector<RunRecord> records =
+            build_run_records(std::move(runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
+        for (auto& r : reporters) r->batch(records);
+        written += int64_t(records.size());
       }
-    std::vector<RunRecord> runs(schedules.size());
-    for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
-      for (size_t i = 0; i < schedules.size() && !stop; ++i) {
-        const bool last = rep == o.reps - 1;
-        barrier(world);
-        ModuleProfile profile;
-        const Sample t = reduce_over_ranks(
-            gen.run(prompt, schedules[i], last && o.save_logits, o.breakdown ? &profile : nullptr), world);
-        stop = t.stop_signal;
-        RunRecord& r = runs[i];
-        if (o.breakdown) {
-          // The slowest rank's time per module, as for every other sample.
-          for (auto* v : {&profile.compute_s, &profile.wait_s})
-            MPI_Allreduce(MPI_IN_PLACE, v->data(), int(v->size()), MPI_DOUBLE, MPI_MAX, world);
-          r.breakdown_compute_s.insert(r.breakdown_compute_s.end(), profile.compute_s.begin(), profile.compute_s.end());
-          r.breakdown_wait_s.insert(r.breakdown_wait_s.end(), profile.wait_s.begin(), profile.wait_s.end());
-        }
-        r.prefill_s.push_back(t.timing.prefill_s);
-        r.decode_s.push_back(t.timing.decode_s);
-        r.tokens_per_s.push_back(double(batch * o.gen_len) / (t.timing.prefill_s + t.timing.decode_s));
-        r.decode_step_s.insert(r.decode_step_s.end(), t.timing.step_s.begin(), t.timing.step_s.end());
-        r.tokens = gen.tokens();
-        if (last && o.save_logits) r.logits = gen.prefill_logits();
-      }
-    if (rank == 0) {
-      const std::vector<RunRecord> records =
-          build_run_records(std::move(runs), schedules, {o, cfg, weights, batch, size, prompt, roofline.get()});
-      for (auto& r : reporters) r->batch(records);
-      written += int64_t(records.size());
-    }
-    if (stop) break;
-  }
   for (auto& r : reporters) r->finish(stop, written);
   return stop ? 128 + stop : 0;
 }

@@ -1,13 +1,11 @@
 #include "bench/plan.hpp"
 
-#include "bench/bench_options.hpp"
 #include "core/errors.hpp"
 #include "core/weight_type.hpp"
 #include "model/schedule.hpp"
 #include "model/shard.hpp"
 
 #include <cstdio>
-#include <fstream>
 
 namespace lb {
 namespace {
@@ -75,36 +73,6 @@ void print_plan(const ModelConfig& c, const Plan& p) {
   for (const auto& [v, n] : p.allreduces_per_token)
     std::printf("  all-reduces per token %-13s %4lld of %lld elements (%lld bytes each)\n", to_string(v).c_str(),
                 (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.cache_dtype_bytes));
-}
-
-int run_plan(const BenchOptions& o) {
-  try {
-    const ModelConfig cfg = load_model_config(o.model);
-    check_tp_divides(cfg, int(o.plan_tp));
-    const std::vector<Variant> variants = parse_variant_list(o.variants);
-    PlanInput in;
-    in.tp = o.plan_tp;
-    in.prompt_len = o.prompt_len;
-    in.gen_len = o.gen_len;
-    in.dtype_bytes = in.cache_dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
-    in.device_mem_gib = o.device_mem_gib;
-    nlohmann::json all = nlohmann::json::array();
-    for (const int64_t batch : o.batches) {
-      in.batch = batch;
-      const Plan p = make_plan(cfg, in, variants);
-      print_plan(cfg, p);
-      all.push_back(plan_json(cfg, p));
-    }
-    if (!o.out.empty()) {
-      std::ofstream out(o.out);
-      if (!(out << nlohmann::json{{"format", "ladderbench-plan"}, {"format_version", 1}, {"plans", all}}.dump(2) << "\n"))
-        throw UserError("--out " + o.out + ": cannot write the plan");
-    }
-    return 0;
-  } catch (const UserError& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program_name(), e.what());
-    return 1;
-  }
 }
 
 nlohmann::json plan_json(const ModelConfig& c, const Plan& p) {

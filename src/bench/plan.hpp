@@ -36,11 +36,6 @@ struct Plan {
   int64_t allreduce_elements = 0;
 };
 
-struct BenchOptions;
-// The --plan mode: one plan per batch size, printed (and written as JSON to --out if given).
-// Returns the exit code; bad input gives one message and 1.
-int run_plan(const BenchOptions& o);
-
 Plan make_plan(const ModelConfig& cfg, const PlanInput& in, const std::vector<Variant>& variants);
 void print_plan(const ModelConfig& cfg, const Plan& p);
 nlohmann::json plan_json(const ModelConfig& cfg, const Plan& p);

@@ -15,14 +15,14 @@ double record_attr(const RunRecord& r, const std::string& name) {
 }
 
 std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std::vector<Schedule>& schedules,
-                                         const BatchContext& ctx) {
+                                         const CellContext& ctx) {
   const BenchOptions& o = ctx.options;
   // What one decode step and one prefill move and compute per rank (the --plan arithmetic).
   PlanInput in;
   in.tp = ctx.tp;
-  in.batch = ctx.batch;
-  in.prompt_len = o.prompt_len;
-  in.gen_len = o.gen_len;
+  in.batch = ctx.cell.batch;
+  in.prompt_len = ctx.cell.prompt_len;
+  in.gen_len = ctx.cell.gen_len;
   in.dtype_bytes = weight_type_bytes(ctx.weights);
   in.cache_dtype_bytes = sizeof(real);
   const Plan plan = make_plan(ctx.cfg, in, {});
@@ -34,9 +34,9 @@ std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std:
     r.variant = to_string(s.variant());
     r.dtype = o.dtype;
     r.model = ctx.cfg.name;
-    r.batch = ctx.batch;
-    r.prompt_len = o.prompt_len;
-    r.gen_len = o.gen_len;
+    r.batch = ctx.cell.batch;
+    r.prompt_len = ctx.cell.prompt_len;
+    r.gen_len = ctx.cell.gen_len;
     r.tp = ctx.tp;
     r.warmup = o.warmup;
     r.reps = int64_t(r.tokens_per_s.size());  // fewer than --reps only if the job was stopped
@@ -44,7 +44,7 @@ std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std:
     r.layers = ctx.cfg.num_layers;
     if (s.variant() == Variant::HybridLadder) r.ladder_layers = s.ladder_layers();
     r.prompt = ctx.prompt;
-    const double step_s = summarize(r.decode_s).median / double(o.gen_len - 1);
+    const double step_s = summarize(r.decode_s).median / double(r.gen_len - 1);
     const double decode_Bps = plan.decode_bytes / step_s, prefill_flops = plan.prefill_flops / summarize(r.prefill_s).median;
     r.extra_attrs = {{"cuda_graph", double(o.cuda_graph && !o.breakdown)},
                      {"decode_bytes_per_step", plan.decode_bytes},

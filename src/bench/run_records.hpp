@@ -1,4 +1,4 @@
-// The records of one batch of ladder-bench, built once from the measured samples: identity,
+// The records of one cell (batch, prompt length, generated length) of ladder-bench, built once from the measured samples: identity,
 // summary statistics, and the achieved rates against the plan and the roofline. The console and
 // HDF5 reporters (bench/bench_reporters.hpp) only format them.
 #pragma once
@@ -15,11 +15,16 @@
 
 namespace lb {
 
-struct BatchContext {
+// One point of the sweep.
+struct Cell {
+  int64_t batch = 1, prompt_len = 1, gen_len = 2;
+};
+
+struct CellContext {
   const BenchOptions& options;
   const ModelConfig& cfg;
   WeightType weights;
-  int64_t batch = 0;
+  Cell cell;
   int tp = 1;
   const std::vector<int32_t>& prompt;
   const Roofline* roofline = nullptr;  // with --roofline
@@ -28,7 +33,7 @@ struct BatchContext {
 // Completes `runs` (one per schedule, samples filled in by the measurement loop) and returns those
 // that measured at least one repetition, in schedule order.
 std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std::vector<Schedule>& schedules,
-                                         const BatchContext& ctx);
+                                         const CellContext& ctx);
 
 // A derived attribute of a record by name (e.g. "tokens_per_s_median"); NaN if absent.
 double record_attr(const RunRecord& r, const std::string& name);

@@ -39,11 +39,16 @@ using StridedMat = Kokkos::View<real**, Kokkos::LayoutStride, MemSpace>;
 // Host staging of a weight before it is stored (make_weight).
 using HostMat = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
-void gemm_xwt(const Mat& x, const Mat& w, const Mat& y);
 // The model's projections: x and y fp32, w as stored (bf16/fp16 weights: x is cast to the weight's
 // type on the device first, accumulation and y stay fp32). y may be a column block of a wider
-// matrix (a Mat converts).
+// matrix (a Mat converts). Each backend (host BLAS, cuBLAS) defines this one.
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y);
+// Fp32 weights held as a plain matrix (tests, the roofline): the Weight path's F32 case.
+inline void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
+  Weight fp32;
+  fp32.f32 = w;
+  gemm_xwt(x, fp32, y);
+}
 
 // Whether this build's GEMM reads weights stored as `t` (the CPU build: fp32 only).
 bool gemm_supports(WeightType t);

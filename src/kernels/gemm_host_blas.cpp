@@ -7,13 +7,6 @@
 
 namespace lb {
 
-// Fp32 weights are the Weight path's F32 case.
-void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
-  Weight fp32;
-  fp32.f32 = w;
-  gemm_xwt(x, fp32, y);
-}
-
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   if (w.type != WeightType::F32)
     throw std::logic_error(std::string("lb::gemm_xwt: the CPU build has no ") + weight_type_name(w.type) + " GEMM");

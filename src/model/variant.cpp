@@ -18,11 +18,16 @@ std::string to_string(Variant v) {
   return "?";
 }
 
+std::string variant_names() {
+  std::string names;
+  for (Variant v : kAllVariants) names += (names.empty() ? "" : ", ") + to_string(v);
+  return names;
+}
+
 Variant parse_variant(const std::string& s) {
   for (Variant v : kAllVariants)
     if (s == to_string(v)) return v;
-  throw UserError("--variant: unknown variant \"" + s +
-                  "\" (expected standard, ladder, upper-bound, parallel, hybrid-ladder or all)");
+  throw UserError("--variant: unknown variant \"" + s + "\" (expected " + variant_names() + " or all)");
 }
 
 std::vector<Variant> parse_variant_list(const std::string& s) {

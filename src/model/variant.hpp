@@ -20,7 +20,9 @@ inline constexpr Variant kAllVariants[] = {Variant::Standard, Variant::Ladder, V
                                            Variant::HybridLadder};
 
 std::string to_string(Variant v);
-// Accepts "standard", "ladder", "upper-bound"; throws UserError otherwise.
+// Every variant's name, in kAllVariants' order: "standard, ladder, ..., hybrid-ladder".
+std::string variant_names();
+// Accepts any name of variant_names(); throws UserError otherwise.
 Variant parse_variant(const std::string& s);
 // A comma list of the names above, or "all". Throws UserError naming the bad entry.
 std::vector<Variant> parse_variant_list(const std::string& s);

@@ -63,12 +63,6 @@ int64_t row_stride(const M& m) {
 
 }  // namespace
 
-void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
-  Weight fp32;
-  fp32.f32 = w;
-  gemm_xwt(x, fp32, y);
-}
-
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   check_shapes(x, w.rows(), w.cols(), y);
   const int64_t T = int64_t(x.extent(0)), k = int64_t(x.extent(1)), n = w.rows();
