@@ -146,7 +146,7 @@ TEST_F(TensorParallel, KvHeadsReplicatedWhenRanksOutnumberThem) {
 TEST_F(TensorParallel, CudaGraphReplayEqualsEagerSteps) {
   if (!StepGraph::available()) GTEST_SKIP() << "this build has no CUDA graphs (GPU build only)";
   for (const Variant v : {Variant::Standard, Variant::Ladder}) {
-    const auto eager = at_tp(v), replayed = at_tp(v, {WeightType::F32, true});
+    const auto eager = at_tp(v), replayed = at_tp(v, {DType::F32, true});
     EXPECT_EQ(replayed.tokens, eager.tokens) << to_string(v);
     EXPECT_EQ(replayed.last_logits, eager.last_logits) << to_string(v);
   }
@@ -155,12 +155,12 @@ TEST_F(TensorParallel, CudaGraphReplayEqualsEagerSteps) {
 // GPU build: bf16/fp16 weights (fp32 accumulation) and all-reduces stay within the bf16
 // tolerance of fp32.
 TEST_F(TensorParallel, HalfPrecisionWeightsStayCloseToFp32) {
-  if (!gemm_supports(WeightType::BF16)) GTEST_SKIP() << "this build stores weights in fp32 only (GPU build only)";
+  if (!gemm_supports(DType::BF16)) GTEST_SKIP() << "this build stores weights in fp32 only (GPU build only)";
   const auto fp32 = at_tp(Variant::Standard);
-  for (const WeightType t : {WeightType::BF16, WeightType::F16}) {
+  for (const DType t : {DType::BF16, DType::F16}) {
     const auto half = at_tp(Variant::Standard, {t, false});
-    EXPECT_LT(rel_l2(half.prefill_logits, fp32.prefill_logits), 2e-2) << weight_type_name(t);
-    EXPECT_GT(rel_l2(half.prefill_logits, fp32.prefill_logits), 0.0) << weight_type_name(t) << ": not rounded?";
+    EXPECT_LT(rel_l2(half.prefill_logits, fp32.prefill_logits), 2e-2) << dtype_name(t);
+    EXPECT_GT(rel_l2(half.prefill_logits, fp32.prefill_logits), 0.0) << dtype_name(t) << ": not rounded?";
   }
 }
 

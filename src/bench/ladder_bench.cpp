@@ -103,14 +103,14 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   // --- validation: everything that can be wrong with the input, before any heavy allocation ---
   ModelConfig cfg;
   std::vector<Variant> variants;
-  WeightType weights = WeightType::F32;
+  DType weights = DType::F32;
   std::unique_ptr<WeightSource> source;
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
-        weights = parse_weight_type(o.dtype);
+        weights = parse_dtype(o.dtype);
         if (!gemm_supports(weights))
           throw UserError("--dtype " + o.dtype + ": this CPU build stores weights in fp32 (bf16/fp16 are for the GPU build and --plan)");
         if (o.cuda_graph && !StepGraph::available())

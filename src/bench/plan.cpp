@@ -1,7 +1,7 @@
 #include "bench/plan.hpp"
 
 #include "core/errors.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 #include "model/schedule.hpp"
 #include "model/shard.hpp"
 

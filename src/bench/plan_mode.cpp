@@ -2,7 +2,7 @@
 
 #include "bench/plan.hpp"
 #include "core/errors.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 
 #include <cstdio>
 #include <fstream>
@@ -16,7 +16,7 @@ int run_plan(const BenchOptions& o) {
     const std::vector<Variant> variants = parse_variant_list(o.variants);
     PlanInput in;
     in.tp = o.plan_tp;
-    in.dtype_bytes = in.cache_dtype_bytes = weight_type_bytes(parse_weight_type(o.dtype));
+    in.dtype_bytes = in.cache_dtype_bytes = dtype_bytes(parse_dtype(o.dtype));
     in.device_mem_gib = o.device_mem_gib;
     nlohmann::json all = nlohmann::json::array();
     for (const int64_t batch : o.batches)

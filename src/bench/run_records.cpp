@@ -23,7 +23,7 @@ std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std:
   in.batch = ctx.cell.batch;
   in.prompt_len = ctx.cell.prompt_len;
   in.gen_len = ctx.cell.gen_len;
-  in.dtype_bytes = weight_type_bytes(ctx.weights);
+  in.dtype_bytes = dtype_bytes(ctx.weights);
   in.cache_dtype_bytes = sizeof(real);
   const Plan plan = make_plan(ctx.cfg, in, {});
   std::vector<RunRecord> out;

@@ -5,7 +5,7 @@
 
 #include "bench/bench_options.hpp"
 #include "bench/roofline.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 #include "io/results_file.hpp"
 #include "model/model_config.hpp"
 #include "model/schedule.hpp"
@@ -23,7 +23,7 @@ struct Cell {
 struct CellContext {
   const BenchOptions& options;
   const ModelConfig& cfg;
-  WeightType weights;
+  DType weights;
   Cell cell;
   int tp = 1;
   const std::vector<int32_t>& prompt;

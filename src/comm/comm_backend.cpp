@@ -3,23 +3,24 @@
 #ifdef LADDERBENCH_CUDA
 #include "comm/cuda/comm_nccl.hpp"
 #include "core/cuda/device.hpp"
-#include "kernels/cuda/weight_dtype.hpp"
 
 #include <cuda_runtime.h>
 #else
 #include "comm/comm_mpi.hpp"
 #endif
 
+#include "kernels/gemm.hpp"
+
 #include <stdexcept>
 
 namespace lb {
 
-std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s, WeightType wire) {
+std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s, DType wire) {
 #ifdef LADDERBENCH_CUDA
-  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, cuda::dtype_of(wire));
+  return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, wire);
 #else
-  if (wire != WeightType::F32)
-    throw std::logic_error(std::string("make_backend_comm: the CPU build has no ") + weight_type_name(wire) + " all-reduce");
+  if (wire != DType::F32)
+    throw std::logic_error(std::string("make_backend_comm: the CPU build has no ") + dtype_name(wire) + " all-reduce");
   return make_mpi_comm(world, link, timeout_s);
 #endif
 }
@@ -32,6 +33,15 @@ std::string device_name() {
 #else
   return "cpu";
 #endif
+}
+
+std::vector<std::pair<std::string, std::string>> backend_versions() {
+  std::vector<std::pair<std::string, std::string>> v = {{"blas", blas_version()}};
+#ifdef LADDERBENCH_CUDA
+  v.push_back({"nccl", cuda::nccl_version()});
+  v.push_back({"cuda_runtime", std::to_string(CUDART_VERSION)});
+#endif
+  return v;
 }
 
 }  // namespace lb

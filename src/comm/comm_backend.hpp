@@ -4,21 +4,27 @@
 #pragma once
 
 #include "comm/comm.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 
 #include <mpi.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lb {
 
 // `wire`: what the all-reduces travel as. The GPU build sends them in the weights' type (a 16-bit
 // model's activations are 16-bit); the CPU build computes and sends fp32 only.
 std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s,
-                                        WeightType wire = WeightType::F32);
+                                        DType wire = DType::F32);
 
 // "cpu", or the GPU this rank runs on (name, compute capability, memory).
 std::string device_name();
+
+// Name and version of this build's GEMM library and, in the GPU build, NCCL and the CUDA runtime,
+// for the results' provenance.
+std::vector<std::pair<std::string, std::string>> backend_versions();
 
 }  // namespace lb

@@ -38,7 +38,7 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("link_latency_us", link.latency_us);
   file->set_attr("link_bandwidth_gbps", link.bandwidth_gbps);
   file->set_attr("env", relevant_environment_json());
-  file->set_attr("versions", library_versions_json());
+  file->set_attr("versions", library_versions_json(backend_versions()));
 }
 
 }  // namespace lb

@@ -1,13 +1,5 @@
 #include "io/provenance.hpp"
 
-#include "kernels/gemm.hpp"
-
-#ifdef LADDERBENCH_CUDA
-#include "comm/cuda/comm_nccl.hpp"
-
-#include <cuda_runtime.h>
-#endif
-
 #include <Kokkos_Core.hpp>
 #include <hdf5.h>
 #include <mpi.h>
@@ -76,7 +68,7 @@ std::string relevant_environment_json() {
   return env.dump();
 }
 
-std::string library_versions_json() {
+std::string library_versions_json(const std::vector<std::pair<std::string, std::string>>& backend_versions) {
   char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int len = 0;
   MPI_Get_library_version(mpi, &len);
@@ -90,12 +82,8 @@ std::string library_versions_json() {
       {"kokkos", std::to_string(KOKKOS_VERSION / 10000) + "." + std::to_string(KOKKOS_VERSION / 100 % 100) + "." +
                      std::to_string(KOKKOS_VERSION % 100)},
       {"kokkos_execution_space", Kokkos::DefaultExecutionSpace::name()},
-      {"blas", blas_version()},
   };
-#ifdef LADDERBENCH_CUDA
-  v["nccl"] = cuda::nccl_version();
-  v["cuda_runtime"] = std::to_string(CUDART_VERSION);
-#endif
+  for (const auto& [name, version] : backend_versions) v[name] = version;
   return v.dump();
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lb {
@@ -17,7 +18,8 @@ std::string quoted_command_line(int argc, char** argv);
 // JSON object of the environment variables that change what a run measures
 // (NCCL_*, CUDA_*, SLURM_*, OMPI_*, UCX_*, OPENBLAS_*, OMP_*, KOKKOS_*).
 std::string relevant_environment_json();
-// JSON object: versions of MPI, HDF5, Kokkos and the BLAS this binary uses.
-std::string library_versions_json();
+// JSON object: versions of MPI, HDF5 and Kokkos, plus the backends' own (blas, nccl, ...), which
+// the caller collects from them (comm/comm_backend.hpp backend_versions()).
+std::string library_versions_json(const std::vector<std::pair<std::string, std::string>>& backend_versions);
 
 }  // namespace lb

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "core/types.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 
 #include <string>
 #include <utility>
@@ -13,12 +13,12 @@ namespace lb {
 
 // One projection's weight [n, k] in the Hugging Face [out, in] layout, in one of the two views.
 struct Weight {
-  WeightType type = WeightType::F32;
+  DType type = DType::F32;
   Mat f32;                                                          // type F32
   Kokkos::View<uint16_t**, Kokkos::LayoutRight, MemSpace> bits16;  // bf16 / fp16 bit patterns
 
-  int64_t rows() const { return int64_t(type == WeightType::F32 ? f32.extent(0) : bits16.extent(0)); }
-  int64_t cols() const { return int64_t(type == WeightType::F32 ? f32.extent(1) : bits16.extent(1)); }
+  int64_t rows() const { return int64_t(type == DType::F32 ? f32.extent(0) : bits16.extent(0)); }
+  int64_t cols() const { return int64_t(type == DType::F32 ? f32.extent(1) : bits16.extent(1)); }
 };
 
 // Rows [r0, r1) of `w` (a view: no copy), e.g. the attention or MLP block of a fused projection.
@@ -26,7 +26,7 @@ inline Weight weight_rows(const Weight& w, int64_t r0, int64_t r1) {
   Weight v;
   v.type = w.type;
   const auto rows = std::make_pair(r0, r1);
-  if (w.type == WeightType::F32)
+  if (w.type == DType::F32)
     v.f32 = Kokkos::subview(w.f32, rows, Kokkos::ALL);
   else
     v.bits16 = Kokkos::subview(w.bits16, rows, Kokkos::ALL);
@@ -51,9 +51,9 @@ inline void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
 }
 
 // Whether this build's GEMM reads weights stored as `t` (the CPU build: fp32 only).
-bool gemm_supports(WeightType t);
+bool gemm_supports(DType t);
 // Stores host fp32 values [n, k] as a weight of type `t` (rounded to nearest even), on the device.
-Weight make_weight(const std::string& label, const HostMat& host, WeightType t);
+Weight make_weight(const std::string& label, const HostMat& host, DType t);
 
 // Name and version of the BLAS the binary uses, for the results' provenance.
 std::string blas_version();

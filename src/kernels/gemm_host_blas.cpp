@@ -8,8 +8,8 @@
 namespace lb {
 
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
-  if (w.type != WeightType::F32)
-    throw std::logic_error(std::string("lb::gemm_xwt: the CPU build has no ") + weight_type_name(w.type) + " GEMM");
+  if (w.type != DType::F32)
+    throw std::logic_error(std::string("lb::gemm_xwt: the CPU build has no ") + dtype_name(w.type) + " GEMM");
   assert(x.extent(1) == w.f32.extent(1) && y.extent(0) == x.extent(0) && y.extent(1) == w.f32.extent(0));
   assert(y.extent(1) <= 1 || y.stride(1) == 1);
   const int T = int(x.extent(0)), k = int(x.extent(1)), n = int(w.f32.extent(0));
@@ -25,11 +25,11 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
               ldy);
 }
 
-bool gemm_supports(WeightType t) { return t == WeightType::F32; }
+bool gemm_supports(DType t) { return t == DType::F32; }
 
-Weight make_weight(const std::string& label, const HostMat& host, WeightType t) {
+Weight make_weight(const std::string& label, const HostMat& host, DType t) {
   if (!gemm_supports(t))
-    throw std::logic_error(std::string("lb::make_weight: the CPU build stores no ") + weight_type_name(t) + " weights");
+    throw std::logic_error(std::string("lb::make_weight: the CPU build stores no ") + dtype_name(t) + " weights");
   Weight w;
   w.f32 = Mat(Kokkos::view_alloc(label, Kokkos::WithoutInitializing), host.extent(0), host.extent(1));
   Kokkos::deep_copy(w.f32, host);

@@ -54,7 +54,7 @@ Vec load_vector(const WeightSource& src, const std::string& name, int64_t n) {
 
 }  // namespace
 
-ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSource& src, WeightType type) {
+ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSource& src, DType type) {
   const int64_t d = c.hidden_size, dh = c.head_dim(), F = c.intermediate_size, V = c.vocab_size;
   ModelWeights w;
   const auto stacked = [&](const std::string& label, const std::vector<RowPiece>& pieces) {

@@ -32,6 +32,6 @@ struct ModelWeights {
 
 // The projections and the LM head are stored as `type` (gemm.hpp: make_weight).
 ModelWeights load_weights(const ModelConfig& cfg, const Shard& shard, const WeightSource& src,
-                          WeightType type = WeightType::F32);
+                          DType type = DType::F32);
 
 }  // namespace lb

@@ -82,8 +82,8 @@ TEST(HostLocalRank, FromLauncherEnvironmentInPriorityOrder) {
 
 TEST(HostVersions, NeedNoDevice) {
   EXPECT_EQ(cublas_version().rfind("cuBLAS ", 0), 0u) << cublas_version();
-  EXPECT_EQ(dtype_size(DType::F32), 4u);
-  EXPECT_EQ(dtype_size(DType::BF16), 2u);
+  EXPECT_EQ(dtype_bytes(DType::F32), 4u);
+  EXPECT_EQ(dtype_bytes(DType::BF16), 2u);
   EXPECT_STREQ(dtype_name(DType::F16), "fp16");
   EXPECT_EQ(cuda_data_type(DType::BF16), CUDA_R_16BF);
 }

@@ -8,7 +8,7 @@
 #include "core/types.hpp"
 #include "model/variant.hpp"
 #include "model/weight_source.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,7 +50,7 @@ struct GenerationResult {
 };
 
 struct GenerateOptions {
-  WeightType weights = WeightType::F32;
+  DType weights = DType::F32;
   bool cuda_graph = false;
 };
 

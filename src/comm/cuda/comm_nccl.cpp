@@ -167,7 +167,7 @@ void NcclComm::wait_nccl_ready(const char* what) {
 Comm::Ticket NcclComm::start_allreduce(real* buf, size_t n, int64_t tag) {
   static_assert(sizeof(real) == 4, "lb::real is fp32: the all-reduce type is ncclFloat32");
   if (opt_.wire == DType::F32) return start_allreduce_as(buf, n, ncclFloat32, tag);
-  const size_t bytes = n * dtype_size(opt_.wire);
+  const size_t bytes = n * dtype_bytes(opt_.wire);
   if (bytes > wire_bytes_) {
     if (is_capturing(compute_))
       throw Error("NcclComm::start_allreduce: a first all-reduce of " + std::to_string(n) +

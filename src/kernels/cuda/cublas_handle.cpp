@@ -18,20 +18,6 @@ cudaDataType_t cuda_data_type(DType t) {
   throw Error("lb::cuda::cuda_data_type: bad DType");
 }
 
-size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
-
-const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::F32:
-      return "fp32";
-    case DType::BF16:
-      return "bf16";
-    case DType::F16:
-      return "fp16";
-  }
-  return "?";
-}
-
 CublasHandle::CublasHandle(size_t workspace_bytes) {
   LB_CUBLAS_CHECK(cublasCreate(&h_));
   if (workspace_bytes > 0) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/cuda/check.hpp"
+#include "core/dtype.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -12,11 +13,8 @@
 
 namespace lb::cuda {
 
-enum class DType { F32, BF16, F16 };
-
+// The project's storage types (core/dtype.hpp) as cuBLAS sees them.
 cudaDataType_t cuda_data_type(DType t);
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);  // "fp32", "bf16", "fp16"
 
 class CublasHandle {
  public:

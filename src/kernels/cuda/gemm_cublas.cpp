@@ -8,7 +8,6 @@
 #include "kernels/cuda/convert.hpp"
 #include "kernels/cuda/cublas_handle.hpp"
 #include "kernels/cuda/half.hpp"
-#include "kernels/cuda/weight_dtype.hpp"
 #include "core/host_threads.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -66,8 +65,8 @@ int64_t row_stride(const M& m) {
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   check_shapes(x, w.rows(), w.cols(), y);
   const int64_t T = int64_t(x.extent(0)), k = int64_t(x.extent(1)), n = w.rows();
-  if (w.type == WeightType::F32) {
-    cuda::gemm_xwt(state().handle, ExecSpace().cuda_stream(), cuda::DType::F32, T, n, k, x.data(), row_stride(x),
+  if (w.type == DType::F32) {
+    cuda::gemm_xwt(state().handle, ExecSpace().cuda_stream(), DType::F32, T, n, k, x.data(), row_stride(x),
                    w.f32.data(), row_stride(w.f32), y.data(), row_stride(y));
     return;
   }
@@ -75,18 +74,17 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   CublasState& s = state();
   const cudaStream_t stream = ExecSpace().cuda_stream();
   if (s.cast.extent(0) < x.size()) s.cast = Kokkos::View<uint16_t*, MemSpace>("gemm_cast", x.size());
-  const cuda::DType type = cuda::dtype_of(w.type);
-  cuda::enqueue_cast(stream, x.data(), type, s.cast.data(), x.size());
-  cuda::gemm_xwt(s.handle, stream, type, cuda::DType::F32, T, n, k, s.cast.data(), k, w.bits16.data(),
+  cuda::enqueue_cast(stream, x.data(), w.type, s.cast.data(), x.size());
+  cuda::gemm_xwt(s.handle, stream, w.type, DType::F32, T, n, k, s.cast.data(), k, w.bits16.data(),
                  row_stride(w.bits16), y.data(), row_stride(y));
 }
 
-bool gemm_supports(WeightType) { return true; }
+bool gemm_supports(DType) { return true; }
 
-Weight make_weight(const std::string& label, const HostMat& host, WeightType t) {
+Weight make_weight(const std::string& label, const HostMat& host, DType t) {
   Weight w;
   w.type = t;
-  if (t == WeightType::F32) {
+  if (t == DType::F32) {
     w.f32 = Mat(Kokkos::view_alloc(label, Kokkos::WithoutInitializing), host.extent(0), host.extent(1));
     Kokkos::deep_copy(w.f32, host);
     return w;
@@ -96,7 +94,7 @@ Weight make_weight(const std::string& label, const HostMat& host, WeightType t) 
   const float* in = host.data();
   uint16_t* out = staged.data();
   host_parallel_ranges(int64_t(host.size()), int64_t(1) << 20, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = t == WeightType::BF16 ? cuda::to_bf16(in[i]) : cuda::to_f16(in[i]);
+    for (int64_t i = begin; i < end; ++i) out[i] = t == DType::BF16 ? cuda::to_bf16(in[i]) : cuda::to_f16(in[i]);
   });
   Kokkos::deep_copy(w.bits16, staged);
   return w;
