@@ -1,12 +1,12 @@
 # CUDA pieces of the build (docs/gpu.md).
 #
 # LADDERBENCH_CUDA_WRAPPERS (default: ON when a CUDA compiler is found): builds the static library
-#   ladderbench_cuda_wrappers (src/cuda/: device selection, cuBLAS GEMM, NCCL communicator,
+#   ladderbench_cuda_wrappers (src/core/cuda, src/kernels/cuda, src/comm/cuda: device selection, cuBLAS GEMM, NCCL communicator,
 #   emulated-link delay kernel, stream/event/graph helpers) and its tests (tests/cuda/), in any
 #   build, the CPU one included. They need no CUDA-enabled Kokkos; the tests skip without a GPU.
 #   The CPU app does not link them.
 # LADDERBENCH_CUDA (preset `cuda`): the GPU build: Kokkos with CUDA as default execution space,
-#   GEMMs through cuBLAS (src/cuda/gemm_cublas.cpp instead of src/gemm_cblas.cpp), NCCL.
+#   GEMMs through cuBLAS (src/kernels/cuda/gemm_cublas.cpp instead of src/kernels/gemm_host_blas.cpp), NCCL.
 #
 # Both need the CUDA toolkit with cuBLAS and NCCL (NCCL has no CMake package: found by path, in
 # the toolkit, NCCL_ROOT / NCCL_HOME, or the usual system directories).

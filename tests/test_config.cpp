@@ -2,7 +2,7 @@
 #include "core/errors.hpp"
 #include "harness.hpp"
 #include "model/model_config.hpp"
-#include "kernels/rope.hpp"
+#include "model/rope.hpp"
 #include "model/variant.hpp"
 
 #include <gtest/gtest.h>

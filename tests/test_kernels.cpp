@@ -1,9 +1,9 @@
-// Every kernel of src/kernels.hpp and the GEMM against the float64 references.
+// Every kernel of src/kernels/kernels.hpp and the GEMM against the float64 references.
 #include "kernels/gemm.hpp"
 #include "harness.hpp"
 #include "kernels/kernels.hpp"
 #include "reference_model.hpp"
-#include "kernels/rope.hpp"
+#include "model/rope.hpp"
 
 #include <gtest/gtest.h>
 

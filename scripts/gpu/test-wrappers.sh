@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs the CUDA wrapper tests (src/cuda/, tests/cuda/) of the default build: needs nvcc,
+# Builds and runs the CUDA wrapper tests (src/*/cuda/, tests/cuda/) of the default build: needs nvcc,
 # cuBLAS and NCCL, no CUDA-enabled Kokkos. Without a GPU they are reported skipped. On a machine
 # where nvidia-smi lists GPUs (or with LB_REQUIRE_GPU=1), a skipped GPU test is an error.
 #   scripts/gpu/test-wrappers.sh [build-dir]      (default: build)

@@ -5,7 +5,7 @@
 #include "comm/comm.hpp"
 #include "kernels/kernels.hpp"
 #include "model/model_config.hpp"
-#include "kernels/rope.hpp"
+#include "model/rope.hpp"
 #include "model/shard.hpp"
 #include "core/types.hpp"
 #include "model/module_observer.hpp"

@@ -79,7 +79,7 @@ class DeviceBuffer {
   size_t n_;
 };
 
-// The library's codecs (src/cuda/half.hpp), under the names the tests use.
+// The library's codecs (src/kernels/cuda/half.hpp), under the names the tests use.
 using lb::cuda::from_bf16;
 using lb::cuda::from_f16;
 using lb::cuda::to_bf16;

@@ -16,7 +16,7 @@
 #include "model/shard.hpp"
 #include "model/variant.hpp"
 #ifdef LB_FUZZ_ROPE  // rope.cpp needs Kokkos headers and library; run_fuzz.sh sets this when found
-#include "kernels/rope.hpp"
+#include "model/rope.hpp"
 #endif
 
 #include <nlohmann/json.hpp>
@@ -34,7 +34,7 @@
 
 namespace {
 
-// What parse_model_config promises for a config it accepts (src/model_config.hpp).
+// What parse_model_config promises for a config it accepts (src/model/model_config.hpp).
 void check_config(const lb::ModelConfig& c) {
   FUZZ_CHECK(c.hidden_size > 0 && c.intermediate_size > 0 && c.num_layers > 0 && c.num_heads > 0 &&
              c.num_kv_heads > 0 && c.vocab_size > 0 && c.max_position_embeddings > 0);

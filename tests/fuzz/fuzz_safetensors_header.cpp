@@ -32,7 +32,7 @@ uint64_t load_u64(const uint8_t* p) {
   return v;
 }
 
-// What the parser promises for a header it accepts (src/safetensors.hpp).
+// What the parser promises for a header it accepts (src/io/safetensors.hpp).
 void check_header(const lb::StHeader& h, uint64_t header_len, uint64_t file_size) {
   FUZZ_CHECK(h.data_start == 8 + header_len);
   FUZZ_CHECK(h.data_start <= file_size);

@@ -1,5 +1,5 @@
 // Plain float64 references, written for obviousness rather than speed (llm.c style): each kernel
-// of src/kernels.hpp and src/gemm.hpp, and a whole unsharded model with the standard and ladder
+// of src/kernels/kernels.hpp and src/kernels/gemm.hpp, and a whole unsharded model with the standard and ladder
 // residual schedules exactly as the spec writes them. Tests compare the Kokkos/BLAS/TP code to these.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "kernels/rope.hpp"
+#include "model/rope.hpp"
 
 #include <cmath>
 
