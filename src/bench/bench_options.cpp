@@ -53,4 +53,12 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
       ->capture_default_str();
 }
 
+std::vector<Cell> sweep_cells(const BenchOptions& o) {
+  std::vector<Cell> cells;
+  for (const int64_t batch : o.batches)
+    for (const int64_t prompt_len : o.prompt_lens)
+      for (const int64_t gen_len : o.gen_lens) cells.push_back({batch, prompt_len, gen_len});
+  return cells;
+}
+
 }  // namespace lb

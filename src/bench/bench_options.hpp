@@ -40,4 +40,11 @@ struct BenchOptions {
 // Registers every flag of `o` on `app`, with types and ranges checked by CLI11.
 void add_bench_flags(CLI::App& app, BenchOptions& o);
 
+// One point of the sweep.
+struct Cell {
+  int64_t batch = 1, prompt_len = 1, gen_len = 2;
+};
+// Every (batch, prompt_len, gen_len) of the lists, batch outermost, in the order given.
+std::vector<Cell> sweep_cells(const BenchOptions& o);
+
 }  // namespace lb

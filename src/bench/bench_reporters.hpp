@@ -20,8 +20,8 @@ class BenchReporter {
  public:
   virtual ~BenchReporter() = default;
   virtual void roofline(const Roofline& r) = 0;
-  // The records of one batch, in schedule order.
-  virtual void batch(const std::vector<RunRecord>& runs) = 0;
+  // The records of one cell of the sweep, in schedule order.
+  virtual void cell(const std::vector<RunRecord>& runs) = 0;
   // The end of the job: complete, or stopped by `stop_signal` after `runs_written` runs.
   virtual void finish(int stop_signal, int64_t runs_written) = 0;
 };
@@ -31,7 +31,7 @@ class ConsoleReporter final : public BenchReporter {
   // Prints every parameter of the job (nccl-tests' self-describing header).
   ConsoleReporter(const BenchOptions& o, const ModelConfig& cfg, int tp, const std::string& cmdline, const Comm& comm);
   void roofline(const Roofline& r) override;
-  void batch(const std::vector<RunRecord>& runs) override;
+  void cell(const std::vector<RunRecord>& runs) override;
   void finish(int stop_signal, int64_t runs_written) override;
 
  private:
@@ -46,7 +46,7 @@ class Hdf5Reporter final : public BenchReporter {
   Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const std::string& weights_description);
   ResultsFile& file() { return file_; }
   void roofline(const Roofline& r) override;
-  void batch(const std::vector<RunRecord>& runs) override;
+  void cell(const std::vector<RunRecord>& runs) override;
   void finish(int stop_signal, int64_t runs_written) override;
 
  private:

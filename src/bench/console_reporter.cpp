@@ -84,7 +84,7 @@ void ConsoleReporter::table_header() {
   table_started_ = true;
 }
 
-void ConsoleReporter::batch(const std::vector<RunRecord>& runs) {
+void ConsoleReporter::cell(const std::vector<RunRecord>& runs) {
   if (!table_started_) table_header();
   const RunRecord* standard = find(runs, Variant::Standard);
   const double standard_tps = standard ? summarize(standard->tokens_per_s).median : 0;

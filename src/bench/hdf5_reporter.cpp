@@ -14,7 +14,7 @@ Hdf5Reporter::Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const 
 
 void Hdf5Reporter::roofline(const Roofline& r) { store_roofline(file_, r); }
 
-void Hdf5Reporter::batch(const std::vector<RunRecord>& runs) {
+void Hdf5Reporter::cell(const std::vector<RunRecord>& runs) {
   for (const RunRecord& r : runs) file_.write_run(r);
 }
 

@@ -163,22 +163,20 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     for (auto& r : reporters) r->roofline(*roofline);
   }
 
-  // Measurement, cell by cell of the sweep (batch, then prompt length, then generated length).
+  // Measurement, cell by cell of the sweep.
   int stop = 0;
   int64_t written = 0;
-  for (const int64_t batch : o.batches)
-    for (const int64_t prompt_len : o.prompt_lens)
-      for (const int64_t gen_len : o.gen_lens) {
-        if (stop) break;
-        const Cell cell{batch, prompt_len, gen_len};
-        const std::vector<int32_t> prompt = make_prompt(o.seed, batch, prompt_len, cfg.vocab_size);
-        std::vector<RunRecord> runs = measure_cell(model, schedules, cell, prompt, o, world, stop);
-        if (rank != 0) continue;
-        const std::vector<RunRecord> records =
-            build_run_records(std::move(runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
-        for (auto& r : reporters) r->batch(records);
-        written += int64_t(records.size());
-      }
+  for (const Cell& cell : sweep_cells(o)) {
+    const std::vector<int32_t> prompt = make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size);
+    std::vector<RunRecord> runs = measure_cell(model, schedules, cell, prompt, o, world, stop);
+    if (rank == 0) {
+      const std::vector<RunRecord> records =
+          build_run_records(std::move(runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
+      for (auto& r : reporters) r->cell(records);
+      written += int64_t(records.size());
+    }
+    if (stop) break;
+  }
   for (auto& r : reporters) r->finish(stop, written);
   return stop ? 128 + stop : 0;
 }

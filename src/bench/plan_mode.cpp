@@ -19,16 +19,14 @@ int run_plan(const BenchOptions& o) {
     in.dtype_bytes = in.cache_dtype_bytes = dtype_bytes(parse_dtype(o.dtype));
     in.device_mem_gib = o.device_mem_gib;
     nlohmann::json all = nlohmann::json::array();
-    for (const int64_t batch : o.batches)
-      for (const int64_t prompt_len : o.prompt_lens)
-        for (const int64_t gen_len : o.gen_lens) {
-          in.batch = batch;
-          in.prompt_len = prompt_len;
-          in.gen_len = gen_len;
-          const Plan p = make_plan(cfg, in, variants);
-          print_plan(cfg, p);
-          all.push_back(plan_json(cfg, p));
-        }
+    for (const Cell& cell : sweep_cells(o)) {
+      in.batch = cell.batch;
+      in.prompt_len = cell.prompt_len;
+      in.gen_len = cell.gen_len;
+      const Plan p = make_plan(cfg, in, variants);
+      print_plan(cfg, p);
+      all.push_back(plan_json(cfg, p));
+    }
     if (!o.out.empty()) {
       std::ofstream out(o.out);
       if (!(out << nlohmann::json{{"format", "ladderbench-plan"}, {"format_version", 1}, {"plans", all}}.dump(2) << "\n"))

@@ -15,11 +15,6 @@
 
 namespace lb {
 
-// One point of the sweep.
-struct Cell {
-  int64_t batch = 1, prompt_len = 1, gen_len = 2;
-};
-
 struct CellContext {
   const BenchOptions& options;
   const ModelConfig& cfg;
