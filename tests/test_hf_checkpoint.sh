@@ -29,9 +29,9 @@ import sys, h5py
 path, np_ = sys.argv[1], int(sys.argv[2])
 with h5py.File(path, "r") as f:
     assert f.attrs["format"] == "ladderbench" and f.attrs["format_version"] == 1 and f.attrs["complete"] == 1
-    for key in ["created_utc", "git_sha", "argv", "world_size", "hostnames", "link_emulated"]:
+    for key in ["created_utc", "git_sha", "argv", "world_size", "hostnames", "link_emulated", "comm_transports"]:
         assert key in f.attrs, key
-    assert f.attrs["world_size"] == np_ and len(f.attrs["hostnames"]) == np_
+    assert f.attrs["world_size"] == np_ and len(f.attrs["hostnames"]) == np_ and len(f.attrs["comm_transports"]) == np_
     variants = sorted(g.attrs["variant"] for g in f["runs"].values())
     assert variants == ["hybrid-ladder", "ladder", "parallel", "standard", "upper-bound"], variants
     for g in f["runs"].values():

@@ -46,6 +46,7 @@ const StepGraph& Generator::graph_for(const Schedule& schedule) {
   argmax_rows(model_.forward(prompt_, 0, schedule), next_, out_, 0);
   decode_step(1, schedule, nullptr);
   Kokkos::fence();
+  model_.comm().prepare_capture();
   StepGraph graph;
   graph.capture([&] { model_.forward(next_, schedule); });
   return graphs_.emplace(schedule.variant(), std::move(graph)).first->second;

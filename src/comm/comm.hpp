@@ -21,6 +21,9 @@ class Comm {
   virtual std::string name() const = 0;
   // The element type all-reduces travel as ("fp32", or "bf16"/"fp16" for a 16-bit GPU model).
   virtual std::string wire_type() const { return "fp32"; }
+  // How this rank's all-reduces travel between ranks, for provenance (NCCL: its transports, e.g.
+  // "P2P/CUMEM/read" over NVLink or "SHM/direct/direct" through the host).
+  virtual std::string transports() const { return "not recorded"; }
   // Scheduling of the thread that progresses communication ("none" without one), for provenance.
   virtual std::string progress_priority() const { return "none"; }
   // Starts an in-place sum all-reduce of buf[0, n) once the kernels that wrote it have finished.
@@ -35,6 +38,9 @@ class Comm {
   // Called after a captured step (StepGraph) was launched: its all-reduces were recorded, not
   // started through this object, so a backend with a watchdog puts the launch under it here.
   virtual void watch_replayed_step() {}
+  // Called before a step is captured (StepGraph): a backend with a watchdog finishes watching the
+  // eager all-reduces first, so that nothing it polls is recorded again inside the capture.
+  virtual void prepare_capture() {}
 
   // "layer 3 MLP" for a module tag, "untagged" otherwise.
   static std::string describe(int64_t tag) {

@@ -17,6 +17,11 @@ namespace lb {
 
 std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s, DType wire) {
 #ifdef LADDERBENCH_CUDA
+  // One rank reduces nothing: no NCCL bootstrap, which a sandboxed single-GPU machine may refuse
+  // (no network interface for its sockets) and which would only add a watchdog thread.
+  int ranks = 1;
+  MPI_Comm_size(world, &ranks);
+  if (ranks == 1) return make_null_comm();
   return cuda::make_nccl_comm(world, ExecSpace().cuda_stream(), link, timeout_s, wire);
 #else
   if (wire != DType::F32)

@@ -15,6 +15,7 @@
 
 namespace lb {
 
+// At one rank the GPU build needs no collective and uses the null communicator.
 // `wire`: what the all-reduces travel as. The GPU build sends them in the weights' type (a 16-bit
 // model's activations are 16-bit); the CPU build computes and sends fp32 only.
 std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s,

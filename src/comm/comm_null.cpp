@@ -8,6 +8,7 @@ class NullComm final : public Comm {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string name() const override { return "null"; }
+  std::string transports() const override { return "none (one rank)"; }
   Ticket start_allreduce(real*, size_t, int64_t) override { return ++issued_; }
   void wait(Ticket) override {}
 

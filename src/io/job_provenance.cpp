@@ -21,7 +21,8 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
     for (int r = 0; r < size; ++r) out.emplace_back(&all[size_t(r) * 256]);
     return out;
   };
-  const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model());
+  const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model()),
+                                 transports = gather(comm.transports());
   if (rank != 0 || !file) return;
   file->set_attr("git_sha", std::string(kGitSha));
   file->set_attr("git_dirty", int64_t(kGitDirty));
@@ -33,6 +34,7 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("backend", comm.name());
   file->set_attr("comm_progress_priority", comm.progress_priority());
   file->set_attr("allreduce_dtype", comm.wire_type());
+  file->set_attr("comm_transports", transports);
   file->set_attr("device", device_name());
   file->set_attr("link_emulated", int64_t(link.enabled()));
   file->set_attr("link_latency_us", link.latency_us);

@@ -13,7 +13,7 @@ namespace lb {
 
 // Root attributes every ladderbench file carries about where and how it was produced (the same
 // names as ladder-bench's: git_sha, git_dirty, argv, world_size, hostnames, cpu_model, backend,
-// comm_progress_priority, device, link_*, env, versions). Collective (hostnames are gathered);
+// comm_progress_priority, comm_transports (per rank), device, link_*, env, versions). Collective (hostnames are gathered);
 // `file` is used on rank 0 only.
 void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
                           const LinkModel& link);

@@ -186,6 +186,50 @@ TEST(Nccl, CapturedInACudaGraphGivesTheEagerResult) {
   EXPECT_FALSE(comm.failed());
 }
 
+// A step with more all-reduces than the communicator's ring of eager completion events (a 70B
+// step has 160), captured while the watchdog polls the eager step's events: captured work records
+// events of its own, so the watchdog never queries an event recorded in the capture
+// (cudaErrorCapturedEvent) and the replayed step gives the eager sums.
+TEST(Nccl, CapturedStepWithMoreAllReducesThanRingSlotsLeavesTheWatchdogQuiet) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  Stream compute;
+  NcclCommOptions o = test_options();
+  o.poll_interval_s = 0.0005;  // poll often, so that a capture-state error would be seen
+  NcclComm comm(MPI_COMM_WORLD, compute, o);
+  const size_t n = 256, count = 160;
+  DeviceBuffer<float> src(n), work(n * count);
+  src.upload(contribution(n, comm.rank()));
+  const auto step = [&] {
+    Comm::Ticket previous = 0;
+    for (size_t k = 0; k < count; ++k) {
+      LB_CUDA_CHECK(cudaMemcpyAsync(work.get() + k * n, src.get(), n * sizeof(float), cudaMemcpyDeviceToDevice, compute));
+      const Comm::Ticket t = comm.start_allreduce(work.get() + k * n, n, int64_t(k));
+      if (previous) comm.wait(previous);  // ladder order: one outstanding
+      previous = t;
+    }
+    comm.wait(previous);
+  };
+  step();  // eager: connects NCCL, leaves the last ring slots' events under the watchdog
+  comm.prepare_capture();
+  Graph g = capture_graph(compute, step, cudaStreamCaptureModeRelaxed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the watchdog polls meanwhile
+  work.zero();
+  for (int rep = 0; rep < 3; ++rep) {
+    g.launch(compute);
+    comm.watch(compute);
+  }
+  compute.synchronize();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::vector<float> got = work.download(), want = expected_sum(n, comm.size());
+  for (size_t k = 0; k < count; ++k)
+    ASSERT_EQ(std::vector<float>(got.begin() + long(k * n), got.begin() + long((k + 1) * n)), want) << "all-reduce " << k;
+  EXPECT_FALSE(comm.failed());
+  // And eagerly again afterwards: the ring events are usable after the capture.
+  step();
+  compute.synchronize();
+  EXPECT_FALSE(comm.failed());
+}
+
 // One rank never joins the all-reduce: the other's watchdog must abort the communicator (which
 // releases its stream) and report, instead of hanging. Needs two ranks.
 TEST(Nccl, WatchdogAbortsAnAllReduceAPeerNeverJoins) {

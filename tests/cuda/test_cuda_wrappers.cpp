@@ -13,8 +13,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <map>
 #include <optional>
+#include <vector>
 
 namespace lb::cuda {
 namespace {
@@ -40,44 +40,6 @@ TEST(HostProbe, NeverThrowsAndExplainsAnAbsentDevice) {
     const int dev = select_device(p.count + 1);
     EXPECT_EQ(dev, (p.count + 1) % p.count);
   }
-}
-
-class EnvGuard {
- public:
-  EnvGuard() {
-    for (const char* n : kNames) {
-      const char* v = std::getenv(n);
-      if (v) saved_[n] = v;
-      unsetenv(n);
-    }
-  }
-  ~EnvGuard() {
-    for (const char* n : kNames) unsetenv(n);
-    for (const auto& [n, v] : saved_) setenv(n.c_str(), v.c_str(), 1);
-  }
-  static constexpr const char* kNames[] = {"SLURM_LOCALID",  "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                                           "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK", "PALS_LOCAL_RANKID"};
-
- private:
-  std::map<std::string, std::string> saved_;
-};
-
-TEST(HostLocalRank, FromLauncherEnvironmentInPriorityOrder) {
-  EnvGuard guard;
-  EXPECT_EQ(local_rank_from_env(), -1);
-  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "2", 1);
-  EXPECT_EQ(local_rank_from_env(), 2);
-  setenv("SLURM_LOCALID", "5", 1);
-  EXPECT_EQ(local_rank_from_env(), 5);  // Slurm first
-  setenv("SLURM_LOCALID", "x1", 1);     // garbage is ignored, the next one counts
-  EXPECT_EQ(local_rank_from_env(), 2);
-  unsetenv("SLURM_LOCALID");
-  unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
-  setenv("PALS_LOCAL_RANKID", "3", 1);
-  EXPECT_EQ(local_rank_from_env(), 3);
-  unsetenv("PALS_LOCAL_RANKID");
-  // No variable: one process on its node under MPI.
-  EXPECT_EQ(local_rank(MPI_COMM_WORLD), 0);
 }
 
 TEST(HostVersions, NeedNoDevice) {

@@ -2,9 +2,15 @@
 
 #include "kernels/cuda/convert.hpp"
 #include "comm/cuda/delay.hpp"
+#include "comm/cuda/event_state.hpp"
+#include "comm/cuda/nccl_transports.hpp"
+#include "comm/cuda/nccl_type_size.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace lb::cuda {
@@ -29,13 +35,16 @@ NcclComm::NcclComm(MPI_Comm world, cudaStream_t compute_stream, NcclCommOptions 
   if (!opt_.on_failure) opt_.on_failure = default_failure;
   LB_CUDA_CHECK(cudaGetDevice(&device_));
   LB_CUDA_CHECK(cudaStreamGetPriority(stream_.get(), &stream_priority_));
+  uncaught_at_construction_ = std::uncaught_exceptions();
   done_.reserve(kRing);
   marks_.reserve(kRing);
   for (size_t i = 0; i < kRing; ++i) {
     done_.emplace_back();
     marks_.emplace_back();
   }
+  ticket_event_.assign(kRing, nullptr);
 
+  nccl_log_ = route_nccl_log_to_file();  // before NCCL initializes (ncclGetUniqueId, init)
   MPI_Comm_dup(world, &mpi_);
   MPI_Comm_rank(mpi_, &rank_);
   MPI_Comm_size(mpi_, &size_);
@@ -87,7 +96,39 @@ NcclComm::NcclComm(MPI_Comm world, cudaStream_t compute_stream, NcclCommOptions 
     throw Error("ncclCommInitRankConfig on rank " + std::to_string(rank_) + " of " + std::to_string(size_) +
                 ": " + (ok ? "failed on another rank" : init_error));
   }
+  try {
+    transports_ = connect_and_read_transports();
+  } catch (...) {
+    ncclCommAbort(comm_);
+    MPI_Comm_free(&mpi_);
+    throw;
+  }
   watchdog_ = std::thread([this] { watchdog_loop(); });
+}
+
+std::string NcclComm::connect_and_read_transports() {
+  float* one = nullptr;
+  LB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&one), sizeof(float)));
+  const std::unique_ptr<float, cudaError_t (*)(void*)> owner(one, cudaFree);
+  LB_CUDA_CHECK(cudaMemsetAsync(one, 0, sizeof(float), stream_.get()));
+  const ncclResult_t r = ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, comm_, stream_.get());
+  LB_NCCL_CHECK_COMM(r, comm_);
+  if (r == ncclInProgress) wait_nccl_ready("the first ncclAllReduce");
+  const auto since = Clock::now();
+  cudaError_t q;
+  while ((q = cudaStreamQuery(stream_.get())) == cudaErrorNotReady) {
+    if (expired(since, opt_.timeout_s))
+      throw Error("the first all-reduce did not complete within " + std::to_string(opt_.timeout_s) +
+                  " s (a peer rank died or hangs)");
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  LB_CUDA_CHECK(q);
+  if (nccl_log_.empty()) return "not recorded (NCCL_DEBUG is set by the environment)";
+  std::ifstream in(nccl_log_);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string found = nccl_transports_in_log(text.str());
+  return found.empty() ? "none named in " + nccl_log_ : found;
 }
 
 NcclComm::~NcclComm() {
@@ -97,7 +138,13 @@ NcclComm::~NcclComm() {
   }
   stop_cv_.notify_all();
   if (watchdog_.joinable()) watchdog_.join();
-  if (comm_ && !failed_.load()) {
+  // Unwinding from an exception (e.g. an allocation failed on this rank): the peers may be blocked
+  // in a collective this rank will never join, so draining would only wait out --timeout-s.
+  if (comm_ && !aborted_ && std::uncaught_exceptions() > uncaught_at_construction_) {
+    ncclCommAbort(comm_);
+    aborted_ = true;
+  }
+  if (comm_ && !aborted_) {
     // Drain and finalize under the timeout; abort whatever does not finish.
     bool clean = true;
     const auto since = Clock::now();
@@ -149,17 +196,11 @@ void NcclComm::wait_nccl_ready(const char* what) {
     ncclResult_t st = ncclSuccess;
     LB_NCCL_CHECK_COMM(ncclCommGetAsyncError(comm_, &st), comm_);
     if (st == ncclSuccess) return;
-    if (st != ncclInProgress) {
-      const std::string msg = std::string(what) + ": " + ncclGetErrorString(st);
-      fail("rank " + std::to_string(rank_) + ": " + msg);
-      throw Error(msg);
-    }
-    if (expired(since, opt_.timeout_s)) {
-      const std::string msg = std::string(what) + " was not enqueued within " + std::to_string(opt_.timeout_s) +
-                              " s (a peer rank died or hangs)";
-      fail("rank " + std::to_string(rank_) + ": " + msg);
-      throw Error(msg);
-    }
+    if (st != ncclInProgress) enqueue_failure_ = std::string(what) + ": " + ncclGetErrorString(st);
+    else if (expired(since, opt_.timeout_s))
+      enqueue_failure_ = std::string(what) + " was not enqueued within " + std::to_string(opt_.timeout_s) +
+                         " s (a peer rank died or hangs)";
+    if (!enqueue_failure_.empty()) throw Error(enqueue_failure_);
     std::this_thread::yield();
   }
 }
@@ -192,50 +233,60 @@ Comm::Ticket NcclComm::start_allreduce(real* buf, size_t n, int64_t tag) {
 }
 
 Comm::Ticket NcclComm::start_allreduce_as(void* buf, size_t n, ncclDataType_t type, int64_t tag) {
-  size_t elem = 4;
-  switch (type) {
-    case ncclInt8:
-    case ncclUint8:
-      elem = 1;
-      break;
-    case ncclFloat16:
-    case ncclBfloat16:
-      elem = 2;
-      break;
-    case ncclInt64:
-    case ncclUint64:
-    case ncclFloat64:
-      elem = 8;
-      break;
-    default:
-      // ncclFloat8e4m3 = 10 and ncclFloat8e5m2 = 11 (newer NCCLs; by value so older headers compile)
-      if (int(type) == 10 || int(type) == 11) elem = 1;
-      break;
-  }
-  return enqueue(tag, n * elem, [&](cudaStream_t s) {
+  return enqueue(tag, n * nccl_type_size(type), [&](cudaStream_t s) {
     const ncclResult_t r = ncclAllReduce(buf, buf, n, type, ncclSum, comm_, s);
     LB_NCCL_CHECK_COMM(r, comm_);
     if (r == ncclInProgress) wait_nccl_ready("ncclAllReduce");
   });
 }
 
+cudaEvent_t NcclComm::completion_event(Ticket ticket, bool capturing) {
+  cudaEvent_t e = done_[ticket % kRing].get();
+  if (capturing) {
+    // A 70B step has 160 all-reduces: more than the ring, whose events the watchdog may still poll.
+    if (captured_used_ == captured_done_.size()) captured_done_.emplace_back();
+    e = captured_done_[captured_used_++].get();
+  }
+  ticket_event_[ticket % kRing] = e;
+  return e;
+}
+
 Comm::Ticket NcclComm::enqueue(int64_t tag, size_t bytes, const std::function<void(cudaStream_t)>& body) {
   check_not_failed("NcclComm::start_allreduce");
+  const bool capturing = is_capturing(compute_);
   const Ticket ticket = issued_ + 1;
-  Event& done = done_[ticket % kRing];
-  // Fork: the comm stream runs the all-reduce once the compute stream's work so far is done.
-  start_.record(compute_);
-  start_.wait_on(stream_.get());
-  body(stream_.get());
-  const double delay_s = opt_.link.delay_s(bytes, size_) + opt_.extra_delay_s;
-  if (delay_s > 0) enqueue_delay(stream_.get(), int64_t(delay_s * 1e9 + 0.5));
-  done.record(stream_.get());
+  cudaEvent_t done = nullptr;
+  enqueue_failure_.clear();
+  try {
+    std::shared_lock<std::shared_mutex> use(comm_use_);
+    check_not_failed("NcclComm::start_allreduce");
+    // Fork: the comm stream runs the all-reduce once the compute stream's work so far is done.
+    start_.record(compute_);
+    start_.wait_on(stream_.get());
+    body(stream_.get());
+    const double delay_s = opt_.link.delay_s(bytes, size_) + opt_.extra_delay_s;
+    if (delay_s > 0) enqueue_delay(stream_.get(), int64_t(delay_s * 1e9 + 0.5));
+    done = completion_event(ticket, capturing);
+    LB_CUDA_CHECK(cudaEventRecord(done, stream_.get()));
+  } catch (const Error&) {
+    if (!enqueue_failure_.empty()) fail("rank " + std::to_string(rank_) + ": " + enqueue_failure_);
+    throw;
+  }
   issued_ = ticket;
-  if (!is_capturing(compute_)) {
+  if (!capturing) {
     std::lock_guard<std::mutex> lock(mutex_);
-    watched_.push_back({ticket, tag, done.get(), Clock::now()});
+    watched_.push_back({ticket, tag, done, Clock::now()});
   }
   return ticket;
+}
+
+void NcclComm::prepare_capture() {
+  synchronize();  // under the watchdog's timeout
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Only the tickets' ring events can be recorded again in the capture; graph-launch marks stay.
+  watched_.erase(std::remove_if(watched_.begin(), watched_.end(), [](const Watched& w) { return w.ticket != 0; }),
+                 watched_.end());
+  captured_used_ = 0;  // a finished capture's events are free: a graph keeps no reference to them
 }
 
 void NcclComm::wait(Ticket ticket) {
@@ -245,7 +296,7 @@ void NcclComm::wait(Ticket ticket) {
   // All-reduces complete in order on the comm stream, so a later one's event covers an earlier one
   // whose slot in the ring has been reused.
   const Ticket t = ticket + kRing <= issued_ ? issued_ : ticket;
-  done_[t % kRing].wait_on(compute_);
+  LB_CUDA_CHECK(cudaStreamWaitEvent(compute_, ticket_event_[t % kRing], 0));
 }
 
 void NcclComm::watch(cudaStream_t s) {
@@ -263,10 +314,16 @@ void NcclComm::synchronize() {
   check_not_failed("NcclComm::synchronize");
 }
 
+void NcclComm::abort_comm() {
+  std::unique_lock<std::shared_mutex> exclusive(comm_use_);
+  failed_.store(true);
+  if (comm_ && !aborted_) ncclCommAbort(comm_);
+  aborted_ = true;
+}
+
 void NcclComm::fail(const std::string& what) {
   std::call_once(abort_once_, [&] {
-    failed_.store(true);
-    ncclCommAbort(comm_);
+    abort_comm();
     opt_.on_failure(what);
   });
 }
@@ -281,14 +338,16 @@ void NcclComm::watchdog_loop() {
     // Completed entries leave the queue in order; the oldest pending one is the one to time.
     while (!watched_.empty()) {
       const cudaError_t q = cudaEventQuery(watched_.front().event);
-      if (q == cudaErrorNotReady) break;
-      if (q != cudaSuccess) {
+      const EventState state = classify_event_query(q);
+      if (state == EventState::Pending) break;
+      if (state == EventState::Failed) {
         cudaGetLastError();
         const std::string err = std::string(cudaGetErrorName(q)) + " (" + cudaGetErrorString(q) + ")";
         lock.unlock();
         fail("rank " + std::to_string(rank_) + ": CUDA error while waiting for an all-reduce: " + err);
         return;
       }
+      if (state == EventState::Unusable) cudaGetLastError();  // not sticky; nothing to report
       watched_.pop_front();
     }
     std::string what;
@@ -302,7 +361,8 @@ void NcclComm::watchdog_loop() {
     }
     if (what.empty()) {
       ncclResult_t st = ncclSuccess;
-      if (ncclCommGetAsyncError(comm_, &st) == ncclSuccess && st != ncclSuccess && st != ncclInProgress)
+      std::shared_lock<std::shared_mutex> use(comm_use_);
+      if (!aborted_ && ncclCommGetAsyncError(comm_, &st) == ncclSuccess && st != ncclSuccess && st != ncclInProgress)
         what = "rank " + std::to_string(rank_) + ": NCCL asynchronous error: " + ncclGetErrorString(st);
     }
     if (!what.empty()) {

@@ -15,9 +15,13 @@
 // host code that reads the buffer must fence the compute stream as for any kernel output.
 //
 // A watchdog thread polls ncclCommGetAsyncError and the completion events of the outstanding
-// all-reduces; on an NCCL error, or an all-reduce outstanding longer than timeout_s, it calls
+// eager all-reduces; on an NCCL error, or an all-reduce outstanding longer than timeout_s, it calls
 // ncclCommAbort (which also releases a stream stuck in a collective, so no fence hangs) and then
 // the failure handler (default: message on stderr + MPI_Abort, like the MPI backend's timeout).
+// All-reduces started during a graph capture record events of their own (never one the watchdog
+// polls: querying an event recorded in a capture fails with cudaErrorCapturedEvent), and
+// prepare_capture() empties the watch list first. The abort and every other use of the NCCL
+// communicator exclude each other (the abort frees it).
 // The communicator is non-blocking (ncclConfig_t::blocking = 0), so init and the first
 // connection setup are timed out by the same watchdog logic instead of hanging.
 #pragma once
@@ -35,6 +39,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +75,8 @@ class NcclComm final : public Comm {
   int size() const override { return size_; }
   std::string name() const override { return "nccl"; }
   std::string progress_priority() const override;
+  // NCCL's transports on this rank after a first all-reduce (the constructor's), from NCCL's log.
+  std::string transports() const override { return transports_; }
 
   // fp32 (lb::real) in-place sum, sent as options.wire. `tag` (Comm::describe) names the buffer in
   // watchdog messages. With a 16-bit wire, the first all-reduce of a size must not be captured
@@ -92,6 +99,8 @@ class NcclComm final : public Comm {
   // during a capture are not watched: their events exist only inside the graph).
   void watch(cudaStream_t s);
   void watch_replayed_step() override { watch(compute_); }
+  // Waits (under the watchdog) for every eager all-reduce and clears the watch list.
+  void prepare_capture() override;
   // Blocks until every all-reduce started so far is complete (or throws after a failure).
   void synchronize();
 
@@ -104,12 +113,20 @@ class NcclComm final : public Comm {
   };
   static constexpr size_t kRing = 64;
 
-  void wait_nccl_ready(const char* what);  // polls a non-blocking communicator out of ncclInProgress
+  // Polls a non-blocking communicator out of ncclInProgress; on an error or the timeout, keeps the
+  // reason in enqueue_failure_ and throws (enqueue then fails the communicator, outside its lock).
+  void wait_nccl_ready(const char* what);
   // The comm-stream part of every all-reduce: fork from the compute stream, `body` (the collective
   // and any casts), the emulated link's delay for `bytes`, the completion event.
   Ticket enqueue(int64_t tag, size_t bytes, const std::function<void(cudaStream_t)>& body);
+  // The completion event of a new ticket: a ring slot for eager work, a capture-only event otherwise.
+  cudaEvent_t completion_event(Ticket ticket, bool capturing);
+  // The constructor's first all-reduce (one float: NCCL connects lazily), then the transports its
+  // log names.
+  std::string connect_and_read_transports();
   void watchdog_loop();
   void fail(const std::string& what);
+  void abort_comm();  // ncclCommAbort once, excluding every other use of comm_
   void check_not_failed(const char* where) const;
 
   NcclCommOptions opt_;
@@ -122,12 +139,22 @@ class NcclComm final : public Comm {
   size_t wire_bytes_ = 0;
   int stream_priority_ = 0;
   Event start_;
-  std::vector<Event> done_;   // completion event of ticket t: done_[t % kRing]
+  std::vector<Event> done_;   // completion event of eager ticket t: done_[t % kRing]
+  std::vector<Event> captured_done_;  // completion events of the tickets of one capture, reused by the next
+  size_t captured_used_ = 0;
+  std::vector<cudaEvent_t> ticket_event_;  // the event ticket t recorded: ticket_event_[t % kRing]
   std::vector<Event> marks_;  // watch(): watch marks, also a ring
   size_t next_mark_ = 0;
   Ticket issued_ = 0;
 
-  std::mutex mutex_;
+  std::string enqueue_failure_;
+  std::string nccl_log_;    // NCCL's log file of this process, "" where the environment configures it
+  std::string transports_;
+  int uncaught_at_construction_ = 0;  // std::uncaught_exceptions(): a destructor run by unwinding aborts at once
+
+  std::shared_mutex comm_use_;  // shared: any call on comm_; exclusive: its abort
+  bool aborted_ = false;
+  std::mutex mutex_;  // the watch list; never held while taking comm_use_ exclusively
   std::condition_variable stop_cv_;
   std::deque<Watched> watched_;
   bool stopping_ = false;

@@ -3,7 +3,6 @@
 #include "core/cuda/check.hpp"
 
 #include <cstdio>
-#include <cstdlib>
 
 namespace lb::cuda {
 
@@ -26,21 +25,7 @@ DeviceProbe probe_devices() {
 
 bool cuda_available() { return probe_devices().count > 0; }
 
-int local_rank_from_env() {
-  for (const char* name : {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                           "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK", "PALS_LOCAL_RANKID"}) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) continue;
-    char* end = nullptr;
-    const long r = std::strtol(v, &end, 10);
-    if (end && *end == '\0' && r >= 0) return int(r);
-  }
-  return -1;
-}
-
-int local_rank(MPI_Comm world) {
-  const int env = local_rank_from_env();
-  if (env >= 0) return env;
+int node_local_rank(MPI_Comm world) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
@@ -51,6 +36,46 @@ int local_rank(MPI_Comm world) {
   MPI_Comm_rank(node, &r);
   MPI_Comm_free(&node);
   return r;
+}
+
+std::string duplicate_device_message(const std::vector<std::string>& bus_ids) {
+  for (size_t i = 0; i < bus_ids.size(); ++i)
+    for (size_t j = i + 1; j < bus_ids.size(); ++j)
+      if (bus_ids[i] == bus_ids[j])
+        return "node-local ranks " + std::to_string(i) + " and " + std::to_string(j) + " would share the GPU at PCI bus " +
+               bus_ids[i] + " (" + std::to_string(bus_ids.size()) +
+               " ranks on this node: launch one rank per GPU, with every GPU of the node visible to each rank; "
+               "docs/gpu.md)";
+  return "";
+}
+
+void require_distinct_devices(MPI_Comm world, const std::string& bus_id) {
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int ranks = 1;
+  MPI_Comm_size(node, &ranks);
+  // Fixed-width records: bus ids are short ("0000:41:00.0"); a longer one is cut, never overrun.
+  constexpr int kWidth = 64;
+  char mine[kWidth] = {};
+  std::snprintf(mine, sizeof mine, "%s", bus_id.c_str());
+  std::vector<char> all(size_t(ranks) * kWidth);
+  MPI_Allgather(mine, kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, node);
+  MPI_Comm_free(&node);
+  std::vector<std::string> ids;
+  for (int r = 0; r < ranks; ++r) ids.emplace_back(all.data() + size_t(r) * kWidth);
+  const std::string here = duplicate_device_message(ids);
+  // Every rank of the job learns the verdict, so that all stop together instead of some waiting
+  // in the NCCL bootstrap for peers that threw.
+  int bad = here.empty() ? 0 : 1, any_bad = 0;
+  MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, world);
+  if (!here.empty()) throw Error("duplicate GPU: " + here);
+  if (any_bad) throw Error("duplicate GPU: two ranks of another node would share a GPU (see that node's message)");
+}
+
+std::string pci_bus_id(int device) {
+  char id[64] = {};
+  LB_CUDA_CHECK(cudaDeviceGetPCIBusId(id, int(sizeof id), device));
+  return id;
 }
 
 int select_device(int local_rank) {
@@ -74,9 +99,21 @@ std::string device_description(int device) {
 }
 
 int select_device_before_kokkos(MPI_Comm world) {
-  // local_rank may be collective: reach it on every rank before anything can throw.
-  const int lr = local_rank(world);
-  return select_device(lr);
+  // Both collectives are reached on every rank, whatever a rank's probe found: a rank without a
+  // device reports an empty bus id (never a duplicate) and throws after the exchange.
+  const int lr = node_local_rank(world);
+  std::string bus_id, no_device;
+  int device = -1;
+  try {
+    device = select_device(lr);
+    bus_id = pci_bus_id(device);
+  } catch (const Error& e) {
+    no_device = e.what();
+    bus_id = "(none on node-local rank " + std::to_string(lr) + ")";
+  }
+  require_distinct_devices(world, bus_id);
+  if (device < 0) throw Error(no_device);
+  return device;
 }
 
 }  // namespace lb::cuda

@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 namespace lb::cuda {
 
@@ -19,13 +20,25 @@ DeviceProbe probe_devices();
 // probe_devices().count > 0.
 bool cuda_available();
 
-// The process's rank among the ranks of its node from the launcher's environment:
-// SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID (MPICH/Intel MPI), MV2_COMM_WORLD_LOCAL_RANK,
-// PMI_LOCAL_RANK, PALS_LOCAL_RANKID (Cray); -1 if none is set.
-int local_rank_from_env();
-// local_rank_from_env(), else (MPI initialized) the rank in MPI_Comm_split_type(world, SHARED), else 0.
-// Collective over `world` when it falls back to MPI: call it on every rank.
-int local_rank(MPI_Comm world);
+// This process's index among the ranks of its node: its rank in MPI_Comm_split_type(world, SHARED).
+// The launcher's variables (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, ...) are not used: under
+// `mpirun` inside an sbatch allocation every rank inherits the batch step's SLURM_LOCALID=0, and
+// all of them would pick GPU 0. 0 if MPI is not (or no longer) initialized. Collective over `world`.
+int node_local_rank(MPI_Comm world);
+
+// Why ranks of one node may not run on the devices they picked: "" if the PCI bus ids (indexed by
+// node-local rank) are distinct, else a message naming the first two ranks sharing a device.
+std::string duplicate_device_message(const std::vector<std::string>& bus_ids_by_local_rank);
+
+// Collective over `world`: gathers every node-local rank's `bus_id` on its node and throws
+// lb::cuda::Error on every rank of the job if two ranks of any node share a device (NCCL would
+// fail with "Duplicate GPU detected", or the ranks would share its memory). A rank whose node is
+// fine says that another node was not.
+void require_distinct_devices(MPI_Comm world, const std::string& bus_id);
+
+// "0000:41:00.0" (cudaDeviceGetPCIBusId): what identifies a GPU across ranks whatever
+// CUDA_VISIBLE_DEVICES each rank sees.
+std::string pci_bus_id(int device);
 
 // cudaSetDevice(local_rank % device count) and returns that device. Throws lb::cuda::Error with the
 // probe's reason if no device is usable.
@@ -38,7 +51,8 @@ std::string device_description(int device);
 // Kokkos::initialize: probes (a Kokkos-CUDA binary would otherwise abort inside Kokkos with a
 // less helpful message), picks the device of this local rank, makes it current and returns its
 // id, to be passed on as Kokkos::InitializationSettings().set_device_id(id). Collective over
-// `world` (see local_rank). Throws lb::cuda::Error("no CUDA device: ...") if there is none.
+// `world` (node_local_rank, require_distinct_devices). Throws lb::cuda::Error("no CUDA device: ...")
+// if there is none, and on every rank if two ranks of a node would share a GPU.
 int select_device_before_kokkos(MPI_Comm world);
 
 }  // namespace lb::cuda
