@@ -26,7 +26,12 @@ using Cache = Kokkos::View<real****, Kokkos::LayoutRight, MemSpace>;
 // captured decode step can be replayed at every position.
 using Position = Kokkos::View<int64_t, MemSpace>;
 
-using Range = Kokkos::RangePolicy<ExecSpace>;
+// Every kernel is launched light-weight: its functor travels as a kernel argument. By default
+// Kokkos-CUDA copies functors of 512 B and more to constant memory and waits on an event before
+// reusing that buffer (cudaEventSynchronize), which a CUDA-graph capture of a step cannot contain.
+// kernels.hpp keeps the functors well under CUDA's 4 KiB argument limit (check_launch_size).
+using LightWeight = Kokkos::Experimental::WorkItemProperty::HintLightWeight_t;
+using Range = Kokkos::RangePolicy<ExecSpace, LightWeight>;
 
 // Device math: Kokkos 3.x has it in Kokkos::Experimental, Kokkos 4.x in Kokkos.
 namespace kmath {

@@ -21,12 +21,20 @@ namespace lb {
 constexpr int kMaxHeadDim = 256;
 constexpr int64_t kMaxAttentionChunk = 4096;
 
-using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
+using TeamPolicy = Kokkos::TeamPolicy<ExecSpace, LightWeight>;
 using Team = TeamPolicy::member_type;
 using ScratchVec = Kokkos::View<real*, ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 // Per (token, head, chunk) partial results of split attention: [T * heads, chunks, head_dim] sums
 // of weighted values and [T * heads, chunks, 2] (max score, sum of exp(score - max)).
 using AttentionPartials = Kokkos::View<real***, Kokkos::LayoutRight, MemSpace>;
+
+// Compile-time guard of a kernel's functor size: light-weight launches pass it as a kernel
+// argument (CUDA: at most 4 KiB, with Kokkos' own closure around it); a larger one would fall back
+// to Kokkos' global-memory launch path. Half the limit leaves room for the policy.
+template <class F>
+constexpr void check_launch_size(const F&) {
+  static_assert(sizeof(F) <= 2048, "kernel functor too large for a light-weight (kernel argument) launch");
+}
 
 // `gpu_threads` threads per team on a GPU; on the host Kokkos' choice (one thread on Serial and,
 // in Kokkos 4, on OpenMP). The CMake option LADDERBENCH_HOST_TEAM_SIZE forces host teams of that
@@ -50,6 +58,7 @@ inline TeamPolicy team_policy(int64_t league, int gpu_threads) {
 // (a contiguous loop the compiler vectorizes). One body, two schedules.
 template <class F>
 void for_each_element(const char* name, int64_t rows, int64_t cols, const F& f) {
+  check_launch_size(f);
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
     Kokkos::parallel_for(name, Range(0, rows * cols), KOKKOS_LAMBDA(const int64_t i) { f(i / cols, i % cols); });
@@ -142,7 +151,8 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
   const auto policy =
       team_policy(T * heads * chunks, 128)
           .set_scratch_size(0, Kokkos::PerTeam(ScratchVec::shmem_size(chunk) + ScratchVec::shmem_size(head_dim)));
-  Kokkos::parallel_for("causal_attention_chunks", policy, KOKKOS_LAMBDA(const Team& team) {
+  // The largest functor of the model (eight views and the scalars): checked against the launch limit.
+  const auto chunk_body = KOKKOS_LAMBDA(const Team& team) {
     const int64_t row = team.league_rank() / chunks, c = team.league_rank() % chunks;
     const int64_t t = row / heads, h = row % heads, b = t / S, kh = h / group;
     const int64_t first = c * chunk, causal_end = pos0() + t % S + 1;
@@ -181,7 +191,9 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
       partials(row, c, sum_col) = sum;
       partials(row, c, max_col) = top;
     });
-  });
+  };
+  check_launch_size(chunk_body);
+  Kokkos::parallel_for("causal_attention_chunks", policy, chunk_body);
   for_each_element("causal_attention_combine", T * heads, head_dim, KOKKOS_LAMBDA(const int64_t row, const int64_t j) {
     real top = -kmath::infinity<real>();
     for (int64_t c = 0; c < chunks; ++c) top = partials(row, c, max_col) > top ? partials(row, c, max_col) : top;
