@@ -2,6 +2,7 @@
 // sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
 // store_roofline writes as root attributes.
 #include "bench/roofline_report.hpp"
+#include "kernels/gemm.hpp"
 
 #include "harness.hpp"
 #include "io/results_file.hpp"
@@ -108,9 +109,38 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
     H5Aclose(a);
     EXPECT_EQ(got, want) << name;
   }
-  EXPECT_GT(H5Aexists(file, "roofline_scope"), 0);
+  for (const char* name : {"roofline_scope", "roofline_gemm_dtype", "roofline_timer"})
+    EXPECT_GT(H5Aexists(file, name), 0) << name;
   H5Fclose(file);
   std::filesystem::remove(path);
+}
+
+// The GEMM ceiling is measured with the run's weight type (a GPU's bf16 GEMMs use tensor cores):
+// measured where this build's GEMM reads it, refused by name where it does not (the CPU build).
+TEST(Roofline, GemmCeilingInTheRunsWeightType) {
+  for (WeightType t : {WeightType::BF16, WeightType::F16}) {
+    RooflineOptions o;
+    o.stream_bytes = int64_t(1) << 20;
+    o.stream_trials = 1;
+    o.gemm_m = 64;
+    o.gemm_n = 96;
+    o.gemm_k = 128;
+    o.gemm_trials = 1;
+    o.gemm_weights = t;
+    if (gemm_supports(t)) {
+      const Roofline r = measure_roofline(MPI_COMM_WORLD, o);
+      EXPECT_TRUE(std::isfinite(r.gemm_flops) && r.gemm_flops > 0) << weight_type_name(t);
+      EXPECT_EQ(r.options.gemm_weights, t);
+    } else {
+      try {
+        measure_roofline(MPI_COMM_WORLD, o);
+        ADD_FAILURE() << "a " << weight_type_name(t) << " GEMM ceiling on a build without " << weight_type_name(t)
+                      << " GEMMs must be refused";
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(weight_type_name(t)), std::string::npos) << e.what();
+      }
+    }
+  }
 }
 
 TEST(Roofline, RejectsNonPositiveSizes) {

@@ -159,6 +159,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
     ro.gemm_m = std::min<int64_t>(o.prompt_lens.front() * o.batches.front(), 4096);  // a prefill-shaped GEMM
     ro.gemm_n = (shard.heads + 2 * shard.kv_heads) * cfg.head_dim();
     ro.gemm_k = cfg.hidden_size;
+    ro.gemm_weights = weights;  // the ceiling of the GEMMs this run makes (tensor cores in bf16/fp16)
     roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
     for (auto& r : reporters) r->roofline(*roofline);
   }

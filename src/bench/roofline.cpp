@@ -2,6 +2,10 @@
 
 #include "kernels/gemm.hpp"
 
+#ifdef LADDERBENCH_CUDA
+#include "core/cuda/stream.hpp"
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -77,21 +81,64 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+#ifdef LADDERBENCH_CUDA
+// GPU work timed on the GPU: CUDA events on Kokkos' stream around it, so neither launch latency
+// nor the host's wake-up from the fence counts.
+class TrialTimer {
+ public:
+  static const char* name() { return "cuda-events"; }
+  void start() { from_.record(ExecSpace().cuda_stream()); }
+  double stop() {
+    to_.record(ExecSpace().cuda_stream());
+    to_.synchronize();
+    return double(cuda::Event::elapsed_ms(from_, to_)) * 1e-3;
+  }
+
+ private:
+  cuda::Event from_{true}, to_{true};
+};
+#else
+class TrialTimer {
+ public:
+  static const char* name() { return "steady_clock"; }
+  void start() { t0_ = Clock::now(); }
+  double stop() {
+    Kokkos::fence();
+    return std::chrono::duration<double>(Clock::now() - t0_).count();
+  }
+
+ private:
+  Clock::time_point t0_;
+};
+#endif
+
 // Runs `body` once per trial on every rank at once (barrier first) and returns the best trial's
 // time, each trial's time being the slowest rank's.
 template <class F>
 double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
   std::vector<double> t(size_t(trials), 0.0);
+  TrialTimer timer;
   for (int k = 0; k < trials; ++k) {
     Kokkos::fence();
     MPI_Barrier(comm);
-    const auto t0 = Clock::now();
+    timer.start();
     body();
-    Kokkos::fence();
-    t[size_t(k)] = std::chrono::duration<double>(Clock::now() - t0).count();
+    t[size_t(k)] = timer.stop();
   }
   MPI_Allreduce(MPI_IN_PLACE, t.data(), trials, MPI_DOUBLE, MPI_MAX, comm);
   return *std::min_element(t.begin(), t.end());
+}
+
+// Unit roundoff of a weight type (round to nearest): 2^-p for p significant bits.
+double unit_roundoff(WeightType t) {
+  switch (t) {
+    case WeightType::BF16:
+      return std::ldexp(1.0, -8);
+    case WeightType::F16:
+      return std::ldexp(1.0, -11);
+    default:
+      return 0;  // fp32 GEMMs are checked at the fp32 accumulation bound alone
+  }
 }
 
 // The same verdict on every rank: a wrong result anywhere fails the whole job's measurement.
@@ -107,8 +154,12 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
   if (o.stream_bytes < int64_t(sizeof(real)) || o.stream_trials < 1 || o.gemm_trials < 1 || o.gemm_m < 1 ||
       o.gemm_n < 1 || o.gemm_k < 1)
     throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
+  if (!gemm_supports(o.gemm_weights))
+    throw std::invalid_argument(std::string("measure_roofline: this build's GEMM has no ") +
+                                weight_type_name(o.gemm_weights) + " weights");
   Roofline r;
   r.options = o;
+  r.timer = TrialTimer::name();
   MPI_Comm_size(comm, &r.ranks);
 
   {  // STREAM copy and triad
@@ -127,14 +178,16 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
     r.stream_triad_Bps = 3 * bytes / r.stream_triad_s;
   }
 
-  {  // GEMM through the model's own GEMM entry point
+  {  // GEMM through the model's own GEMM entry point, weights stored as the run's
     Mat x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_x"), o.gemm_m, o.gemm_k);
     Mat w(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_w"), o.gemm_n, o.gemm_k);
     Mat y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "gemm_y"), o.gemm_m, o.gemm_n);
     roofline_detail::fill_matrix(x, 1);
     roofline_detail::fill_matrix(w, 2);
-    gemm_xwt(x, w, y);  // warm-up: BLAS buffers, page faults of y
-    r.gemm_s = best_concurrent_time(comm, o.gemm_trials, [&] { gemm_xwt(x, w, y); });
+    const Weight stored = make_weight("gemm_w_stored", Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), w),
+                                      o.gemm_weights);
+    gemm_xwt(x, stored, y);  // warm-up: BLAS buffers, page faults of y
+    r.gemm_s = best_concurrent_time(comm, o.gemm_trials, [&] { gemm_xwt(x, stored, y); });
     r.gemm_flops = 2.0 * double(o.gemm_m) * double(o.gemm_n) * double(o.gemm_k) / r.gemm_s;
     bool ok = true;
     for (const auto& [i, j] : {std::pair<int64_t, int64_t>{0, 0}, {o.gemm_m - 1, o.gemm_n - 1}, {o.gemm_m / 2, o.gemm_n / 3}}) {
@@ -142,7 +195,9 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
       roofline_detail::dot_row(x, w, i, j, dot, mag);
       real got = 0;
       Kokkos::deep_copy(got, Kokkos::subview(y, i, j));
-      ok = ok && std::abs(double(got) - dot) <= 1e-5 * mag + 1e-6;
+      // 16-bit weights: x and w are each rounded to the type before the product (relative error
+      // <= 2u per product, u the type's unit roundoff); fp32 accumulation adds its own.
+      ok = ok && std::abs(double(got) - dot) <= (2 * unit_roundoff(o.gemm_weights) + 1e-5) * mag + 1e-6;
     }
     require_everywhere(comm, ok, "GEMM result differs from a float64 dot product");
   }

@@ -1,16 +1,20 @@
 // Roofline ceilings of the machine a job runs on, measured in that job (docs/measurement.md):
 // STREAM-like copy and triad bandwidth over Kokkos Views on the default execution space, and the
-// rate of a large GEMM through gemm_xwt. Every rank measures at the same time (a barrier, then
+// rate of a large GEMM through gemm_xwt with weights stored as the run's (a GPU run in bf16/fp16
+// goes through tensor cores: an fp32 GEMM's rate would not be its ceiling). On a GPU every trial
+// is timed with CUDA events on Kokkos' stream. Every rank measures at the same time (a barrier, then
 // all ranks run), so the numbers are what one rank gets while its peers load the same memory
 // system, as in a tensor-parallel step; each trial's time is the max over ranks, the best trial
 // counts.
 #pragma once
 
 #include "core/types.hpp"
+#include "core/weight_type.hpp"
 
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 
 namespace lb {
 
@@ -24,6 +28,7 @@ struct RooflineOptions {
   int stream_trials = 10;                     // best of
   int64_t gemm_m = 2048, gemm_n = 2048, gemm_k = 2048;  // y[M,N] = x[M,K] w[N,K]^T
   int gemm_trials = 3;                                   // best of (plus one untimed warm-up)
+  WeightType gemm_weights = WeightType::F32;             // the run's --dtype (gemm_supports must accept it)
 };
 
 struct Roofline {
@@ -34,6 +39,7 @@ struct Roofline {
   double stream_triad_Bps = 0;  // 3 * N * sizeof(real) / t   (read b, c; write a)
   double gemm_flops = 0;        // 2 * M * N * K / t
   double stream_copy_s = 0, stream_triad_s = 0, gemm_s = 0;  // best trial's time (max over ranks)
+  std::string timer;  // how trials were timed: "cuda-events" (GPU) or "steady_clock" (host clock around a fence)
 };
 
 // The kernels, exposed for tests. Both are Kokkos parallel_fors; they do not fence.

@@ -9,7 +9,8 @@
 namespace lb {
 
 // Root attributes roofline_stream_copy_Bps, roofline_stream_triad_Bps, roofline_gemm_flops
-// (per rank, all ranks concurrently), roofline_scope, and the sizes they were measured at.
+// (per rank, all ranks concurrently), roofline_scope, roofline_gemm_dtype, roofline_timer, and the
+// sizes they were measured at.
 void store_roofline(ResultsFile& file, const Roofline& r);
 
 // Two "# roofline ..." lines for a log header.
