@@ -40,11 +40,20 @@ if(NOT CMAKE_CUDA_COMPILER)
                       "put it on PATH or set CMAKE_CUDA_COMPILER / CUDACXX")
 endif()
 
-# The CUDA Kokkos' architecture if there is one, else Hopper (H100/H200); nvcc 13 no longer targets
-# anything below sm_75.
+# The CUDA Kokkos' architecture if there is one (Kokkos >= 4.3 exports Kokkos_CUDA_ARCHITECTURES;
+# older ones only name it in Kokkos_ARCH, e.g. AMPERE80), so that the .cu files run on the GPU the
+# Kokkos kernels were built for; else Hopper (H100/H200). nvcc 13 no longer targets below sm_75.
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  if(Kokkos_ENABLE_CUDA AND Kokkos_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES ${Kokkos_CUDA_ARCHITECTURES})
+  set(_lb_kokkos_cuda_arch ${Kokkos_CUDA_ARCHITECTURES})
+  if(Kokkos_ENABLE_CUDA AND NOT _lb_kokkos_cuda_arch)
+    foreach(_lb_arch IN LISTS Kokkos_ARCH)
+      if(_lb_arch MATCHES "^(MAXWELL|PASCAL|VOLTA|TURING|AMPERE|ADA|HOPPER|BLACKWELL)([0-9]+)$")
+        set(_lb_kokkos_cuda_arch ${CMAKE_MATCH_2})
+      endif()
+    endforeach()
+  endif()
+  if(Kokkos_ENABLE_CUDA AND _lb_kokkos_cuda_arch)
+    set(CMAKE_CUDA_ARCHITECTURES ${_lb_kokkos_cuda_arch})
   else()
     set(CMAKE_CUDA_ARCHITECTURES 90)
   endif()

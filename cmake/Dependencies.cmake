@@ -7,6 +7,7 @@ find_package(Threads REQUIRED)
 set(HDF5_PREFER_PARALLEL TRUE)
 find_package(HDF5 REQUIRED COMPONENTS C)
 
+include(cmake/HostKokkos.cmake)  # the CPU build skips a Kokkos built with CUDA
 find_package(Kokkos REQUIRED)
 # Debian's Trilinos Kokkos 3.4 exports a wrong include dir (/usr/lib/include).
 if(EXISTS /usr/include/trilinos/Kokkos_Core.hpp)

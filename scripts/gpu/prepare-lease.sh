@@ -31,6 +31,10 @@ fi
 LB_BUNDLE_TAR=1 scripts/gpu/bundle.sh build-cuda .gpu-carry
 du -sh .gpu-carry.tar.xz .gpu-carry-ref
 cat <<'MSG'
-Ready. On the GPU machine (the device tool: carry [".gpu-carry.tar.xz", ".gpu-carry-ref"]), one call:
-  scripts/gpu/bench-tp1.sh results/gpu-tp1; rc=$?; tar -czf $OUT/gpu-tp1.tgz -C results gpu-tp1; exit $rc
+Ready. On the GPU machine (the device tool: carry [".gpu-carry.tar.xz", ".gpu-carry-ref"]); results go
+straight to $OUT/gpu-tp1, so a call stopped at its time limit still returns what it measured.
+First a cheap call (unit tests, logits check, 1B bf16 batch 1):
+  LB_QUICK=1 scripts/gpu/bench-tp1.sh
+then the full table:
+  LB_TESTS=0 scripts/gpu/bench-tp1.sh
 MSG
