@@ -86,13 +86,21 @@ TEST(Kernels, RopeMatchesHuggingFaceConvention) {
 }
 
 // Split attention over 1 chunk (the CPU's choice), and over several, uneven and partly past the
-// causal limit (a GPU's choice at small batch), must give the same result.
-class CausalGqaAttention : public ::testing::TestWithParam<int64_t> {};
+// causal limit (a GPU's choice at small batch), must give the same result; so must a team that
+// walks its chunk in blocks of a few keys (online softmax: the running maximum grows block by block)
+// and GQA groups of 1 (MHA), 2 and 4 query heads per KV head. Head dims 6 and 9: the score loop's
+// four-column steps end in a partial one.
+struct AttentionCase {
+  int64_t heads, kv_heads, head_dim, chunks, scores_per_team;
+};
+
+class CausalGqaAttention : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(CausalGqaAttention, MatchesReference) {
-  // One sequence: 4 cached positions then a step of 3 new tokens; 4 query heads over 2 KV heads.
-  // The cache has room for 2 positions more than are filled.
-  const int64_t H = 4, K = 2, dh = 6, past = 4, S = 3, Tk = past + S, max_seq = Tk + 2, chunks = GetParam();
+  // One sequence: 4 cached positions then a step of 3 new tokens. The cache has room for 2
+  // positions more than are filled.
+  const AttentionCase p = GetParam();
+  const int64_t H = p.heads, K = p.kv_heads, dh = p.head_dim, past = 4, S = 3, Tk = past + S, max_seq = Tk + 2;
   const int64_t width = (H + 2 * K) * dh, k_col0 = H * dh, v_col0 = (H + K) * dh;
   const auto all = random_values(Tk * width, 6);
   Cache kc("k", 1, K, max_seq, dh), vc("v", 1, K, max_seq, dh);
@@ -101,7 +109,8 @@ TEST_P(CausalGqaAttention, MatchesReference) {
   append_kv(qkv_past, k_col0, v_col0, past, position(0), kc, vc);
   append_kv(qkv_new, k_col0, v_col0, S, position(past), kc, vc);
   Mat out("out", S, H * dh);
-  causal_attention(qkv_new, H, S, position(past), kc, vc, AttentionPartials("partials", S * H, chunks, dh + 2), out);
+  causal_attention(qkv_new, H, S, position(past), kc, vc, AttentionPartials("partials", S * H, p.chunks, dh + 2), out,
+                   p.scores_per_team);
 
   ref::Tensor q, k, v;
   for (int64_t t = 0; t < Tk; ++t)
@@ -115,7 +124,17 @@ TEST_P(CausalGqaAttention, MatchesReference) {
   EXPECT_LT(rel_l2(to_host(out), expect), kTol);
 }
 
-INSTANTIATE_TEST_SUITE_P(Chunks, CausalGqaAttention, ::testing::Values(1, 2, 4, 9));
+INSTANTIATE_TEST_SUITE_P(
+    ChunksBlocksGroups, CausalGqaAttention,
+    ::testing::Values(AttentionCase{4, 2, 6, 1, kAttentionScoresPerTeam}, AttentionCase{4, 2, 6, 2, kAttentionScoresPerTeam},
+                      AttentionCase{4, 2, 6, 4, kAttentionScoresPerTeam}, AttentionCase{4, 2, 6, 9, kAttentionScoresPerTeam},
+                      AttentionCase{4, 2, 6, 1, 2},    // blocks of 1 key
+                      AttentionCase{4, 2, 6, 1, 6},    // blocks of 3 keys, the last one partial
+                      AttentionCase{4, 2, 6, 2, 4},    // 2 chunks of 5 keys in blocks of 2
+                      AttentionCase{8, 2, 9, 1, 8},    // group 4, blocks of 2 keys
+                      AttentionCase{8, 2, 9, 3, kAttentionScoresPerTeam},
+                      AttentionCase{3, 3, 9, 1, 2},    // MHA, blocks of 2 keys
+                      AttentionCase{3, 3, 9, 2, kAttentionScoresPerTeam}));
 
 TEST(Kernels, AttentionChunksFillTheDeviceWithinBounds) {
   EXPECT_EQ(attention_chunks(32, 1536, 1), 1);                 // a CPU thread: never split

@@ -16,10 +16,12 @@
 
 namespace lb {
 
-// The largest head dimension supported (paper: <= 128); attention keeps one score per key in team
-// scratch, at most kMaxAttentionChunk keys per team.
+// The largest head dimension supported (paper: <= 128). Split attention cuts the keys into chunks
+// of at most kMaxAttentionChunk (attention_chunks); a team keeps at most kAttentionScoresPerTeam
+// scores in scratch at once (a block of keys times the query heads sharing a KV head).
 constexpr int kMaxHeadDim = 256;
 constexpr int64_t kMaxAttentionChunk = 4096;
+constexpr int64_t kAttentionScoresPerTeam = 2048;
 
 using TeamPolicy = Kokkos::TeamPolicy<ExecSpace, LightWeight>;
 using Team = TeamPolicy::member_type;
@@ -36,15 +38,18 @@ constexpr void check_launch_size(const F&) {
   static_assert(sizeof(F) <= 2048, "kernel functor too large for a light-weight (kernel argument) launch");
 }
 
-// `gpu_threads` threads per team on a GPU; on the host Kokkos' choice (one thread on Serial and,
-// in Kokkos 4, on OpenMP). The CMake option LADDERBENCH_HOST_TEAM_SIZE forces host teams of that
-// many threads (at most the backend's): a test aid, so that an OpenMP build exercises the team
-// reductions and barriers with real teams.
-inline TeamPolicy team_policy(int64_t league, int gpu_threads) {
+// `gpu_threads` threads per team on a GPU, in vectors of `gpu_vector_length` lanes (a team thread
+// is then that many lanes, which ThreadVectorRange spans); on the host Kokkos' choice (one thread
+// on Serial and, in Kokkos 4, on OpenMP). The CMake option LADDERBENCH_HOST_TEAM_SIZE forces host
+// teams of that many threads (at most the backend's): a test aid, so that an OpenMP build
+// exercises the team reductions and barriers with real teams.
+inline TeamPolicy team_policy(int64_t league, int gpu_threads, int gpu_vector_length = 1) {
 #if defined(KOKKOS_ENABLE_CUDA)
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return TeamPolicy(league, gpu_threads);
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>)
+    return TeamPolicy(league, gpu_threads / gpu_vector_length, gpu_vector_length);
 #endif
   (void)gpu_threads;
+  (void)gpu_vector_length;
 #ifdef LADDERBENCH_HOST_TEAM_SIZE
   const int threads = int(ExecSpace().concurrency());
   return TeamPolicy(league, LADDERBENCH_HOST_TEAM_SIZE < threads ? LADDERBENCH_HOST_TEAM_SIZE : threads);
@@ -127,7 +132,7 @@ inline void append_kv(const Mat& qkv, int64_t k_col0, int64_t v_col0, int64_t S,
 
 // How many chunks split attention cuts the keys of one (token, head) into: enough teams to fill
 // the device (`concurrency` threads at `threads_per_team`), never chunks over kMaxAttentionChunk
-// keys (their scores live in team scratch), never fewer than 64 keys per chunk. 1 on a CPU.
+// keys, never fewer than 64 keys per chunk. 1 on a CPU.
 inline int64_t attention_chunks(int64_t rows, int64_t max_seq, int64_t concurrency, int64_t threads_per_team = 128) {
   const int64_t fill = (concurrency / threads_per_team + rows - 1) / rows;
   const int64_t most = std::max<int64_t>(1, (max_seq + 63) / 64);
@@ -136,60 +141,118 @@ inline int64_t attention_chunks(int64_t rows, int64_t max_seq, int64_t concurren
 }
 
 // Causal GQA attention of the local query heads over the cache, split over the keys as in
-// flash-decoding: a team per (token t, head h, chunk c) computes the scores of its keys, their
-// local softmax and weighted value sum (pass 1); pass 2 rescales the chunks to the global maximum
-// and sums them. Query head h reads KV head h / (heads / kv_heads) (Hugging Face repeat_kv).
-// `partials` must be [T * heads, chunks, head_dim + 2]. out[t, h*head_dim + j].
+// flash-decoding. Pass 1: a team per (token t, KV head kh, chunk c) serves the whole group of
+// query heads that share kh (Hugging Face repeat_kv: query head h reads KV head h / group), so
+// each K and V row is read once per group, not once per head. It walks its chunk's keys in blocks
+// of at most `scores_per_team / group` keys (the block's scores live in team scratch) with an
+// online softmax: per query head, a running maximum and sum of exp(score - max), and the weighted
+// value sum rescaled whenever the maximum grows. On a GPU a team thread is a warp whose 32 lanes
+// span the head dimension: scores read each K row coalesced (four columns per lane, which on a CPU
+// are four independent products), value rows are read coalesced. Pass 2 rescales the chunks to the
+// global maximum and sums them. `partials` must be [T * heads, chunks, head_dim + 2].
+// out[t, h*head_dim + j].
 inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Position& pos0, const Cache& k_cache,
-                             const Cache& v_cache, const AttentionPartials& partials, const Mat& out) {
+                             const Cache& v_cache, const AttentionPartials& partials, const Mat& out,
+                             int64_t scores_per_team = kAttentionScoresPerTeam) {
   const int64_t kv_heads = k_cache.extent(1), max_seq = k_cache.extent(2), head_dim = k_cache.extent(3);
   const int64_t group = heads / kv_heads, chunks = partials.extent(1);
   const int64_t chunk = (max_seq + chunks - 1) / chunks;
+  const int64_t block = std::max<int64_t>(1, std::min(chunk, scores_per_team / group));
+  const int64_t quads = (head_dim + 3) / 4;
   const int64_t T = qkv.extent(0);
   const real scale = real(1) / kmath::sqrt(real(head_dim));
   const int64_t sum_col = head_dim, max_col = head_dim + 1;
-  const auto policy =
-      team_policy(T * heads * chunks, 128)
-          .set_scratch_size(0, Kokkos::PerTeam(ScratchVec::shmem_size(chunk) + ScratchVec::shmem_size(head_dim)));
+  // Scratch: the group's scaled queries and weighted value sums, a block's scores, and per query
+  // head (running max, running sum, the factor the last block rescaled the earlier ones by).
+  const size_t scratch = 2 * ScratchVec::shmem_size(group * head_dim) + ScratchVec::shmem_size(group * block) +
+                         ScratchVec::shmem_size(3 * group);
+  const auto policy = team_policy(T * kv_heads * chunks, 128, 32).set_scratch_size(0, Kokkos::PerTeam(scratch));
   // The largest functor of the model (eight views and the scalars): checked against the launch limit.
   const auto chunk_body = KOKKOS_LAMBDA(const Team& team) {
-    const int64_t row = team.league_rank() / chunks, c = team.league_rank() % chunks;
-    const int64_t t = row / heads, h = row % heads, b = t / S, kh = h / group;
+    const int64_t c = team.league_rank() % chunks, tk = team.league_rank() / chunks;
+    const int64_t t = tk / kv_heads, kh = tk % kv_heads, b = t / S, row0 = t * heads + kh * group;
     const int64_t first = c * chunk, causal_end = pos0() + t % S + 1;
     const int64_t end = first + chunk < causal_end ? first + chunk : causal_end;
-    const int64_t n = end > first ? end - first : 0;
-    ScratchVec w(team.team_scratch(0), chunk);
-    // Scores: a thread per key. Four partial sums: independent chains a CPU can overlap.
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) {
-      real s[4] = {0, 0, 0, 0};
-      int64_t j = 0;
-      for (; j + 4 <= head_dim; j += 4)
-        for (int u = 0; u < 4; ++u) s[u] += qkv(t, h * head_dim + j + u) * k_cache(b, kh, first + k, j + u);
-      for (; j < head_dim; ++j) s[0] += qkv(t, h * head_dim + j) * k_cache(b, kh, first + k, j);
-      w(k) = (s[0] + s[1] + s[2] + s[3]) * scale;
+    ScratchVec q(team.team_scratch(0), group * head_dim), acc(team.team_scratch(0), group * head_dim);
+    ScratchVec w(team.team_scratch(0), group * block), stat(team.team_scratch(0), 3 * group);
+    // (query head g, column j) stays on one thread and lane in every phase below that touches acc
+    // or stat, so only the phases that exchange data between threads need a barrier.
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, group), [&](const int64_t g) {
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim), [&](const int64_t j) {
+        q(g * head_dim + j) = qkv(t, (kh * group + g) * head_dim + j) * scale;
+        acc(g * head_dim + j) = 0;
+      });
+      Kokkos::single(Kokkos::PerThread(team), [&]() {
+        stat(3 * g) = -kmath::infinity<real>();
+        stat(3 * g + 1) = 0;
+      });
     });
     team.team_barrier();
-    real top = -kmath::infinity<real>();
-    Kokkos::parallel_reduce(
-        Kokkos::TeamThreadRange(team, n), [&](const int64_t k, real& m) { m = w(k) > m ? w(k) : m; },
-        Kokkos::Max<real>(top));
-    if (n == 0) top = -kmath::infinity<real>();
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) { w(k) = kmath::exp(w(k) - top); });
-    team.team_barrier();
-    real sum = 0;
-    Kokkos::parallel_reduce(Kokkos::TeamThreadRange(team, n), [&](const int64_t k, real& acc) { acc += w(k); }, sum);
-    // Weighted values, key by key: the team's threads share a value row (contiguous on a CPU,
-    // coalesced on a GPU). Each thread always gets the same columns, so it accumulates into its own
-    // entries of the output row with no barrier between keys.
-    ScratchVec acc(team.team_scratch(0), head_dim);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim), [&](const int64_t j) { acc(j) = 0; });
-    for (int64_t k = 0; k < n; ++k)
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim),
-                           [&](const int64_t j) { acc(j) += w(k) * v_cache(b, kh, first + k, j); });
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, head_dim), [&](const int64_t j) { partials(row, c, j) = acc(j); });
-    Kokkos::single(Kokkos::PerTeam(team), [&]() {
-      partials(row, c, sum_col) = sum;
-      partials(row, c, max_col) = top;
+    for (int64_t k0 = first; k0 < end; k0 += block) {
+      const int64_t n = end - k0 < block ? end - k0 : block;
+      // Scores: a thread per key, its lanes over the key's row; the row serves every head of the group.
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) {
+        for (int64_t g = 0; g < group; ++g) {
+          real s = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::ThreadVectorRange(team, quads),
+              [&](const int64_t u, real& part) {
+                real p = 0;
+                for (int64_t j = 4 * u; j < 4 * u + 4 && j < head_dim; ++j)
+                  p += q(g * head_dim + j) * k_cache(b, kh, k0 + k, j);
+                part += p;
+              },
+              s);
+          Kokkos::single(Kokkos::PerThread(team), [&]() { w(g * block + k) = s; });
+        }
+      });
+      team.team_barrier();
+      // The block's softmax per query head (a thread per head, lanes over keys), folded into the
+      // running statistics; the scores become exp(score - new max).
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, group), [&](const int64_t g) {
+        real top = -kmath::infinity<real>();
+        Kokkos::parallel_reduce(
+            Kokkos::ThreadVectorRange(team, n),
+            [&](const int64_t k, real& m) { m = w(g * block + k) > m ? w(g * block + k) : m; }, Kokkos::Max<real>(top));
+        const real before = stat(3 * g), now = before > top ? before : top;
+        real sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::ThreadVectorRange(team, n),
+            [&](const int64_t k, real& part) {
+              const real e = kmath::exp(w(g * block + k) - now);
+              w(g * block + k) = e;
+              part += e;
+            },
+            sum);
+        Kokkos::single(Kokkos::PerThread(team), [&]() {
+          const real rescale = kmath::exp(before - now);  // 0 after the first block's -inf
+          stat(3 * g) = now;
+          stat(3 * g + 1) = stat(3 * g + 1) * rescale + sum;
+          stat(3 * g + 2) = rescale;
+        });
+      });
+      team.team_barrier();
+      // Weighted values: a thread per query head walks the block's keys, its lanes over the value
+      // row (contiguous on a CPU, coalesced on a GPU).
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, group), [&](const int64_t g) {
+        const real rescale = stat(3 * g + 2);
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim),
+                             [&](const int64_t j) { acc(g * head_dim + j) *= rescale; });
+        for (int64_t k = 0; k < n; ++k) {
+          const real wk = w(g * block + k);
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim),
+                               [&](const int64_t j) { acc(g * head_dim + j) += wk * v_cache(b, kh, k0 + k, j); });
+        }
+      });
+      team.team_barrier();  // the next block's scores overwrite w
+    }
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, group), [&](const int64_t g) {
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim),
+                           [&](const int64_t j) { partials(row0 + g, c, j) = acc(g * head_dim + j); });
+      Kokkos::single(Kokkos::PerThread(team), [&]() {
+        partials(row0 + g, c, sum_col) = stat(3 * g + 1);  // 0 for a chunk past the causal limit
+        partials(row0 + g, c, max_col) = stat(3 * g);
+      });
     });
   };
   check_launch_size(chunk_body);
