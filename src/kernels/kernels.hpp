@@ -140,6 +140,31 @@ inline int64_t attention_chunks(int64_t rows, int64_t max_seq, int64_t concurren
   return std::max(least, std::min(fill, most));
 }
 
+// a · b over n contiguous values by the calling team thread: on a GPU its vector lanes split the
+// row four columns each (coalesced loads) and reduce; on the host (one lane) four independent
+// partial sums, which the compiler keeps in one SIMD register.
+KOKKOS_INLINE_FUNCTION real lane_dot(const Team& team, const real* a, const real* b, int64_t n) {
+#if defined(KOKKOS_ENABLE_CUDA)
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+    real s = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::ThreadVectorRange(team, (n + 3) / 4),
+        [&](const int64_t u, real& part) {
+          for (int64_t j = 4 * u; j < 4 * u + 4 && j < n; ++j) part += a[j] * b[j];
+        },
+        s);
+    return s;
+  }
+#endif
+  (void)team;
+  real s[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int u = 0; u < 4; ++u) s[u] += a[j + u] * b[j + u];
+  for (; j < n; ++j) s[0] += a[j] * b[j];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 // Causal GQA attention of the local query heads over the cache, split over the keys as in
 // flash-decoding. Pass 1: a team per (token t, KV head kh, chunk c) serves the whole group of
 // query heads that share kh (Hugging Face repeat_kv: query head h reads KV head h / group), so
@@ -158,7 +183,6 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
   const int64_t group = heads / kv_heads, chunks = partials.extent(1);
   const int64_t chunk = (max_seq + chunks - 1) / chunks;
   const int64_t block = std::max<int64_t>(1, std::min(chunk, scores_per_team / group));
-  const int64_t quads = (head_dim + 3) / 4;
   const int64_t T = qkv.extent(0);
   const real scale = real(1) / kmath::sqrt(real(head_dim));
   const int64_t sum_col = head_dim, max_col = head_dim + 1;
@@ -190,19 +214,13 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
     team.team_barrier();
     for (int64_t k0 = first; k0 < end; k0 += block) {
       const int64_t n = end - k0 < block ? end - k0 : block;
-      // Scores: a thread per key, its lanes over the key's row; the row serves every head of the group.
+      // Scores: a thread per key, its lanes over the key's row; the row serves every head of the
+      // group. Rows are contiguous (LayoutRight), so plain pointers: the compiler then keeps the
+      // index arithmetic out of the inner loop.
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int64_t k) {
+        const real* key = &k_cache(b, kh, k0 + k, 0);
         for (int64_t g = 0; g < group; ++g) {
-          real s = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::ThreadVectorRange(team, quads),
-              [&](const int64_t u, real& part) {
-                real p = 0;
-                for (int64_t j = 4 * u; j < 4 * u + 4 && j < head_dim; ++j)
-                  p += q(g * head_dim + j) * k_cache(b, kh, k0 + k, j);
-                part += p;
-              },
-              s);
+          const real s = lane_dot(team, &q(g * head_dim), key, head_dim);
           Kokkos::single(Kokkos::PerThread(team), [&]() { w(g * block + k) = s; });
         }
       });
@@ -236,12 +254,12 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
       // row (contiguous on a CPU, coalesced on a GPU).
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, group), [&](const int64_t g) {
         const real rescale = stat(3 * g + 2);
-        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim),
-                             [&](const int64_t j) { acc(g * head_dim + j) *= rescale; });
+        real* sum = &acc(g * head_dim);
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim), [&](const int64_t j) { sum[j] *= rescale; });
         for (int64_t k = 0; k < n; ++k) {
           const real wk = w(g * block + k);
-          Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim),
-                               [&](const int64_t j) { acc(g * head_dim + j) += wk * v_cache(b, kh, k0 + k, j); });
+          const real* value = &v_cache(b, kh, k0 + k, 0);
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim), [&](const int64_t j) { sum[j] += wk * value[j]; });
         }
       });
       team.team_barrier();  // the next block's scores overwrite w
