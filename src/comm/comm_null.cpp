@@ -9,6 +9,7 @@ class NullComm final : public Comm {
   int size() const override { return 1; }
   std::string name() const override { return "null"; }
   std::string transports() const override { return "none (one rank)"; }
+  std::string wire_type() const override { return "none (one rank)"; }
   Ticket start_allreduce(real*, size_t, int64_t) override { return ++issued_; }
   void wait(Ticket) override {}
 

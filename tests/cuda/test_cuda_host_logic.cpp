@@ -103,6 +103,7 @@ TEST(HostNcclTransports, LogRoutedToAFileOnlyIfTheUserConfiguredNone) {
   EXPECT_STREQ(std::getenv("NCCL_DEBUG"), "INFO");
   EXPECT_STREQ(std::getenv("NCCL_DEBUG_SUBSYS"), "INIT");
   EXPECT_EQ(std::getenv("NCCL_DEBUG_FILE"), path);
+  EXPECT_EQ(route_nccl_log_to_file(), path);  // a second communicator of the process: the same file
   for (size_t i = 0; i < saved.size(); ++i) {
     if (saved[i])
       setenv(names[i], saved[i]->c_str(), 1);

@@ -107,9 +107,10 @@ NcclComm::NcclComm(MPI_Comm world, cudaStream_t compute_stream, NcclCommOptions 
 }
 
 std::string NcclComm::connect_and_read_transports() {
+  // Freed only once the all-reduce completed: on a failure cudaFree would wait for a stuck
+  // collective, and the process is about to abort anyway.
   float* one = nullptr;
   LB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&one), sizeof(float)));
-  const std::unique_ptr<float, cudaError_t (*)(void*)> owner(one, cudaFree);
   LB_CUDA_CHECK(cudaMemsetAsync(one, 0, sizeof(float), stream_.get()));
   const ncclResult_t r = ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, comm_, stream_.get());
   LB_NCCL_CHECK_COMM(r, comm_);
@@ -123,6 +124,7 @@ std::string NcclComm::connect_and_read_transports() {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   LB_CUDA_CHECK(q);
+  LB_CUDA_CHECK(cudaFree(one));
   if (nccl_log_.empty()) return "not recorded (NCCL_DEBUG is set by the environment)";
   std::ifstream in(nccl_log_);
   std::stringstream text;

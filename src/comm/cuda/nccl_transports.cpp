@@ -10,6 +10,8 @@
 namespace lb::cuda {
 
 std::string route_nccl_log_to_file() {
+  static std::string routed;  // a later communicator of the process finds its own setting
+  if (!routed.empty()) return routed;
   if (std::getenv("NCCL_DEBUG")) return "";  // the user's logging stays as configured
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -19,6 +21,7 @@ std::string route_nccl_log_to_file() {
   setenv("NCCL_DEBUG", "INFO", 1);
   setenv("NCCL_DEBUG_SUBSYS", "INIT", 1);
   setenv("NCCL_DEBUG_FILE", path.c_str(), 1);
+  routed = path;
   return path;
 }
 

@@ -10,7 +10,8 @@
 namespace lb::cuda {
 
 // If NCCL_DEBUG is not set: sets NCCL_DEBUG=INFO, NCCL_DEBUG_SUBSYS=INIT (connections are logged
-// under it) and NCCL_DEBUG_FILE to a file of this process, and returns that file's path; else "".
+// under it) and NCCL_DEBUG_FILE to a file of this process, and returns that file's path (again on
+// later calls); else "".
 // Must run before the process's first NCCL call that initializes it (ncclGetUniqueId, init).
 std::string route_nccl_log_to_file();
 
