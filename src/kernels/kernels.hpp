@@ -172,8 +172,8 @@ KOKKOS_INLINE_FUNCTION real lane_dot(const Team& team, const real* a, const real
 // of at most `scores_per_team / group` keys (the block's scores live in team scratch) with an
 // online softmax: per query head, a running maximum and sum of exp(score - max), and the weighted
 // value sum rescaled whenever the maximum grows. On a GPU a team thread is a warp whose 32 lanes
-// span the head dimension: scores read each K row coalesced (four columns per lane, which on a CPU
-// are four independent products), value rows are read coalesced. Pass 2 rescales the chunks to the
+// span the head dimension: scores read each K row coalesced (lane_dot: four columns per lane; on a
+// CPU four partial sums), value rows are read coalesced. Pass 2 rescales the chunks to the
 // global maximum and sums them. `partials` must be [T * heads, chunks, head_dim + 2].
 // out[t, h*head_dim + j].
 inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Position& pos0, const Cache& k_cache,
