@@ -117,8 +117,8 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
 
 // The GEMM ceiling is measured with the run's weight type (a GPU's bf16 GEMMs use tensor cores):
 // measured where this build's GEMM reads it, refused by name where it does not (the CPU build).
-TEST(Roofline, GemmCeilingInTheRunsWeightType) {
-  for (WeightType t : {WeightType::BF16, WeightType::F16}) {
+TEST(Roofline, GemmCeilingInTheRunsDType) {
+  for (DType t : {DType::BF16, DType::F16}) {
     RooflineOptions o;
     o.stream_bytes = int64_t(1) << 20;
     o.stream_trials = 1;
@@ -129,15 +129,15 @@ TEST(Roofline, GemmCeilingInTheRunsWeightType) {
     o.gemm_weights = t;
     if (gemm_supports(t)) {
       const Roofline r = measure_roofline(MPI_COMM_WORLD, o);
-      EXPECT_TRUE(std::isfinite(r.gemm_flops) && r.gemm_flops > 0) << weight_type_name(t);
+      EXPECT_TRUE(std::isfinite(r.gemm_flops) && r.gemm_flops > 0) << dtype_name(t);
       EXPECT_EQ(r.options.gemm_weights, t);
     } else {
       try {
         measure_roofline(MPI_COMM_WORLD, o);
-        ADD_FAILURE() << "a " << weight_type_name(t) << " GEMM ceiling on a build without " << weight_type_name(t)
+        ADD_FAILURE() << "a " << dtype_name(t) << " GEMM ceiling on a build without " << dtype_name(t)
                       << " GEMMs must be refused";
       } catch (const std::invalid_argument& e) {
-        EXPECT_NE(std::string(e.what()).find(weight_type_name(t)), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(dtype_name(t)), std::string::npos) << e.what();
       }
     }
   }

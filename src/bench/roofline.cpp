@@ -130,11 +130,11 @@ double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
 }
 
 // Unit roundoff of a weight type (round to nearest): 2^-p for p significant bits.
-double unit_roundoff(WeightType t) {
+double unit_roundoff(DType t) {
   switch (t) {
-    case WeightType::BF16:
+    case DType::BF16:
       return std::ldexp(1.0, -8);
-    case WeightType::F16:
+    case DType::F16:
       return std::ldexp(1.0, -11);
     default:
       return 0;  // fp32 GEMMs are checked at the fp32 accumulation bound alone
@@ -156,7 +156,7 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
     throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
   if (!gemm_supports(o.gemm_weights))
     throw std::invalid_argument(std::string("measure_roofline: this build's GEMM has no ") +
-                                weight_type_name(o.gemm_weights) + " weights");
+                                dtype_name(o.gemm_weights) + " weights");
   Roofline r;
   r.options = o;
   r.timer = TrialTimer::name();

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "core/types.hpp"
-#include "core/weight_type.hpp"
+#include "core/dtype.hpp"
 
 #include <mpi.h>
 
@@ -28,7 +28,7 @@ struct RooflineOptions {
   int stream_trials = 10;                     // best of
   int64_t gemm_m = 2048, gemm_n = 2048, gemm_k = 2048;  // y[M,N] = x[M,K] w[N,K]^T
   int gemm_trials = 3;                                   // best of (plus one untimed warm-up)
-  WeightType gemm_weights = WeightType::F32;             // the run's --dtype (gemm_supports must accept it)
+  DType gemm_weights = DType::F32;             // the run's --dtype (gemm_supports must accept it)
 };
 
 struct Roofline {

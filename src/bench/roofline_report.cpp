@@ -17,7 +17,7 @@ void store_roofline(ResultsFile& f, const Roofline& r) {
   f.set_attr("roofline_gemm_n", r.options.gemm_n);
   f.set_attr("roofline_gemm_k", r.options.gemm_k);
   f.set_attr("roofline_gemm_trials", int64_t(r.options.gemm_trials));
-  f.set_attr("roofline_gemm_dtype", std::string(weight_type_name(r.options.gemm_weights)));
+  f.set_attr("roofline_gemm_dtype", std::string(dtype_name(r.options.gemm_weights)));
   f.set_attr("roofline_timer", r.timer);
 }
 
@@ -27,7 +27,7 @@ void print_roofline(std::FILE* out, const Roofline& r) {
                (long long)(r.options.stream_bytes >> 20), r.options.stream_trials);
   std::fprintf(out, "# roofline: GEMM %lldx%lldx%lld (gemm_xwt, %s weights) %.2f GFLOP/s (best of %d, %s)\n",
                (long long)r.options.gemm_m, (long long)r.options.gemm_n, (long long)r.options.gemm_k,
-               weight_type_name(r.options.gemm_weights), r.gemm_flops / 1e9, r.options.gemm_trials, r.timer.c_str());
+               dtype_name(r.options.gemm_weights), r.gemm_flops / 1e9, r.options.gemm_trials, r.timer.c_str());
 }
 
 }  // namespace lb
