@@ -13,19 +13,11 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--ladder-layers", o.ladder_layers,
                  "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
       ->check(kNonNegative);
-  app.add_option("--batch", o.batches, "comma list of batch sizes")
-      ->delimiter(',')
-      ->check(kPositive)
-      ->capture_default_str();
-  app.add_option("--prompt-len", o.prompt_lens, "comma list of prompt tokens per sequence")
-      ->delimiter(',')
-      ->check(kPositive)
-      ->capture_default_str();
-  app.add_option("--gen-len", o.gen_lens,
-                 "comma list of generated tokens per sequence (1 from prefill + gen_len-1 decode steps)")
-      ->delimiter(',')
-      ->check(at_least(2, "an integer >= 2"))
-      ->capture_default_str();
+  // Distinct values: a repeated one would measure the same cell twice; an empty element is an error.
+  add_int_list_option(app, "--batch", o.batches, 1, "comma list of distinct batch sizes");
+  add_int_list_option(app, "--prompt-len", o.prompt_lens, 1, "comma list of distinct prompt lengths (tokens per sequence)");
+  add_int_list_option(app, "--gen-len", o.gen_lens, 2,
+                      "comma list of distinct generated lengths per sequence (1 from prefill + gen_len-1 decode steps)");
   app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")
       ->check(kNonNegative)
       ->capture_default_str();

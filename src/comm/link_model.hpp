@@ -9,6 +9,13 @@ namespace lb {
 // 0 = no bandwidth term). Applied inside the communication path, so it overlaps exactly where
 // the schedule lets the real all-reduce overlap. Off when both are 0, and for a single rank.
 struct LinkModel {
+  // What the flags accept (cli_flags.hpp). A latency beyond a second or a bandwidth under
+  // 1 Mbit/s emulates no interconnect anyone runs TP over, and a tiny bandwidth would overflow the
+  // delay into nonsense; above 100 Tbit/s the term is far below what the real all-reduce costs.
+  static constexpr double kMaxLatencyUs = 1e6;
+  static constexpr double kMinBandwidthGbps = 1e-3;
+  static constexpr double kMaxBandwidthGbps = 1e5;
+
   double latency_us = 0;
   double bandwidth_gbps = 0;
   bool enabled() const { return latency_us > 0 || bandwidth_gbps > 0; }

@@ -35,7 +35,11 @@ std::vector<Variant> parse_variant_list(const std::string& s) {
   std::vector<Variant> out;
   std::stringstream in(s);
   std::string item;
+  // getline drops a trailing empty element ("standard,"), hence the check of the last character.
+  const UserError empty("--variant: empty element in the comma list \"" + s + "\"");
+  if (!s.empty() && s.back() == ',') throw empty;
   while (std::getline(in, item, ',')) {
+    if (item.empty()) throw empty;
     const Variant v = parse_variant(item);
     for (Variant seen : out)
       if (seen == v) throw UserError("--variant: \"" + item + "\" is listed twice");
