@@ -2,7 +2,8 @@
 # ladder-allreduce end to end under mpirun -np 2: the nccl-tests-style sweep 8 B .. 64 MiB in both
 # modes exits 0 with zero wrong elements (the exact check of every all-reduce is the assertion),
 # the HDF5 file is a ladderbench file of kind "allreduce" with consistent datasets, the emulated
-# link shows up in the times, and bad flags fail fast with a message naming the flag.
+# link shows up in the times, and bad flags (the link's bounds and its time against --timeout-s
+# included) fail fast with a message naming the flag.
 # Usage: test_allreduce_app.sh <ladder-allreduce>
 set -uo pipefail
 bench=$1
@@ -111,6 +112,10 @@ expect_failure stepfactor-1 "--stepfactor" -f 1
 expect_failure bad-mode "--mode" --mode overlapped
 expect_failure zero-iters "--iters" -n 0
 expect_failure existing-file "file exists (pass --overwrite" --out "$tmp/exists.h5"
+expect_failure latency-above-1s "--link-latency-us: must be" --link-latency-us 2e6
+expect_failure bandwidth-1e-300 "--link-bandwidth-gbps: must be" --link-bandwidth-gbps 1e-300
+# 1 MiB at 1 Mbit/s: 8.4 s on the emulated link alone.
+expect_failure link-over-timeout "longer than --timeout-s 1" -b 8 -e 1M --link-bandwidth-gbps 0.001 --timeout-s 1
 
 [ "$failures" -eq 0 ] && echo "all passed"
 [ "$failures" -eq 0 ]

@@ -29,6 +29,7 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
         if (sizes.back() / int64_t(sizeof(real)) > INT_MAX)
           throw UserError("-e/--maxbytes " + std::to_string(o.maxbytes) + " is more than an MPI count of floats (" +
                           std::to_string(int64_t(INT_MAX) * int64_t(sizeof(real))) + " bytes)");
+        check_link_within_timeout(o.link, o.timeout_s, size_t(sizes.back()), size, "the largest all-reduce (-e/--maxbytes)");
         if (size > max_exact_ranks())
           throw UserError("the exact check supports at most " + std::to_string(max_exact_ranks()) + " ranks, found " +
                           std::to_string(size));

@@ -1,6 +1,10 @@
 #pragma once
 
+#include "core/errors.hpp"
+
 #include <cstddef>
+#include <sstream>
+#include <string>
 
 namespace lb {
 
@@ -26,5 +30,20 @@ struct LinkModel {
     return latency_us * 1e-6 + bw_term;
   }
 };
+
+// The watchdog bounds every wait for an all-reduce, its emulated time included. A largest
+// all-reduce (`bytes`; `what` says which) whose emulated time alone exceeds --timeout-s could only
+// end in the watchdog's abort, so it is refused before the run, naming the flags to change.
+inline void check_link_within_timeout(const LinkModel& link, double timeout_s, size_t bytes, int ranks,
+                                      const std::string& what) {
+  const double delay = link.delay_s(bytes, ranks);
+  if (timeout_s <= 0 || delay <= timeout_s) return;
+  std::ostringstream m;
+  m << "--link-latency-us " << link.latency_us << " and --link-bandwidth-gbps " << link.bandwidth_gbps << " make "
+    << what << " (" << bytes << " bytes over " << ranks << " ranks) take " << delay
+    << " s on the emulated link alone, longer than --timeout-s " << timeout_s
+    << ": the watchdog would end the run (raise --timeout-s, or lower the latency or raise the bandwidth)";
+  throw UserError(m.str());
+}
 
 }  // namespace lb
