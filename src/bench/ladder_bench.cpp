@@ -3,6 +3,7 @@
 #include "bench/agreement.hpp"
 #include "bench/bench_reporters.hpp"
 #include "bench/generation.hpp"
+#include "bench/memory_fit.hpp"
 #include "bench/roofline.hpp"
 #include "bench/run_records.hpp"
 #include "bench/step_graph.hpp"
@@ -105,6 +106,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   std::vector<Variant> variants;
   DType weights = DType::F32;
   std::unique_ptr<WeightSource> source;
+  const int node_ranks = ranks_on_this_node(world);
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
@@ -128,6 +130,14 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
           throw UserError("--prompt-len + --gen-len - 1 = " + std::to_string(longest) +
                           " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
                           " of model " + cfg.name);
+        const Plan need = plan_of_run(cfg, o, weights, size);
+        check_memory_fit(need, memory_per_rank(node_ranks));
+        // The largest all-reduce is the prefill's: batch * prompt_len rows of hidden_size in the wire type.
+        const size_t prefill_bytes =
+            size_t(need.in.batch) * size_t(need.in.prompt_len) * size_t(cfg.hidden_size) * size_t(dtype_bytes(weights));
+        check_link_within_timeout(o.link, o.timeout_s, prefill_bytes, size,
+                                  "the prefill's all-reduce at --batch " + std::to_string(need.in.batch) +
+                                      " --prompt-len " + std::to_string(need.in.prompt_len));
         source = o.weights == "random" ? make_random_source(o.seed) : make_checkpoint_source(o.weights);
         validate_source(*source, cfg);
         if (rank == 0) ResultsFile::check_output_path(o.out, o.overwrite);

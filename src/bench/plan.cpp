@@ -32,9 +32,11 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
                    2 * V * d + d;
   p.weight_bytes = double(p.params_per_rank) * b;
   const int64_t max_seq = S + G;
-  p.kv_cache_bytes = 2.0 * double(L * B * Kl * max_seq * dh) * cb;
+  // In double from here on: a batch of 1e5 or more must give a size that is refused, not one that
+  // overflowed int64.
+  p.kv_cache_bytes = 2.0 * double(L * Kl * dh) * double(B) * double(max_seq) * cb;
   // Prefill buffers live at once (Transformer::Workspace) plus the logits, fp32 on CPU.
-  const double T = double(B * S);
+  const double T = double(B) * double(S);
   p.activation_bytes = (T * (4.0 * d + (Hl + 2 * Kl) * dh + Hl * dh + 3.0 * Fl) + double(B) * V) * cb;
   p.total_bytes = p.weight_bytes + p.kv_cache_bytes + p.activation_bytes;
   p.fits = p.total_bytes <= in.device_mem_gib * kGiB;
@@ -47,10 +49,10 @@ Plan make_plan(const ModelConfig& c, const PlanInput& in, const std::vector<Vari
   const double lm_head_flops = 2.0 * double(d) * V;
   p.decode_flops = double(B) * (matrix_flops_per_token + lm_head_flops + 4.0 * double(L * Hl * dh) * ctx);
   const double streamed_weights = double(p.params_per_rank - V * d) * b + double(B * d) * cb;
-  p.decode_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh) * ctx * cb;
+  p.decode_bytes = streamed_weights + 2.0 * double(L * Kl * dh) * double(B) * ctx * cb;
   p.prefill_flops = double(B) * (double(S) * matrix_flops_per_token + lm_head_flops +
                                  4.0 * double(L * Hl * dh) * double(S) * double(S + 1) / 2);
-  p.prefill_bytes = streamed_weights + 2.0 * double(L * B * Kl * dh * S) * cb;
+  p.prefill_bytes = streamed_weights + 2.0 * double(L * Kl * dh) * double(B) * double(S) * cb;
   for (Variant v : variants) p.allreduces_per_token.push_back({v, Schedule(v, c, int(P)).allreduces_per_forward()});
   p.allreduce_elements = B * d;
   return p;

@@ -1,13 +1,36 @@
 #include "bench/plan_mode.hpp"
 
+#include "bench/memory_fit.hpp"
 #include "bench/plan.hpp"
 #include "core/errors.hpp"
 #include "core/dtype.hpp"
+#include "core/types.hpp"
 
 #include <cstdio>
 #include <fstream>
 
 namespace lb {
+namespace {
+
+// The memory check a run makes before allocating (memory_fit.hpp), printed for this machine as
+// if all --tp ranks ran on it, with the app's own buffers (fp32 KV cache and activations).
+nlohmann::json print_fit_here(const ModelConfig& cfg, PlanInput in) {
+  in.cache_dtype_bytes = sizeof(real);
+  const Plan run = make_plan(cfg, in, {});
+  try {
+    const AvailableMemory per_rank = memory_per_rank(int(in.tp));
+    const bool ok = fits(run, per_rank);
+    std::printf("  this machine, %lld ranks on it: %s -> %s\n", (long long)in.tp, memory_need(run, per_rank).c_str(),
+                ok ? "fits" : "DOES NOT FIT");
+    return {{"needs_bytes_per_rank", run.total_bytes}, {"available_bytes_per_rank", per_rank.bytes},
+            {"available_source", per_rank.source}, {"fits", ok}};
+  } catch (const UserError& e) {
+    std::printf("  this machine: available memory unknown (%s)\n", e.what());
+    return nullptr;
+  }
+}
+
+}  // namespace
 
 int run_plan(const BenchOptions& o) {
   try {
@@ -25,7 +48,9 @@ int run_plan(const BenchOptions& o) {
       in.gen_len = cell.gen_len;
       const Plan p = make_plan(cfg, in, variants);
       print_plan(cfg, p);
-      all.push_back(plan_json(cfg, p));
+      nlohmann::json j = plan_json(cfg, p);
+      j["this_machine"] = print_fit_here(cfg, in);
+      all.push_back(j);
     }
     if (!o.out.empty()) {
       std::ofstream out(o.out);
