@@ -4,6 +4,7 @@
 #include "io/provenance.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,22 @@ void dataset(hid_t group, const std::string& name, hid_t type, std::vector<hsize
   check(H5Dwrite(d.id, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, file);
 }
 
+// HDF5 holds an flock() on a file it writes: a second writer fails with "Resource temporarily
+// unavailable". Probing the same lock (without truncating anything) names the real cause.
+bool held_by_another_process(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the probe's lock if it got one
+  return held;
+}
+
+std::string held_message(const std::string& path, const std::string& partial) {
+  return "--out " + path + ": " + partial +
+         " is locked by another process (another job writing the same --out?); wait for it to finish or "
+         "choose another --out";
+}
+
 }  // namespace
 
 void ResultsFile::check_output_path(const std::string& path, bool overwrite) {
@@ -80,6 +97,7 @@ void ResultsFile::check_output_path(const std::string& path, bool overwrite) {
   if (!fs::is_directory(dir)) throw UserError("--out " + path + ": directory " + dir.string() + " does not exist");
   if (fs::exists(p) && !overwrite)
     throw UserError("--out " + path + ": file exists (pass --overwrite to replace it)");
+  if (held_by_another_process(path + ".partial")) throw UserError(held_message(path, path + ".partial"));
   // Creating a file is the only test that also catches read-only mounts and root's exemptions.
   const std::string probe = (dir / (".ladderbench-probe-" + std::to_string(::getpid()))).string();
   const int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
@@ -91,7 +109,11 @@ void ResultsFile::check_output_path(const std::string& path, bool overwrite) {
 ResultsFile::ResultsFile(const std::string& path, bool overwrite) : path_(path), partial_(path + ".partial") {
   check_output_path(path, overwrite);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported by check()
-  file_ = check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create", partial_);
+  errno = 0;
+  file_ = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  // A job that took the lock after check_output_path (both started at once).
+  if (file_ < 0 && (errno == EWOULDBLOCK || held_by_another_process(partial_))) throw UserError(held_message(path, partial_));
+  check(file_, "create", partial_);
   runs_ = check(H5Gcreate2(file_, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "group /runs", partial_);
   set_attr("format", std::string("ladderbench"));
   set_attr("format_version", kFormatVersion);
