@@ -96,5 +96,33 @@ expect_failure ladder-layers "--ladder-layers 9 exceeds" --model "$tiny" --varia
 expect_failure no-out "--out FILE.h5 is required" --model "$tiny" "${fast[@]}"
 expect_failure too-long "exceeds max_position_embeddings" --model "$tiny" --out "$tmp/a.h5" --prompt-len 250 --gen-len 10
 
+
+# Flags refused up front (issue 18): impossible link parameters, an emulated all-reduce longer than
+# the watchdog allows, malformed comma lists, a run that cannot fit in memory.
+expect_failure latency-above-1s "--link-latency-us: must be a latency in us from 0 (off) to 1000000 (1 s), found \"6000000\"" \
+  --model "$tiny" --link-latency-us 6000000 --timeout-s 3 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure latency-1e12 "--link-latency-us: must be" --model "$tiny" --link-latency-us 1e12 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure bandwidth-1e-300 "--link-bandwidth-gbps: must be a bandwidth in Gbit/s from 0.001 to 100000, or 0 (off), found \"1e-300\"" \
+  --model "$tiny" --link-bandwidth-gbps 1e-300 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure bandwidth-inf "--link-bandwidth-gbps: must be" --model "$tiny" --link-bandwidth-gbps inf --out "$tmp/a.h5" "${fast[@]}"
+expect_failure timeout-nan "--timeout-s: must be" --model "$tiny" --timeout-s nan --out "$tmp/a.h5" "${fast[@]}"
+expect_failure link-over-timeout "take 0.9 s on the emulated link alone, longer than --timeout-s 0.5" \
+  --model "$tiny" --link-latency-us 900000 --timeout-s 0.5 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure batch-empty-element "--batch: empty element in the comma list \"1,,2\"" --model "$tiny" --batch 1,,2 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure batch-trailing-comma "--batch: empty element" --model "$tiny" --batch 1, --out "$tmp/a.h5" "${fast[@]}"
+expect_failure batch-repeated "\"2\" is listed twice in \"2,2\"" --model "$tiny" --batch 2,2 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure variant-trailing-comma "--variant: empty element" --model "$tiny" --variant standard, --out "$tmp/a.h5" "${fast[@]}"
+expect_failure out-of-memory "GiB per rank (weights" --model demo-cpu --batch 100000 --prompt-len 1024 --gen-len 2 --warmup 0 --reps 1 \
+  --out "$tmp/a.h5"
+
+# A results file another process is writing: HDF5's own lock, held by h5py as a running job would.
+python3 -c 'import h5py, sys, time; f = h5py.File(sys.argv[1], "w"); open(sys.argv[2], "w").close(); time.sleep(60)' \
+  "$tmp/held.h5.partial" "$tmp/held.ready" &
+holder=$!
+for _ in $(seq 100); do [ -e "$tmp/held.ready" ] && break; sleep 0.1; done
+expect_failure out-held-by-another-job "$tmp/held.h5.partial is locked by another process" --model "$tiny" --out "$tmp/held.h5" "${fast[@]}"
+kill "$holder"
+wait "$holder" 2>/dev/null
+
 echo "$((cases - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
