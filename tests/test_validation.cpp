@@ -52,10 +52,15 @@ TEST(CommaList, RefusesEmptyRepeatedAndNonNumericElements) {
   EXPECT_NE(parse({"--batch", ",1"}).find("empty element"), std::string::npos);
   EXPECT_NE(parse({"--batch", ""}).find("empty element"), std::string::npos);
   EXPECT_NE(parse({"--batch", "2,2"}).find("\"2\" is listed twice"), std::string::npos);
-  EXPECT_NE(parse({"--batch", "1,x"}).find("\"x\" in \"1,x\" is not a positive integer"), std::string::npos);
+  EXPECT_NE(parse({"--batch", "1,x"}).find("\"x\" in \"1,x\" is not an integer >= 1"), std::string::npos);
   EXPECT_NE(parse({"--batch", "1,2.5"}).find("\"2.5\""), std::string::npos);
-  EXPECT_NE(parse({"--batch", "0"}).find("not a positive integer"), std::string::npos);
-  EXPECT_NE(parse({"--batch", "-3"}).find("not a positive integer"), std::string::npos);
+  EXPECT_NE(parse({"--batch", "0"}).find("not an integer >= 1"), std::string::npos);
+  EXPECT_NE(parse({"--batch", "-3"}).find("not an integer >= 1"), std::string::npos);
+  // The other lists, with their own minimum.
+  EXPECT_NE(parse({"--prompt-len", "16,,32"}).find("--prompt-len: empty element"), std::string::npos);
+  EXPECT_NE(parse({"--prompt-len", "16,16"}).find("listed twice"), std::string::npos);
+  EXPECT_NE(parse({"--gen-len", "1"}).find("\"1\" in \"1\" is not an integer >= 2"), std::string::npos);
+  EXPECT_NE(parse({"--gen-len", "8,"}).find("--gen-len: empty element"), std::string::npos);
 }
 
 TEST(CommaList, VariantsRefuseEmptyElements) {
@@ -117,10 +122,11 @@ TEST(MemoryFit, RefusesWithThePlansNumbersAndTheFlagsToChange) {
   const ModelConfig c = load_model_config(testing::source_path("configs/models/demo-cpu"));
   BenchOptions o;
   o.batches = {1, 100000};
-  o.prompt_len = 1024;
-  o.gen_len = 2;
-  const Plan p = plan_of_run(c, o, WeightType::F32, 2);
-  EXPECT_EQ(p.in.batch, 100000);  // the largest batch decides
+  o.prompt_lens = {16, 1024};
+  o.gen_lens = {2};
+  const Plan p = plan_of_run(c, o, DType::F32, 2);
+  EXPECT_EQ(p.in.batch, 100000);  // the largest of each list decides
+  EXPECT_EQ(p.in.prompt_len, 1024);
   // K and V, 8 layers, 8 of 16 KV heads per rank, head_dim 64, 1026 positions, fp32.
   EXPECT_DOUBLE_EQ(p.kv_cache_bytes, 2.0 * 8 * 8 * 64 * 100000 * 1026 * 4);
   const AvailableMemory small{64.0 * 1024 * 1024 * 1024, "test"};
@@ -135,7 +141,7 @@ TEST(MemoryFit, RefusesWithThePlansNumbersAndTheFlagsToChange) {
     EXPECT_NE(m.find("--batch 100000"), std::string::npos) << m;
   }
   o.batches = {1};
-  EXPECT_NO_THROW(check_memory_fit(plan_of_run(c, o, WeightType::F32, 2), small));
+  EXPECT_NO_THROW(check_memory_fit(plan_of_run(c, o, DType::F32, 2), small));
 }
 
 TEST(ResultsFileLock, AFileHeldByAnotherWriterIsNamed) {
