@@ -1,4 +1,5 @@
 // Parsing and validation of what users give: config.json, variant lists, TP degrees.
+#include "bench/prompt_ids.hpp"
 #include "core/errors.hpp"
 #include "harness.hpp"
 #include "model/model_config.hpp"
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <tuple>
 
 namespace lb {
 namespace {
@@ -93,6 +95,89 @@ TEST(ModelConfig, Llama3RopeScalingKeepsHighSlowsLowAndBlendsTheBand) {
   expect_user_error([&] { parse_model_config(j, "x"); }, "rope_type \"yarn\" is not supported");
 }
 
+// transformers 5 writes rope_parameters instead of rope_theta + rope_scaling.
+TEST(ModelConfig, Transformers5RopeParametersEqualTheOldKeys) {
+  auto old = tiny();
+  old["rope_theta"] = 500000.0;
+  old["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 16}};
+  auto now = tiny();
+  now["rope_parameters"] = old["rope_scaling"];
+  now["rope_parameters"]["rope_theta"] = 500000.0;
+  const ModelConfig a = parse_model_config(old, "old"), b = parse_model_config(now, "new");
+  EXPECT_DOUBLE_EQ(b.rope_theta, 500000.0);
+  EXPECT_TRUE(b.rope_scaling.llama3);
+  EXPECT_EQ(rope_inv_freq(a), rope_inv_freq(b));
+  auto plain = tiny();
+  plain["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1e6}};
+  EXPECT_DOUBLE_EQ(parse_model_config(plain, "x").rope_theta, 1e6);
+  EXPECT_FALSE(parse_model_config(plain, "x").rope_scaling.llama3);
+  // Both forms, agreeing: fine; disagreeing: refused naming both keys.
+  auto both = now;
+  both["rope_theta"] = 500000.0;
+  EXPECT_NO_THROW(parse_model_config(both, "x"));
+  both["rope_theta"] = 10000.0;
+  expect_user_error([&] { parse_model_config(both, "x"); }, "rope_theta 10000.0 and rope_parameters.rope_theta 500000.0 disagree");
+  both = now;
+  both["rope_scaling"] = nullptr;
+  expect_user_error([&] { parse_model_config(both, "x"); }, "rope_scaling (no scaling) and rope_parameters (llama3 scaling) disagree");
+  both = now;
+  both["rope_parameters"]["attention_factor"] = 2.0;
+  expect_user_error([&] { parse_model_config(both, "x"); }, "rope_parameters: key \"attention_factor\" is not supported");
+  both = now;
+  both["rope_parameters"]["rope_type"] = "dynamic";
+  expect_user_error([&] { parse_model_config(both, "x"); }, "rope_type \"dynamic\" is not supported");
+  both = now;
+  both["rope_parameters"].erase("rope_theta");
+  expect_user_error([&] { parse_model_config(both, "x"); }, "rope_parameters: missing key \"rope_theta\"");
+}
+
+TEST(ModelConfig, KeysThatChangeTheMathAreReadOrRefusedByName) {
+  auto j = tiny();
+  j["model_type"] = "gemma";
+  expect_user_error([&] { parse_model_config(j, "x"); }, "model_type \"gemma\" is not supported");
+  for (const auto& [key, value, message] : std::vector<std::tuple<std::string, nlohmann::json, std::string>>{
+           {"hidden_act", "gelu_pytorch_tanh", "hidden_act \"gelu_pytorch_tanh\" is not supported"},
+           {"head_dim", 16, "head_dim 16 is not supported"},
+           {"attn_logit_softcapping", 50.0, "key \"attn_logit_softcapping\" is not supported"},
+           {"final_logit_softcapping", 30.0, "key \"final_logit_softcapping\" is not supported"},
+           {"sliding_window", 4, "key \"sliding_window\" is not supported for model_type \"llama\""},
+           {"quantization_config", nlohmann::json::object(), "key \"quantization_config\""}}) {
+    j = tiny();
+    j[key] = value;
+    expect_user_error([&] { parse_model_config(j, "x"); }, message);
+  }
+  j = tiny();
+  j["head_dim"] = 8;  // = hidden / heads: what transformers 5 writes for Llama
+  j["hidden_act"] = "silu";
+  j["tie_word_embeddings"] = true;
+  j["attention_bias"] = true;
+  const ModelConfig c = parse_model_config(j, "x");
+  EXPECT_TRUE(c.tie_word_embeddings && c.qkv_bias && c.o_bias && !c.mlp_bias);
+  j = tiny();
+  j["model_type"] = "qwen2";
+  j["sliding_window"] = 4;
+  j["max_window_layers"] = 2;
+  const ModelConfig q = parse_model_config(j, "x");
+  EXPECT_TRUE(q.qkv_bias && !q.o_bias);  // Qwen2: q/k/v biases always, o_proj none
+  EXPECT_EQ(q.sliding_window, 0);        // use_sliding_window defaults to false
+  j["use_sliding_window"] = true;
+  EXPECT_EQ(parse_model_config(j, "x").sliding_window, 0);  // every layer below max_window_layers
+  j["layer_types"] = {"full_attention", "sliding_attention"};
+  EXPECT_EQ(parse_model_config(j, "x").sliding_window, 4);
+}
+
+TEST(ModelConfig, SlidingWindowShorterThanTheSequenceIsRefused) {
+  auto j = tiny();
+  j["model_type"] = "mistral";
+  j["sliding_window"] = 16;
+  const ModelConfig c = parse_model_config(j, "m");
+  EXPECT_NO_THROW(check_attention_window(c, 16));
+  expect_user_error([&] { check_attention_window(c, 17); }, "sliding_window 16 is shorter than the prompt + generated tokens (17)");
+  j["sliding_window"] = nullptr;
+  EXPECT_NO_THROW(check_attention_window(parse_model_config(j, "m"), 1000));
+}
+
 TEST(ModelConfig, LadderLayersKeyIsReadAndChecked) {
   auto j = tiny();
   EXPECT_EQ(parse_model_config(j, "x").hybrid_ladder_layers(), 1);  // half of 2 by default
@@ -106,6 +191,63 @@ TEST(ModelConfig, EveryPaperShapeLoadsByShortName) {
   for (const char* name : {"1b", "3b", "llama-3-8b", "34b", "llama-3-70b", "llama-3.1-405b", "176b", "demo-cpu", "tiny"})
     EXPECT_NO_THROW(load_model_config(testing::source_path("configs/models/") + name)) << name;
   EXPECT_TRUE(load_model_config(testing::source_path("configs/models/llama-3.1-405b")).rope_scaling.llama3);
+}
+
+std::string write_file(const std::string& name, const std::string& bytes) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+// A .npy file as numpy.save writes it (version 1.0, header padded to 64 bytes, ending in \n).
+std::string npy(const std::string& descr, const std::string& shape, const std::string& data) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
+  const uint16_t n = uint16_t(header.size());
+  return std::string("\x93NUMPY\x01\x00", 8) + char(n & 0xff) + char(n >> 8) + header + data;
+}
+
+TEST(PromptIds, ReadsTextAndNpyAndChecksEveryId) {
+  PromptIds t = read_prompt_ids(write_file("p.txt", "1 2 3\n\n4,5, 6\n"), 10);
+  EXPECT_EQ(t.batch, 2);
+  EXPECT_EQ(t.length, 3);
+  EXPECT_EQ(t.ids, (std::vector<int32_t>{1, 2, 3, 4, 5, 6}));
+  std::string i64;
+  for (int64_t v : {7, 8, 9, 0}) i64.append(reinterpret_cast<const char*>(&v), 8);
+  PromptIds n = read_prompt_ids(write_file("p.npy", npy("<i8", "(2, 2)", i64)), 10);
+  EXPECT_EQ(n.batch, 2);
+  EXPECT_EQ(n.length, 2);
+  EXPECT_EQ(n.ids, (std::vector<int32_t>{7, 8, 9, 0}));
+  std::string i32;
+  for (int32_t v : {3, -1}) i32.append(reinterpret_cast<const char*>(&v), 4);
+  expect_user_error([&] { read_prompt_ids(write_file("neg.npy", npy("<i4", "(2,)", i32)), 10); },
+                    "element 1: token id -1 is outside the vocabulary [0, 10)");
+  expect_user_error([&] { read_prompt_ids(write_file("f.npy", npy("<f4", "(1,)", "abcd")), 10); }, "'descr' must be");
+  expect_user_error([&] { read_prompt_ids(write_file("short.npy", npy("<i8", "(1, 3)", i64.substr(0, 16))), 10); },
+                    "data size does not match");
+  expect_user_error([&] { read_prompt_ids(write_file("ragged.txt", "1 2\n3\n"), 10); }, "ragged.txt line 2: 1 ids");
+  expect_user_error([&] { read_prompt_ids(write_file("big.txt", "1 10\n"), 10); }, "line 1: token id 10 is outside");
+  expect_user_error([&] { read_prompt_ids(write_file("word.txt", "1 two\n"), 10); }, "\"two\" is not an integer");
+  expect_user_error([&] { read_prompt_ids(write_file("empty.txt", "\n"), 10); }, "no token ids");
+  expect_user_error([&] { read_prompt_ids("/nonexistent/ids.txt", 10); }, "--prompt-ids /nonexistent/ids.txt: cannot read");
+}
+
+TEST(PromptIds, SetBatchAndPromptLengthOrMustMatchThem) {
+  PromptIds p;
+  p.batch = 2;
+  p.length = 3;
+  BenchOptions o;
+  o.prompt_ids = "ids.txt";
+  apply_prompt_ids(p, o);
+  EXPECT_EQ(o.batches, (std::vector<int64_t>{2}));
+  EXPECT_EQ(o.prompt_len, 3);
+  o.batch_given = true;
+  o.batches = {4};
+  expect_user_error([&] { apply_prompt_ids(p, o); }, "--batch does not match --prompt-ids ids.txt (2 prompts of 3 ids)");
+  o.batches = {2};
+  o.prompt_len_given = true;
+  o.prompt_len = 5;
+  expect_user_error([&] { apply_prompt_ids(p, o); }, "--prompt-len 5 does not match");
 }
 
 TEST(Variants, ParsesListsAndAll) {

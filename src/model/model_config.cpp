@@ -1,6 +1,8 @@
 #include "model/model_config.hpp"
 
 #include "core/errors.hpp"
+#include "model/config_keys.hpp"
+#include "model/rope_config.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -62,28 +64,6 @@ fs::path resolve_config_path(const std::string& spec) {
   throw UserError("--model " + spec + ": no such file, directory or model name (names are the folders of configs/models/)");
 }
 
-RopeScaling parse_rope_scaling(const nlohmann::json& s, const std::string& where) {
-  const std::string w = where + ": rope_scaling";
-  if (!s.is_object()) throw UserError(w + " must be an object, found " + s.dump());
-  for (const char* k : {"rope_type", "type"})  // value() below would throw a type_error
-    if (s.contains(k) && !s.at(k).is_string())
-      throw UserError(w + ": key \"" + k + "\" must be a string, found " + s.at(k).dump());
-  const std::string type = s.value("rope_type", s.value("type", std::string()));
-  if (type != "llama3")
-    throw UserError(w + ": rope_type \"" + type + "\" is not supported (only \"llama3\", as in Llama-3.1)");
-  RopeScaling r;
-  r.llama3 = true;
-  r.factor = positive_number(s, "factor", 0, w);
-  r.low_freq_factor = positive_number(s, "low_freq_factor", 0, w);
-  r.high_freq_factor = positive_number(s, "high_freq_factor", 0, w);
-  r.original_max_position_embeddings = positive_int(s, "original_max_position_embeddings", w, INT32_MAX);
-  if (r.factor == 0 || r.low_freq_factor == 0 || r.high_freq_factor == 0)
-    throw UserError(w + ": needs factor, low_freq_factor and high_freq_factor");
-  if (!(r.high_freq_factor > r.low_freq_factor))
-    throw UserError(w + ": high_freq_factor must exceed low_freq_factor");
-  return r;
-}
-
 // nlohmann copies and dumps JSON recursively, one stack frame per level, so a deeply nested
 // file would overflow the stack at `raw = j` or in an error message. Checked iteratively, first.
 void check_nesting(const nlohmann::json& j, const std::string& where) {
@@ -114,7 +94,6 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name)
   c.vocab_size = positive_int(j, "vocab_size", where);
   c.max_position_embeddings = positive_int(j, "max_position_embeddings", where, INT32_MAX);
   c.rms_norm_eps = positive_number(j, "rms_norm_eps", 1e-5, where);
-  c.rope_theta = positive_number(j, "rope_theta", 10000.0, where);
   c.raw = j;
   if (c.hidden_size % c.num_heads != 0)
     throw UserError(where + ": hidden_size " + std::to_string(c.hidden_size) +
@@ -124,15 +103,14 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name)
   if (c.num_heads % c.num_kv_heads != 0)
     throw UserError(where + ": num_attention_heads " + std::to_string(c.num_heads) +
                     " is not divisible by num_key_value_heads " + std::to_string(c.num_kv_heads));
-  if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null()) c.rope_scaling = parse_rope_scaling(j.at("rope_scaling"), where);
+  parse_rope_config(j, where, c);
+  parse_model_options(j, where, c);
   if (j.contains("ladder_layers")) {
     const auto& v = j.at("ladder_layers");
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > c.num_layers)
       throw UserError(where + ": key \"ladder_layers\" must be an integer in [0, num_hidden_layers], found " + v.dump());
     c.ladder_layers = v.get<int64_t>();
   }
-  if (j.contains("tie_word_embeddings") && j.at("tie_word_embeddings") == true)
-    throw UserError(where + ": tie_word_embeddings=true is not supported (the benchmark models have an untied LM head)");
   return c;
 }
 
@@ -149,6 +127,13 @@ ModelConfig load_model_config(const std::string& spec) {
   const fs::path dir = path.parent_path();
   const std::string name = dir.filename().empty() ? path.stem().string() : dir.filename().string();
   return parse_model_config(j, name);
+}
+
+void check_attention_window(const ModelConfig& c, int64_t positions) {
+  if (c.sliding_window > 0 && c.sliding_window < positions)
+    throw UserError("model " + c.name + ": sliding_window " + std::to_string(c.sliding_window) +
+                    " is shorter than the prompt + generated tokens (" + std::to_string(positions) +
+                    "); sliding-window attention is not implemented, so this would differ from the model");
 }
 
 void check_tp_divides(const ModelConfig& c, int tp) {

@@ -41,6 +41,8 @@ void check_config(const lb::ModelConfig& c) {
   FUZZ_CHECK(c.hidden_size % c.num_heads == 0 && c.head_dim() % 2 == 0 && c.num_heads % c.num_kv_heads == 0);
   FUZZ_CHECK(c.rms_norm_eps > 0 && c.rope_theta > 0);
   FUZZ_CHECK(c.hybrid_ladder_layers() >= 0 && c.hybrid_ladder_layers() <= c.num_layers);
+  FUZZ_CHECK(c.sliding_window >= 0);
+  FUZZ_CHECK(c.model_type == "llama" || c.model_type == "mistral" || c.model_type == "qwen2");
   if (c.rope_scaling.llama3)
     FUZZ_CHECK(c.rope_scaling.factor > 0 && c.rope_scaling.low_freq_factor > 0 &&
                c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor &&
@@ -123,7 +125,9 @@ std::string structured(FuzzedDataProvider& p) {
       "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
       "vocab_size", "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_type", "type",
       "factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "ladder_layers",
-      "tie_word_embeddings", "llama3", "linear"};
+      "tie_word_embeddings", "llama3", "linear", "rope_parameters", "default", "model_type", "llama", "qwen2",
+      "mistral", "attention_bias", "mlp_bias", "sliding_window", "use_sliding_window", "layer_types",
+      "max_window_layers", "head_dim", "hidden_act", "silu"};
   // heads * head_dim = hidden, kv | heads, head_dim even: valid unless an edge case breaks it.
   // Unsigned products: the harness itself must not overflow a signed int.
   const int64_t heads = dim(p, 10), kv = std::max<int64_t>(1, heads >> p.ConsumeIntegralInRange(0, 3));
@@ -144,11 +148,18 @@ std::string structured(FuzzedDataProvider& p) {
                          {"high_freq_factor", p.ConsumeBool() ? 4.0 : fuzz::edge_double(p)},
                          {"original_max_position_embeddings", dim(p, 40)}};
   if (p.ConsumeBool()) j["ladder_layers"] = dim(p, 20);
-  // Replace up to three keys, at the top level or inside rope_scaling, with any value.
+  if (p.ConsumeBool()) {  // transformers 5's form, sometimes next to the old keys
+    j["rope_parameters"] = j.contains("rope_scaling") ? j["rope_scaling"] : nlohmann::json{{"rope_type", "default"}};
+    j["rope_parameters"]["rope_theta"] = p.ConsumeBool() ? j["rope_theta"] : nlohmann::json(fuzz::edge_double(p));
+    if (p.ConsumeBool()) j.erase("rope_theta");
+    if (p.ConsumeBool()) j.erase("rope_scaling");
+  }
+  // Replace up to three keys, at the top level or inside rope_scaling / rope_parameters, with any value.
   for (int n = p.ConsumeIntegralInRange(0, 3); n > 0; --n) {
     const char* key = p.PickValueInArray(words);
-    const bool nested = j.contains("rope_scaling") && j["rope_scaling"].is_object() && p.ConsumeBool();
-    nlohmann::json& where = nested ? j["rope_scaling"] : j;
+    const char* inner = p.ConsumeBool() ? "rope_scaling" : "rope_parameters";
+    const bool nested = j.contains(inner) && j[inner].is_object() && p.ConsumeBool();
+    nlohmann::json& where = nested ? j[inner] : j;
     if (p.ConsumeIntegralInRange(0, 7) == 0) where.erase(key);
     else where[key] = fuzz::any_value(p, words);
   }
