@@ -1,5 +1,6 @@
 #include "model/transformer.hpp"
 
+#include "kernels/bias.hpp"
 #include "kernels/gemm.hpp"
 
 #include <stdexcept>
@@ -56,18 +57,26 @@ Transformer::Workspace& Transformer::workspace(int64_t T) {
 void Transformer::attention_from_projection(int64_t l, Workspace& ws, int64_t S) {
   const int64_t dh = cfg_.head_dim();
   const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
+  const LayerWeights& lw = w_.layers[l];
+  if (lw.bqkv.extent(0)) add_bias(ws.in_proj, 0, lw.bqkv);  // the projection's bias comes before RoPE
   apply_rope(ws.in_proj, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
   apply_rope(ws.in_proj, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
   append_kv(ws.in_proj, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
   causal_attention(ws.in_proj, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
-  gemm_xwt(ws.attn, w_.layers[l].wo, ws.module_out[kAttention]);
+  gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
+  // Rank 0 alone holds o_proj's bias (weights.hpp): its partial sum carries it into the
+  // all-reduce once, so the module's output has it once in every variant's schedule.
+  if (lw.bo.extent(0)) add_bias(ws.module_out[kAttention], 0, lw.bo);
 }
 
 // Spec step 8 after the column-parallel gate/up projection (the columns after QKV): SwiGLU,
 // row-parallel down_proj.
 void Transformer::mlp_from_projection(int64_t l, Workspace& ws) {
+  const LayerWeights& lw = w_.layers[l];
+  if (lw.b13.extent(0)) add_bias(ws.in_proj, qkv_width(), lw.b13);
   silu_mul(ws.in_proj, qkv_width(), ws.act);
-  gemm_xwt(ws.act, w_.layers[l].w2, ws.module_out[kMlp]);
+  gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]);
+  if (lw.b2.extent(0)) add_bias(ws.module_out[kMlp], 0, lw.b2);  // rank 0 only, as o_proj's
 }
 
 // Spec steps 1-4 (attention) or 6-8 (MLP) on this rank: the module's norm, its column-parallel

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -112,6 +113,11 @@ class CheckpointSource final : public WeightSource {
   }
 
   std::string describe() const override { return dir_; }
+  std::vector<std::string> tensor_names() const override {
+    std::vector<std::string> names;
+    for (const auto& [name, file] : file_of_) names.push_back(name);
+    return names;
+  }
 
  private:
   ShardFile* open_shard(const std::string& path) {
@@ -150,19 +156,22 @@ std::unique_ptr<WeightSource> make_checkpoint_source(const std::string& dir) {
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> llama_tensor_shapes(const ModelConfig& c) {
   const int64_t d = c.hidden_size, dh = c.head_dim(), F = c.intermediate_size, V = c.vocab_size;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> s = {
-      {"model.embed_tokens.weight", {V, d}}, {"model.norm.weight", {d}}, {"lm_head.weight", {V, d}}};
+  std::vector<std::pair<std::string, std::vector<int64_t>>> s = {{"model.embed_tokens.weight", {V, d}},
+                                                                 {"model.norm.weight", {d}}};
+  if (!c.tie_word_embeddings) s.push_back({"lm_head.weight", {V, d}});  // tied: the embedding is the head
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     s.push_back({p + "input_layernorm.weight", {d}});
     s.push_back({p + "post_attention_layernorm.weight", {d}});
-    s.push_back({p + "self_attn.q_proj.weight", {c.num_heads * dh, d}});
-    s.push_back({p + "self_attn.k_proj.weight", {c.num_kv_heads * dh, d}});
-    s.push_back({p + "self_attn.v_proj.weight", {c.num_kv_heads * dh, d}});
-    s.push_back({p + "self_attn.o_proj.weight", {d, c.num_heads * dh}});
-    s.push_back({p + "mlp.gate_proj.weight", {F, d}});
-    s.push_back({p + "mlp.up_proj.weight", {F, d}});
-    s.push_back({p + "mlp.down_proj.weight", {d, F}});
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> projections = {
+        {"self_attn.q_proj", {c.num_heads * dh, d}}, {"self_attn.k_proj", {c.num_kv_heads * dh, d}},
+        {"self_attn.v_proj", {c.num_kv_heads * dh, d}}, {"self_attn.o_proj", {d, c.num_heads * dh}},
+        {"mlp.gate_proj", {F, d}}, {"mlp.up_proj", {F, d}}, {"mlp.down_proj", {d, F}}};
+    for (const auto& [name, shape] : projections) {
+      s.push_back({p + name + ".weight", shape});
+      const bool biased = name == "self_attn.o_proj" ? c.o_bias : name.rfind("mlp.", 0) == 0 ? c.mlp_bias : c.qkv_bias;
+      if (biased) s.push_back({p + name + ".bias", {shape[0]}});
+    }
   }
   return s;
 }
@@ -170,12 +179,21 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> llama_tensor_shapes(co
 void validate_source(const WeightSource& src, const ModelConfig& cfg) {
   // Reading one element of each tensor runs the name and shape checks without loading anything.
   real one = 0;
-  for (const auto& [name, shape] : llama_tensor_shapes(cfg)) {
+  const auto expected = llama_tensor_shapes(cfg);
+  for (const auto& [name, shape] : expected) {
     Block b;
     b.shape = shape;
     b.cols = 1;
     src.read(name, b, &one);
   }
+  // A tensor the model would not read (a bias the config does not announce, a head next to tied
+  // embeddings, another architecture's extra norms) means a model this app would compute wrongly.
+  std::set<std::string> names;
+  for (const auto& [name, shape] : expected) names.insert(name);
+  for (const std::string& name : src.tensor_names())
+    if (!names.count(name))
+      throw UserError("checkpoint " + src.describe() + ": tensor " + name + " is not used by a " + cfg.model_type +
+                      " model with this config.json (ladder-bench refuses tensors it would ignore)");
 }
 
 }  // namespace lb

@@ -28,6 +28,9 @@ class WeightSource {
   // or its shape differs from `b.shape`.
   virtual void read(const std::string& name, const Block& b, real* out) const = 0;
   virtual std::string describe() const = 0;
+  // Every tensor the source holds, to refuse the ones the model would not use (empty: a
+  // generator, which holds whatever is asked for).
+  virtual std::vector<std::string> tensor_names() const { return {}; }
 };
 
 // Distribution of seeded random weights: N(0, stddev) for matrices, norm_mean + N(0, stddev) for
@@ -42,11 +45,13 @@ std::unique_ptr<WeightSource> make_random_source(uint64_t seed, RandomInit init 
 // model.safetensors.index.json. F32/BF16/F16 are converted to the compute dtype.
 std::unique_ptr<WeightSource> make_checkpoint_source(const std::string& dir);
 
-// Checks that every tensor the model needs is present with the right shape, before anything
-// large is allocated. Throws UserError naming the first problem.
+// Checks that every tensor the model needs is present with the right shape and that the source
+// holds no tensor the model would ignore, before anything large is allocated. Throws UserError
+// naming the first problem.
 void validate_source(const WeightSource& src, const ModelConfig& cfg);
 
-// Full shape of each Hugging Face tensor of a Llama model.
+// Full shape of each Hugging Face tensor of the model (Llama layout; biases and the LM head as
+// the config says).
 std::vector<std::pair<std::string, std::vector<int64_t>>> llama_tensor_shapes(const ModelConfig& cfg);
 
 }  // namespace lb

@@ -52,6 +52,25 @@ Vec load_vector(const WeightSource& src, const std::string& name, int64_t n) {
   return v;
 }
 
+// Elements [i0, i0 + n) of 1-D tensors (biases), stacked in order into one vector.
+struct VecPiece {
+  std::string name;
+  int64_t size, i0, n;
+};
+Vec load_stacked_vector(const WeightSource& src, const std::string& label, const std::vector<VecPiece>& pieces) {
+  int64_t n = 0;
+  for (const auto& p : pieces) n += p.n;
+  Vec v(Kokkos::view_alloc(label, Kokkos::WithoutInitializing), n);
+  auto h = Kokkos::create_mirror_view(v);
+  int64_t at = 0;
+  for (const auto& p : pieces) {
+    src.read(p.name, Block{{p.size}, 0, 1, p.i0, p.n}, h.data() + at);
+    at += p.n;
+  }
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
 }  // namespace
 
 ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSource& src, DType type) {
@@ -64,7 +83,8 @@ ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSour
     return make_weight(name, read_columns(src, name, shape, col0, cols), type);
   };
   w.embed = load_table(src, "embed", {{"model.embed_tokens.weight", {V, d}, 0, V}});
-  w.lm_head = stacked("lm_head", {{"lm_head.weight", {V, d}, 0, V}});
+  const std::string head = c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+  w.lm_head = stacked("lm_head", {{head, {V, d}, 0, V}});
   w.final_norm = load_vector(src, "model.norm.weight", d);
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -84,6 +104,14 @@ ModelWeights load_weights(const ModelConfig& c, const Shard& s, const WeightSour
     lw.w13 = weight_rows(lw.w_in, qkv_rows, lw.w_in.rows());
     lw.wo = columns(p + "self_attn.o_proj.weight", {d, c.num_heads * dh}, s.head0 * dh, s.heads * dh);
     lw.w2 = columns(p + "mlp.down_proj.weight", {d, F}, s.ff0, s.ff);
+    if (c.qkv_bias)
+      lw.bqkv = load_stacked_vector(src, p + "bqkv", {{p + "self_attn.q_proj.bias", c.num_heads * dh, s.head0 * dh, s.heads * dh},
+                                                       {p + "self_attn.k_proj.bias", c.num_kv_heads * dh, s.kv0 * dh, s.kv_heads * dh},
+                                                       {p + "self_attn.v_proj.bias", c.num_kv_heads * dh, s.kv0 * dh, s.kv_heads * dh}});
+    if (c.mlp_bias)
+      lw.b13 = load_stacked_vector(src, p + "b13", {{p + "mlp.gate_proj.bias", F, s.ff0, s.ff}, {p + "mlp.up_proj.bias", F, s.ff0, s.ff}});
+    if (c.o_bias && s.rank == 0) lw.bo = load_vector(src, p + "self_attn.o_proj.bias", d);
+    if (c.mlp_bias && s.rank == 0) lw.b2 = load_vector(src, p + "mlp.down_proj.bias", d);
     w.layers.push_back(lw);
   }
   return w;

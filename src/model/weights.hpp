@@ -21,12 +21,17 @@ struct LayerWeights {
   Weight w13;               // the remaining 2 ff rows of w_in
   Weight wo;                // [d, heads * head_dim]
   Weight w2;                // [d, ff]
+  // Biases, empty where the model has none. Column-parallel ones are sharded with their
+  // columns (bqkv: [q | k | v], b13: [gate | up], as in w_in); row-parallel ones (bo, b2) are
+  // held by rank 0 only, which adds them to its partial sum: the all-reduce then adds them
+  // exactly once per module.
+  Vec bqkv, b13, bo, b2;
 };
 
 struct ModelWeights {
   Mat embed;       // [V, d], fp32: only B rows of it are read per step
   Vec final_norm;  // [d]
-  Weight lm_head;  // [V, d]
+  Weight lm_head;  // [V, d]: lm_head.weight, or the embedding matrix when tie_word_embeddings
   std::vector<LayerWeights> layers;
 };
 
