@@ -240,14 +240,14 @@ TEST(PromptIds, SetBatchAndPromptLengthOrMustMatchThem) {
   o.prompt_ids = "ids.txt";
   apply_prompt_ids(p, o);
   EXPECT_EQ(o.batches, (std::vector<int64_t>{2}));
-  EXPECT_EQ(o.prompt_len, 3);
+  EXPECT_EQ(o.prompt_lens, (std::vector<int64_t>{3}));
   o.batch_given = true;
   o.batches = {4};
   expect_user_error([&] { apply_prompt_ids(p, o); }, "--batch does not match --prompt-ids ids.txt (2 prompts of 3 ids)");
   o.batches = {2};
   o.prompt_len_given = true;
-  o.prompt_len = 5;
-  expect_user_error([&] { apply_prompt_ids(p, o); }, "--prompt-len 5 does not match");
+  o.prompt_lens = {3, 5};
+  expect_user_error([&] { apply_prompt_ids(p, o); }, "--prompt-len does not match");
 }
 
 TEST(Variants, ParsesListsAndAll) {

@@ -14,8 +14,13 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
                  "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
       ->check(kNonNegative);
   // Distinct values: a repeated one would measure the same cell twice; an empty element is an error.
-  add_int_list_option(app, "--batch", o.batches, 1, "comma list of distinct batch sizes");
-  add_int_list_option(app, "--prompt-len", o.prompt_lens, 1, "comma list of distinct prompt lengths (tokens per sequence)");
+  add_int_list_option(app, "--batch", o.batches, 1, "comma list of distinct batch sizes")
+      ->each([&o](const std::string&) { o.batch_given = true; });
+  add_int_list_option(app, "--prompt-len", o.prompt_lens, 1, "comma list of distinct prompt lengths (tokens per sequence)")
+      ->each([&o](const std::string&) { o.prompt_len_given = true; });
+  app.add_option("--prompt-ids", o.prompt_ids,
+                 "token ids of the prompts instead of random ones: a text file, one prompt per line, or a .npy [B, P] "
+                 "int array; batch and prompt length come from it (or must match --batch/--prompt-len)");
   add_int_list_option(app, "--gen-len", o.gen_lens, 2,
                       "comma list of distinct generated lengths per sequence (1 from prefill + gen_len-1 decode steps)");
   app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")

@@ -20,6 +20,8 @@ struct BenchOptions {
   // Every (batch, prompt_len, gen_len) of these lists is measured (llama-bench's cartesian sweep).
   std::vector<int64_t> batches = {1};
   std::vector<int64_t> prompt_lens = {1024}, gen_lens = {512};  // the paper's protocol
+  std::string prompt_ids;  // a file of token ids: the prompts (and so the batch and prompt length)
+  bool batch_given = false, prompt_len_given = false;  // on the command line (checked against prompt_ids)
   int64_t warmup = 5, reps = 10;
   uint64_t seed = 1;
   std::string dtype = "fp32";

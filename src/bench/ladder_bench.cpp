@@ -4,6 +4,7 @@
 #include "bench/bench_reporters.hpp"
 #include "bench/generation.hpp"
 #include "bench/memory_fit.hpp"
+#include "bench/prompt_ids.hpp"
 #include "bench/roofline.hpp"
 #include "bench/run_records.hpp"
 #include "bench/step_graph.hpp"
@@ -96,7 +97,8 @@ std::vector<RunRecord> measure_cell(Transformer& model, const std::vector<Schedu
 
 }  // namespace
 
-int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) {
+int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** argv) {
+  BenchOptions o = given;  // --prompt-ids sets the batch and prompt length
   int rank = 0, size = 1;
   MPI_Comm_rank(world, &rank);
   MPI_Comm_size(world, &size);
@@ -107,6 +109,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   DType weights = DType::F32;
   std::unique_ptr<WeightSource> source;
   const int node_ranks = ranks_on_this_node(world);
+  PromptIds prompt_ids;
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
@@ -121,6 +124,10 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
           throw UserError("--ladder-layers " + std::to_string(o.ladder_layers) + " exceeds the model's " +
                           std::to_string(cfg.num_layers) + " layers");
         if (o.ladder_layers >= 0) cfg.ladder_layers = o.ladder_layers;
+        if (!o.prompt_ids.empty()) {
+          prompt_ids = read_prompt_ids(o.prompt_ids, cfg.vocab_size);
+          apply_prompt_ids(prompt_ids, o);
+        }
         if (cfg.head_dim() > kMaxHeadDim)
           throw UserError("model " + cfg.name + ": head dimension " + std::to_string(cfg.head_dim()) +
                           " exceeds the supported " + std::to_string(kMaxHeadDim));
@@ -130,6 +137,7 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
           throw UserError("--prompt-len + --gen-len - 1 = " + std::to_string(longest) +
                           " exceeds max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
                           " of model " + cfg.name);
+        check_attention_window(cfg, longest + 1);
         const Plan need = plan_of_run(cfg, o, weights, size);
         check_memory_fit(need, memory_per_rank(node_ranks));
         // The largest all-reduce is the prefill's: batch * prompt_len rows of hidden_size in the wire type.
@@ -178,7 +186,8 @@ int run_benchmark(const BenchOptions& o, MPI_Comm world, int argc, char** argv) 
   int stop = 0;
   int64_t written = 0;
   for (const Cell& cell : sweep_cells(o)) {
-    const std::vector<int32_t> prompt = make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size);
+    const std::vector<int32_t> prompt =
+        prompt_ids.ids.empty() ? make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size) : prompt_ids.ids;
     std::vector<RunRecord> runs = measure_cell(model, schedules, cell, prompt, o, world, stop);
     if (rank == 0) {
       const std::vector<RunRecord> records =
