@@ -47,6 +47,9 @@ sed 's/"num_attention_heads": 8/"num_attention_heads": 6/; s/"num_key_value_head
 # A directory this user cannot create files in: root ignores permission bits, but not procfs.
 if [ "$(id -u)" -eq 0 ]; then readonly_dir=/proc/self; else readonly_dir=$tmp/readonly; mkdir -p "$readonly_dir"; chmod a-w "$readonly_dir"; fi
 touch "$tmp/exists.h5"
+printf '1 2 3\n4 5 200\n' >"$tmp/ids-vocab.txt"
+printf '1 2 3\n4 5 6\n' >"$tmp/ids.txt"
+sed 's/"vocab_size"/"attn_logit_softcapping": 50.0, "vocab_size"/' "$tiny" >"$tmp/softcap.json"
 
 # Checkpoints: written by the independent reference writer, then broken in one way each.
 ckpt() {  # ckpt DIR [--shards N]: a valid checkpoint of the tiny model's shape
@@ -91,6 +94,12 @@ expect_failure truncated-checkpoint "truncated" --model "$tiny" --weights "$tmp/
 expect_failure corrupt-header "corrupt safetensors header" --model "$tiny" --weights "$tmp/ck-header" --out "$tmp/a.h5" "${fast[@]}"
 expect_failure wrong-dtype "unsupported dtype \"I8\"" --model "$tiny" --weights "$tmp/ck-dtype" --out "$tmp/a.h5" "${fast[@]}"
 expect_failure wrong-shape "has shape [128, 64], the config needs [64, 64]" --model "$tmp/ck-shape" --weights "$tmp/ck-shape" --out "$tmp/a.h5" "${fast[@]}"
+ckpt "$tmp/ck-tied" && sed -i 's/"tie_word_embeddings": false/"tie_word_embeddings": true/' "$tmp/ck-tied/config.json"
+expect_failure unused-tensor "tensor lm_head.weight is not used by a llama model" --model "$tmp/ck-tied" --weights "$tmp/ck-tied" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure unknown-key "key \"attn_logit_softcapping\" is not supported" --model "$tmp/softcap.json" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure prompt-id-vocab "ids-vocab.txt line 2: token id 200 is outside the vocabulary [0, 96)" --model "$tiny" --prompt-ids "$tmp/ids-vocab.txt" --out "$tmp/a.h5" --gen-len 2 --warmup 0 --reps 1
+expect_failure prompt-ids-len "--prompt-len does not match --prompt-ids" --model "$tiny" --prompt-ids "$tmp/ids.txt" --out "$tmp/a.h5" "${fast[@]}"
+expect_failure prompt-ids-missing "--prompt-ids $tmp/none.txt: cannot read" --model "$tiny" --prompt-ids "$tmp/none.txt" --out "$tmp/a.h5" --gen-len 2
 expect_failure negative-latency "--link-latency-us" --model "$tiny" --link-latency-us -5 --out "$tmp/a.h5" "${fast[@]}"
 expect_failure ladder-layers "--ladder-layers 9 exceeds" --model "$tiny" --variant hybrid-ladder --ladder-layers 9 --out "$tmp/a.h5" "${fast[@]}"
 expect_failure no-out "--out FILE.h5 is required" --model "$tiny" "${fast[@]}"

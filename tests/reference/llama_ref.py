@@ -2,7 +2,9 @@
 
 Independent of the C++ code: the acceptance tests compare the app's logits against this. It
 follows HF's LlamaForCausalLM conventions (RMSNorm, rotate-half RoPE with optional llama3
-scaling, GQA via repeat_kv, SwiGLU) and the spec's variants:
+scaling from transformers 4's rope_theta/rope_scaling or transformers 5's rope_parameters, GQA via
+repeat_kv, SwiGLU, the projections' biases where the checkpoint has them, the embedding as LM head
+when tie_word_embeddings; Mistral and Qwen2 share these) and the spec's variants:
   standard       r_i = r_{i-1} + h_i(r_{i-1})                  (spec 2)
   ladder         r_i = r_{i-1} + h_i(r_{i-2})                  (spec 3)
   upper-bound    at P=1 identical to standard                  (spec 4)
@@ -56,12 +58,20 @@ def load_weights(ckpt_dir):
     return weights
 
 
+def rope_settings(config):
+    """(theta, scaling dict or None) from transformers 5's rope_parameters, else from
+    transformers 4's rope_theta and rope_scaling."""
+    params = config.get("rope_parameters")
+    if params:
+        return params["rope_theta"], params
+    return config.get("rope_theta", 10000.0), config.get("rope_scaling")
+
+
 def rope_inv_freq(config):
     """RoPE inverse frequencies as HF computes them (default, or `_compute_llama3_parameters`)."""
     head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
-    theta = config.get("rope_theta", 10000.0)
+    theta, scaling = rope_settings(config)
     inv_freq = theta ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
-    scaling = config.get("rope_scaling")
     if not scaling:
         return inv_freq
     kind = scaling.get("rope_type", scaling.get("type"))
@@ -109,6 +119,18 @@ class LlamaRef:
     def _layer(self, l, name):
         return self.w[f"model.layers.{l}.{name}.weight"]
 
+    def _linear(self, l, name, x):
+        """x @ W.T (+ b where the checkpoint has the projection's bias)."""
+        y = x @ self._layer(l, name).T
+        bias = self.w.get(f"model.layers.{l}.{name}.bias")
+        return y if bias is None else y + bias
+
+    def lm_head(self):
+        """lm_head.weight, or the embedding matrix when the config ties them."""
+        if self.config.get("tie_word_embeddings", False):
+            return self.w["model.embed_tokens.weight"]
+        return self.w["lm_head.weight"]
+
     def _rope(self, x):
         """HF apply_rotary_pos_emb on x [S, heads, dh] at positions 0..S-1."""
         angles = np.arange(x.shape[0])[:, None] * self.inv_freq[None, :]
@@ -120,9 +142,9 @@ class LlamaRef:
     def attention(self, l, h):
         """Causal GQA self-attention of layer l on an already normalized input h [S, d]."""
         S = h.shape[0]
-        q = (h @ self._layer(l, "self_attn.q_proj").T).reshape(S, self.H, self.dh)
-        k = (h @ self._layer(l, "self_attn.k_proj").T).reshape(S, self.K, self.dh)
-        v = (h @ self._layer(l, "self_attn.v_proj").T).reshape(S, self.K, self.dh)
+        q = self._linear(l, "self_attn.q_proj", h).reshape(S, self.H, self.dh)
+        k = self._linear(l, "self_attn.k_proj", h).reshape(S, self.K, self.dh)
+        v = self._linear(l, "self_attn.v_proj", h).reshape(S, self.K, self.dh)
         q, k = self._rope(q), self._rope(k)
         # HF repeat_kv: query head j uses KV head j // (H/K)
         k, v = np.repeat(k, self.H // self.K, axis=1), np.repeat(v, self.H // self.K, axis=1)
@@ -132,13 +154,13 @@ class LlamaRef:
         p = np.exp(scores - scores.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
         out = (p @ v).transpose(1, 0, 2).reshape(S, self.H * self.dh)
-        return out @ self._layer(l, "self_attn.o_proj").T
+        return self._linear(l, "self_attn.o_proj", out)
 
     def mlp(self, l, h):
         """SwiGLU of layer l on an already normalized input: down(silu(gate(h)) * up(h))."""
-        gate = h @ self._layer(l, "mlp.gate_proj").T
-        up = h @ self._layer(l, "mlp.up_proj").T
-        return (silu(gate) * up) @ self._layer(l, "mlp.down_proj").T
+        gate = self._linear(l, "mlp.gate_proj", h)
+        up = self._linear(l, "mlp.up_proj", h)
+        return self._linear(l, "mlp.down_proj", silu(gate) * up)
 
     def attn_module(self, l, r):
         return self.attention(l, rmsnorm(r, self._layer(l, "input_layernorm"), self.eps))
@@ -191,7 +213,7 @@ class LlamaRef:
             r = self.stream(seq, variant, ladder_layers)
             if last_only:
                 r = r[-1:]
-            x = rmsnorm(r, self.w["model.norm.weight"], self.eps) @ self.w["lm_head.weight"].T
+            x = rmsnorm(r, self.w["model.norm.weight"], self.eps) @ self.lm_head().T
             out.append(x[0] if last_only else x)
         return np.stack(out)
 
