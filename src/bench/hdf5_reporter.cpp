@@ -10,6 +10,7 @@ Hdf5Reporter::Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const 
   file_.set_attr("model_config", cfg.raw.dump());
   file_.set_attr("weights", weights_description);
   file_.set_attr("seed", int64_t(o.seed));
+  if (!o.prompt_ids.empty()) file_.set_attr("prompt_ids", o.prompt_ids);
 }
 
 void Hdf5Reporter::roofline(const Roofline& r) { store_roofline(file_, r); }
