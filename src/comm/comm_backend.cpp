@@ -34,7 +34,8 @@ std::string device_name() {
 #ifdef LADDERBENCH_CUDA
   int device = 0;
   cudaGetDevice(&device);
-  return cuda::device_description(device);
+  // The index too: ranks on one node differ only by it (which GPU each rank picked).
+  return "cuda:" + std::to_string(device) + " " + cuda::device_description(device);
 #else
   return "cpu";
 #endif

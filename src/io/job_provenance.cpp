@@ -22,20 +22,35 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
     return out;
   };
   const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model()),
-                                 transports = gather(comm.transports());
+                                 transports = gather(comm.transports()), devices = gather(device_name());
+  // Nodes as MPI sees them (shared-memory domains), not as hostnames say: two ranks on one machine
+  // under different hostnames are still one node to the transports and share its memory bandwidth.
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  int local_rank = 0;
+  MPI_Comm_rank(node, &local_rank);
+  MPI_Comm_free(&node);
+  const int64_t mine = local_rank, leader = local_rank == 0 ? 1 : 0;
+  int64_t node_count = 0;
+  MPI_Allreduce(&leader, &node_count, 1, MPI_INT64_T, MPI_SUM, world);
+  std::vector<int64_t> local_ranks(size_t(size), 0);
+  MPI_Gather(&mine, 1, MPI_INT64_T, local_ranks.data(), 1, MPI_INT64_T, 0, world);
   if (rank != 0 || !file) return;
   file->set_attr("git_sha", std::string(kGitSha));
   file->set_attr("git_dirty", int64_t(kGitDirty));
   file->set_attr("argv", cmdline);
   file->set_attr("world_size", int64_t(size));
   file->set_attr("hostnames", hosts);
+  file->set_attr("node_count", node_count);
+  file->set_attr("local_ranks", local_ranks);
   file->set_attr("cpu_model", cpus.front());
   file->set_attr("cpu_models", cpus);
   file->set_attr("backend", comm.name());
   file->set_attr("comm_progress_priority", comm.progress_priority());
   file->set_attr("allreduce_dtype", comm.wire_type());
   file->set_attr("comm_transports", transports);
-  file->set_attr("device", device_name());
+  file->set_attr("device", devices.front());
+  file->set_attr("devices", devices);
   file->set_attr("link_emulated", int64_t(link.enabled()));
   file->set_attr("link_latency_us", link.latency_us);
   file->set_attr("link_bandwidth_gbps", link.bandwidth_gbps);

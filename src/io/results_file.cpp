@@ -143,6 +143,11 @@ void ResultsFile::set_attr(const std::string& name, const std::vector<std::strin
   Handle space{H5Screate_simple(1, &n, nullptr), H5Sclose};
   write_attr(file_, name, type.id, space.id, ptrs.data(), partial_);
 }
+void ResultsFile::set_attr(const std::string& name, const std::vector<int64_t>& values) {
+  const hsize_t n = values.size();
+  Handle space{H5Screate_simple(1, &n, nullptr), H5Sclose};
+  write_attr(file_, name, H5T_NATIVE_INT64, space.id, values.data(), partial_);
+}
 
 void ResultsFile::write_run(const RunRecord& r) {
   char id[16];

@@ -61,6 +61,7 @@ class ResultsFile {
   void set_attr(const std::string& name, int64_t value);
   void set_attr(const std::string& name, double value);
   void set_attr(const std::string& name, const std::vector<std::string>& values);
+  void set_attr(const std::string& name, const std::vector<int64_t>& values);
 
   void write_run(const RunRecord& run);  // one new /runs/rNNNN group, then flush
   // One new group at `path` (e.g. "allreduce/blocking"; missing parents are created), then flush.
