@@ -16,98 +16,20 @@
 # Exits non-zero on any failure. Knobs: LB_TEST_MODEL [tiny], LB_TEST_KEEP=1 keeps the temp dir,
 # LB_BIN (another app binary), LB_TEST_TIMEOUT per submission in seconds [600].
 set -euo pipefail
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-t_start=$(date +%s)
-say() { echo "test-slurm[$(($(date +%s) - t_start))s]: $*"; }
-fail() { echo "test-slurm: FAIL: $*" >&2; exit 1; }
+tname=test-slurm
+# shellcheck source=jobs/test-cluster.sh
+. "$(dirname "$0")/test-cluster.sh"
 
 # --- 1. shellcheck ------------------------------------------------------------------------------
 command -v shellcheck >/dev/null 2>&1 || fail "shellcheck not installed (scripts/setup.sh)"
 shellcheck -x jobs/*.sh jobs/*.sbatch scripts/slurm-local.sh || fail "shellcheck"
 say "shellcheck ok"
 
-# --- prerequisites ------------------------------------------------------------------------------
-export LB_BIN=${LB_BIN:-$root/build/bin/ladder-bench}
-[ -x "$LB_BIN" ] || fail "$LB_BIN not built (cmake --preset cpu && cmake --build build)"
-for b in sbatch srun squeue scontrol slurmctld slurmd munged; do
-  command -v "$b" >/dev/null 2>&1 || fail "$b not installed (scripts/setup.sh installs slurm-wlm munge)"
-done
-if command -v h5dump >/dev/null 2>&1; then
-  is_complete() { h5dump -a /complete "$1" 2>/dev/null | grep -Eq '\(0\): *1\b'; }
-elif python3 -c 'import h5py' 2>/dev/null; then
-  is_complete() { python3 -c 'import sys,h5py; sys.exit(0 if int(h5py.File(sys.argv[1],"r").attrs["complete"])==1 else 1)' "$1"; }
-else
-  fail "neither h5dump (hdf5-tools) nor python3 h5py available to read the results"
-fi
+# --- 2. a private cluster; stopped whatever happens ---------------------------------------------
+tc_prerequisites
 model=${LB_TEST_MODEL:-tiny}
 tmo=${LB_TEST_TIMEOUT:-600}
-
-# --- 2. a private cluster; stopped whatever happens ---------------------------------------------
-work=$(mktemp -d /tmp/lb-test-slurm.XXXXXX)
-export LB_SLURM_DIR=$work/slurm LB_RESULTS_ROOT=$work/results
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=
-for ((p = 16817 + RANDOM % 200 * 2, i = 0; i < 50; i++, p += 2)); do
-  if port_free "$p" && port_free "$((p + 1))"; then port=$p; break; fi
-done
-[ -n "$port" ] || fail "no two free ports found for slurmctld/slurmd"
-export LB_SLURM_PORT=$port
-# sbatch --wait polls every 2 s only when MinJobAge <= 4 (otherwise 8 s, then 32 s): keep CI quick.
-export LB_SLURM_MIN_JOB_AGE=${LB_SLURM_MIN_JOB_AGE:-4}
-export SLURM_CONF=$LB_SLURM_DIR/slurm.conf
-stepds_before=$(pgrep -x slurmstepd | sort || true)
-daemon_pids=()
-child=
-
-# bg_run CMD...: run CMD as a background child and wait for it, so that a signal to this script
-# runs the cleanup at once (bash defers traps until a foreground child returns).
-bg_run() {
-  "$@" &
-  child=$!
-  local rc=0
-  wait "$child" || rc=$?
-  child=
-  return $rc
-}
-
-exec 3>&1 4>&2 # the cleanup reports here even when it interrupts a redirected command
-cleanup() {
-  local rc=$? pid left leftovers=0
-  set +e
-  trap - EXIT
-  exec 1>&3 2>&4
-  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-    say "interrupted: stopping child $child"
-    kill -TERM "$child" 2>/dev/null
-  fi
-  say "stopping the local cluster"
-  timeout 120 scripts/slurm-local.sh stop || { echo "test-slurm: FAIL: slurm-local.sh stop" >&2; rc=1; }
-  for pid in "${daemon_pids[@]}"; do
-    if [ -d "/proc/$pid" ]; then echo "test-slurm: FAIL: daemon pid $pid still alive" >&2; leftovers=1; fi
-  done
-  left=$(pgrep -f -- "$LB_SLURM_DIR/" || true)
-  if [ -n "$left" ]; then echo "test-slurm: FAIL: processes of this cluster left: $left" >&2; leftovers=1; fi
-  left=$(comm -13 <(echo "$stepds_before") <(pgrep -x slurmstepd | sort || true))
-  if [ -n "$left" ]; then echo "test-slurm: FAIL: slurmstepd left: $left" >&2; leftovers=1; fi
-  if [ $leftovers -eq 0 ]; then say "no slurm daemon left"; elif [ $rc -eq 0 ]; then rc=1; fi
-  if [ "${LB_TEST_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
-    say "kept $work (logs: $LB_SLURM_DIR/log, $LB_RESULTS_ROOT/*/logs)"
-  else
-    rm -rf "$work"
-  fi
-  if [ $rc -eq 0 ]; then say "PASS"; else echo "test-slurm: FAILED (rc=$rc)" >&2; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-timeout 120 scripts/slurm-local.sh start || fail "local Slurm did not start"
-for f in "$LB_SLURM_DIR/munge/munged.pid" "$LB_SLURM_DIR/run/slurmctld.pid" "$LB_SLURM_DIR/run/slurmd.pid"; do
-  daemon_pids+=("$(cat "$f")")
-done
-say "cluster up (port $port, daemons ${daemon_pids[*]})"
+tc_start_cluster 1
 srun --mpi=pmix -n 2 true || fail "srun --mpi=pmix -n 2 true"
 
 # tiny settings: a few seconds per cell on 2 cores
