@@ -27,6 +27,8 @@
 #   LB_MODULES         environment modules to `module load` first (space separated)
 #   LB_REPORT          run `python3 -m analysis report` at the end of a sweep: auto|1|0 [auto]
 #   LB_PYTHON          python for the analysis step         [python3]
+#   LB_CHECK_GPUS      0: skip the GPU scripts' nvidia-smi check, for a CPU build of the app
+#                      (CI runs two-node-405b.sbatch that way on CPU "nodes")        [1]
 #
 # GPU ranks: every rank of a step sees all GPUs of its node; the app picks its device from
 # SLURM_LOCALID under srun (OMPI_COMM_WORLD_LOCAL_RANK under mpirun). Nothing to do here.
@@ -131,6 +133,7 @@ lb_check_tps() { # every TP fits in this allocation
 }
 
 lb_check_gpus() { # fail fast on a node without (enough) GPUs
+  [ "${LB_CHECK_GPUS:-1}" != 0 ] || return 0
   command -v nvidia-smi >/dev/null 2>&1 || lb_die "nvidia-smi not found: not a GPU node (or the CUDA module is not loaded; see LB_MODULES)"
   local have want=${SLURM_NTASKS_PER_NODE:-8}
   want=${want%%(*}
