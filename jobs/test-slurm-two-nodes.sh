@@ -127,26 +127,26 @@ check_bound() {
   [ "$2" -le $(($3 * 1000)) ] || fail "$1 took $2 ms, over the $3 s bound"
 }
 
+# rank_fault NAME SIGNAL TIMEOUT_S: submit, wait for the first batch, send SIGNAL to the rank on n2;
+# the job must end FAILED. Sets ms (fault -> end).
+rank_fault() {
+  local jid pid st t0
+  jid=$(submit_fault "$1" "--timeout-s $3")
+  arm "$1" "$jid"
+  pid=$(rank_on n2)
+  t0=$(date +%s%3N)
+  kill "-$2" "$pid"
+  st=$(wait_end "$jid" 90) || fail "job $jid still $st 90 s after SIG$2 to the rank on n2"
+  ms=$(elapsed_ms "$t0")
+  [ "$st" = FAILED ] || fail "job $jid ended $st after SIG$2 to the rank on n2, expected FAILED"
+}
+
 say "fault a: SIGKILL of the rank on n2"
-jid=$(submit_fault kill-rank "--timeout-s 30")
-arm kill-rank "$jid"
-pid=$(rank_on n2)
-t0=$(date +%s%3N)
-kill -KILL "$pid"
-st=$(wait_end "$jid" 60) || fail "job $jid still $st 60 s after the rank was killed"
-ms=$(elapsed_ms "$t0")
-[ "$st" = FAILED ] || fail "job $jid ended $st, expected FAILED"
+rank_fault kill-rank KILL 30
 check_bound "job FAILED" "$ms" 15
 
 say "fault b: SIGSTOP of the rank on n2 (--timeout-s 10)"
-jid=$(submit_fault stop-rank "--timeout-s 10")
-arm stop-rank "$jid"
-pid=$(rank_on n2)
-t0=$(date +%s%3N)
-kill -STOP "$pid"
-st=$(wait_end "$jid" 90) || fail "job $jid still $st 90 s after the rank was stopped"
-ms=$(elapsed_ms "$t0")
-[ "$st" = FAILED ] || fail "job $jid ended $st, expected FAILED"
+rank_fault stop-rank STOP 10
 grep -E 'rank 0: waited [0-9.]+ s for .* \(limit --timeout-s 10' "$work/stop-rank.out" \
   || { cat "$work/stop-rank.out" >&2; fail "the watchdog did not name the wait"; }
 check_bound "watchdog ended the job" "$ms" 25
