@@ -65,7 +65,7 @@ ns_pids() {
 
 exec 3>&1 4>&2 # the cleanup reports here even when it interrupts a redirected command
 tc_cleanup() {
-  local rc=$? pid left ns leftovers=0
+  local rc=$? pid left ns i leftovers=0
   set +e
   trap - EXIT
   exec 1>&3 2>&4
@@ -80,7 +80,12 @@ tc_cleanup() {
   done
   left=$(pgrep -f -- "$LB_SLURM_DIR/" || true)
   if [ -n "$left" ]; then echo "$tname: FAIL: processes of this cluster left: $left" >&2; leftovers=1; fi
-  left=$(comm -13 <(echo "$stepds_before") <(pgrep -x slurmstepd | sort || true))
+  # A cancelled step's slurmstepd may take a few seconds after its slurmd to finish: wait (bounded).
+  for ((i = 0; i < 75; i++)); do
+    left=$(comm -13 <(echo "$stepds_before") <(pgrep -x slurmstepd | sort || true))
+    [ -n "$left" ] || break
+    sleep 0.2
+  done
   if [ -n "$left" ]; then echo "$tname: FAIL: slurmstepd left: $left" >&2; leftovers=1; fi
   for ns in "${node_ns[@]}"; do
     left=$(ns_pids "$ns")

@@ -115,11 +115,11 @@ rank_on() {
 started() { grep -Eq "^ +1 +16 +$fault_gen  standard" "$work/$1.out" 2>/dev/null && rank_on n2 >/dev/null; }
 # arm NAME JOBID: wait (bounded) until the job has measured its first batch with both ranks alive.
 arm() {
-  local i
+  local i st
   for ((i = 0; i < 600; i++)); do
     started "$1" && return 0
-    [ -n "$(job_state "$2")" ] && [ "$(job_state "$2")" != RUNNING ] && [ "$(job_state "$2")" != PENDING ] \
-      && { cat "$work/$1.out" >&2; fail "fault job $1 ended before the fault ($(job_state "$2"))"; }
+    st=$(job_state "$2")
+    case $st in PENDING | CONFIGURING | RUNNING | '') ;; *) cat "$work/$1.out" >&2; fail "fault job $1 ended before the fault ($st)" ;; esac
     sleep 0.2
   done
   cat "$work/$1.out" >&2
