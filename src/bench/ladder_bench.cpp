@@ -12,6 +12,7 @@
 #include "comm/comm_backend.hpp"
 #include "comm/watchdog.hpp"
 #include "core/errors.hpp"
+#include "core/node_comm.hpp"
 #include "io/job_provenance.hpp"
 #include "io/provenance.hpp"
 #include "kernels/gemm.hpp"
@@ -108,7 +109,7 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   std::vector<Variant> variants;
   DType weights = DType::F32;
   std::unique_ptr<WeightSource> source;
-  const int node_ranks = ranks_on_this_node(world);
+  const int node_ranks = NodeComm(world).size();
   PromptIds prompt_ids;
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");

@@ -27,15 +27,6 @@ Plan plan_of_run(const ModelConfig& cfg, const BenchOptions& o, DType weights, i
   return make_plan(cfg, in, {});
 }
 
-int ranks_on_this_node(MPI_Comm world) {
-  MPI_Comm node;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int n = 1;
-  MPI_Comm_size(node, &n);
-  MPI_Comm_free(&node);
-  return n;
-}
-
 AvailableMemory memory_per_rank(int ranks_on_node) {
 #ifdef LADDERBENCH_CUDA
   (void)ranks_on_node;  // each rank has a device of its own

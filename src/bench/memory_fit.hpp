@@ -7,8 +7,6 @@
 #include "core/available_memory.hpp"
 #include "core/dtype.hpp"
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 
@@ -20,8 +18,6 @@ struct BenchOptions;
 // and activations in the app's fp32, the largest --batch, --prompt-len and --gen-len, `tp` ranks.
 Plan plan_of_run(const ModelConfig& cfg, const BenchOptions& o, DType weights, int64_t tp);
 
-// The ranks of `world` on this node (MPI_Comm_split_type shared). Collective over `world`.
-int ranks_on_this_node(MPI_Comm world);
 
 // What one rank may allocate: the host's available memory shared by `ranks_on_node` ranks; in the
 // GPU build the free memory of this rank's device (one device per rank).

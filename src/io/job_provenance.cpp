@@ -1,6 +1,7 @@
 #include "io/job_provenance.hpp"
 
 #include "comm/comm_backend.hpp"
+#include "core/node_comm.hpp"
 #include "io/provenance.hpp"
 
 #include <vector>
@@ -25,11 +26,7 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
                                  transports = gather(comm.transports()), devices = gather(device_name());
   // Nodes as MPI sees them (shared-memory domains), not as hostnames say: two ranks on one machine
   // under different hostnames are still one node to the transports and share its memory bandwidth.
-  MPI_Comm node = MPI_COMM_NULL;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
-  int local_rank = 0;
-  MPI_Comm_rank(node, &local_rank);
-  MPI_Comm_free(&node);
+  const int local_rank = NodeComm(world).rank();
   const int64_t mine = local_rank, leader = local_rank == 0 ? 1 : 0;
   int64_t node_count = 0;
   MPI_Allreduce(&leader, &node_count, 1, MPI_INT64_T, MPI_SUM, world);

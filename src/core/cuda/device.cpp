@@ -1,6 +1,7 @@
 #include "core/cuda/device.hpp"
 
 #include "core/cuda/check.hpp"
+#include "core/node_comm.hpp"
 
 #include <cstdio>
 
@@ -30,12 +31,7 @@ int node_local_rank(MPI_Comm world) {
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (!initialized || finalized) return 0;
-  MPI_Comm node;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int r = 0;
-  MPI_Comm_rank(node, &r);
-  MPI_Comm_free(&node);
-  return r;
+  return NodeComm(world).rank();
 }
 
 std::string duplicate_device_message(const std::vector<std::string>& bus_ids) {
@@ -50,17 +46,14 @@ std::string duplicate_device_message(const std::vector<std::string>& bus_ids) {
 }
 
 void require_distinct_devices(MPI_Comm world, const std::string& bus_id) {
-  MPI_Comm node;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int ranks = 1;
-  MPI_Comm_size(node, &ranks);
+  const NodeComm node(world);
+  const int ranks = node.size();
   // Fixed-width records: bus ids are short ("0000:41:00.0"); a longer one is cut, never overrun.
   constexpr int kWidth = 64;
   char mine[kWidth] = {};
   std::snprintf(mine, sizeof mine, "%s", bus_id.c_str());
   std::vector<char> all(size_t(ranks) * kWidth);
-  MPI_Allgather(mine, kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, node);
-  MPI_Comm_free(&node);
+  MPI_Allgather(mine, kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, node.get());
   std::vector<std::string> ids;
   for (int r = 0; r < ranks; ++r) ids.emplace_back(all.data() + size_t(r) * kWidth);
   const std::string here = duplicate_device_message(ids);
