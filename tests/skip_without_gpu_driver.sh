@@ -9,7 +9,9 @@
 set -uo pipefail
 binary=$1
 shift
-if ldd "$binary" 2>/dev/null | grep -q 'libcuda\.so\.1 => not found'; then
+# ldd's whole output first: `ldd | grep -q` under pipefail fails when grep's early exit SIGPIPEs ldd.
+deps=$(ldd "$binary" 2>/dev/null)
+if grep -q 'libcuda\.so\.1 => not found' <<<"$deps"; then
   echo "SKIPPED: $(basename "$binary") is a GPU program and this machine has no NVIDIA driver (libcuda.so.1 not found)"
   exit 77
 fi
