@@ -5,11 +5,8 @@
 # within relative L2 1e-4.
 # Usage: test_hf_checkpoint.sh <ladder-bench> <source dir>
 set -euo pipefail
-bench=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/support/app_test_env.sh
+source "$(dirname "$0")/support/app_test_env.sh" "$@"
 
 # name dtype shards extra-args; the scaled one uses a short original context (16) so that the
 # scaling changes the angles at the prompt's positions.

@@ -7,11 +7,8 @@
 # naming the key.
 # Usage: test_hf_fixtures.sh <ladder-bench> <source dir>
 set -euo pipefail
-bench=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/support/app_test_env.sh
+source "$(dirname "$0")/support/app_test_env.sh" "$@"
 ref=$src/tests/reference
 
 field() { python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]]; print(" ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v))' "$1" "$2"; }

@@ -4,11 +4,8 @@
 # attributes, prompt and generated tokens; --plan prints one plan per cell.
 # Usage: test_sweep.sh <ladder-bench> <source dir>
 set -euo pipefail
-bench=$1
-src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/support/app_test_env.sh
+source "$(dirname "$0")/support/app_test_env.sh" "$@"
 
 timeout 120 mpirun --oversubscribe -np 2 "$bench" --model "$src/configs/models/tiny" --variant standard,ladder \
   --batch 1,2 --prompt-len 8,16 --gen-len 4,6 --warmup 0 --reps 2 --out "$tmp/sweep.h5" >"$tmp/log"
