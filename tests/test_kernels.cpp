@@ -1,5 +1,6 @@
 // Every kernel of src/kernels/kernels.hpp and the GEMM against the float64 references.
 #include "kernels/gemm.hpp"
+#include "kernels/avx512.hpp"
 #include "harness.hpp"
 #include "kernels/kernels.hpp"
 #include "reference_model.hpp"
@@ -7,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
 #include <utility>
 
 namespace lb {
@@ -25,16 +27,36 @@ Position position(int64_t value) {
   return p;
 }
 
-TEST(Kernels, GemmMatchesReference) {
-  const int64_t T = 5, k = 37, n = 19;
+// Every token-row count of the decode kernel (1..16: its 4-row tiles and each remainder), the
+// BLAS beyond it (17, 33); k with and without a 16-lane remainder; n with each 6-row remainder and
+// over several 96-column thread blocks.
+class Gemm : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};
+
+TEST_P(Gemm, MatchesReference) {
+  const auto [T, k, n] = GetParam();
   const auto x = random_values(T * k, 1), w = random_values(n * k, 2);
   Mat y("y", T, n);
   gemm_xwt(to_device(x, T, k), to_device(w, n, k), y);
   EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol);
 }
 
+INSTANTIATE_TEST_SUITE_P(Shapes, Gemm,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 17, 33),
+                                          ::testing::Values(37, 256, 1029), ::testing::Values(19, 24, 203)));
+
+// On an AVX-512 CPU (this CI machine) the decode GEMMs above went through the skinny kernel, not
+// the BLAS: the tests must not pass by testing the fallback alone.
+TEST(Kernels, SkinnyGemmRunsWhereTheCpuHasAvx512) {
+#if defined(__x86_64__)
+  EXPECT_EQ(avx512_available(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"));
+#else
+  EXPECT_FALSE(avx512_available());
+#endif
+}
+
 // The fused input projection's pieces: a row block of a weight, written into a column block of a
-// wider output (row stride > columns), at T = 1 (the GEMV path) and T = 5; other columns untouched.
+// wider output (row stride > columns), at T = 1, 5 and 16 (the decode kernel; without AVX-512 the
+// GEMV and the BLAS) and 40 (the BLAS); other columns untouched.
 TEST(Kernels, GemmOfAWeightRowBlockIntoAColumnBlock) {
   const int64_t k = 37, n_before = 3, n = 19, cols = n + 7, col0 = 4;
   const auto w = random_values((n_before + n) * k, 11);
@@ -43,7 +65,7 @@ TEST(Kernels, GemmOfAWeightRowBlockIntoAColumnBlock) {
   const Weight block = weight_rows(fused, n_before, n_before + n);
   ASSERT_EQ(block.rows(), n);
   const std::vector<double> w_block(w.begin() + n_before * k, w.end());
-  for (const int64_t T : {int64_t(1), int64_t(5)}) {
+  for (const int64_t T : {int64_t(1), int64_t(5), int64_t(16), int64_t(40)}) {
     const auto x = random_values(T * k, 12);
     Mat y("y", T, cols);
     gemm_xwt(to_device(x, T, k), block, Kokkos::subview(y, Kokkos::ALL, std::make_pair(col0, col0 + n)));

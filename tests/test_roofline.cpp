@@ -43,6 +43,21 @@ TEST(Stream, TriadAndCopyValues) {
   }
 }
 
+// The read kernel's sum over a length that is not a multiple of its lanes (the tail is added apart).
+TEST(Stream, ReadSumsEveryElement) {
+  const int64_t n = 10007;
+  const auto av = testing::random_values(size_t(n), 5);
+  Vec a("a", n);
+  auto ha = Kokkos::create_mirror_view(a);
+  double want = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    ha(i) = real(av[size_t(i)]);
+    want += double(ha(i));
+  }
+  Kokkos::deep_copy(a, ha);
+  EXPECT_NEAR(stream_read(a), want, 1e-5 * n);
+}
+
 TEST(Stream, TriadExactOnSmallIntegers) {
   const int64_t n = 1000;
   Vec a("a", n), b("b", n), c("c", n);
@@ -70,9 +85,11 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   EXPECT_EQ(r.ranks, size);
-  for (double v : {r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops, r.stream_copy_s, r.stream_triad_s, r.gemm_s})
+  for (double v : {r.stream_read_Bps, r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops, r.stream_read_s,
+                   r.stream_copy_s, r.stream_triad_s, r.gemm_s})
     EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
   const double bytes = double(o.stream_bytes);
+  EXPECT_DOUBLE_EQ(r.stream_read_Bps, bytes / r.stream_read_s);
   EXPECT_DOUBLE_EQ(r.stream_copy_Bps, 2 * bytes / r.stream_copy_s);
   EXPECT_DOUBLE_EQ(r.stream_triad_Bps, 3 * bytes / r.stream_triad_s);
   EXPECT_DOUBLE_EQ(r.gemm_flops, 2.0 * 256 * 192 * 320 / r.gemm_s);
@@ -82,10 +99,10 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
   EXPECT_GT(r.gemm_flops, 1e8);
   EXPECT_LT(r.gemm_flops, 1e16);
   // Every rank holds the same numbers (they are reduced over ranks).
-  double mine[3] = {r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops}, lo[3], hi[3];
-  MPI_Allreduce(mine, lo, 3, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
-  MPI_Allreduce(mine, hi, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(lo[i], hi[i]);
+  double mine[4] = {r.stream_read_Bps, r.stream_copy_Bps, r.stream_triad_Bps, r.gemm_flops}, lo[4], hi[4];
+  MPI_Allreduce(mine, lo, 4, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(mine, hi, 4, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(lo[i], hi[i]);
 
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -99,7 +116,8 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
   }
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  for (const auto& [name, want] : {std::pair<const char*, double>{"roofline_stream_copy_Bps", r.stream_copy_Bps},
+  for (const auto& [name, want] : {std::pair<const char*, double>{"roofline_stream_read_Bps", r.stream_read_Bps},
+                                   {"roofline_stream_copy_Bps", r.stream_copy_Bps},
                                    {"roofline_stream_triad_Bps", r.stream_triad_Bps},
                                    {"roofline_gemm_flops", r.gemm_flops}}) {
     double got = 0;

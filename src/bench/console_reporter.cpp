@@ -99,9 +99,9 @@ void ConsoleReporter::cell(const std::vector<RunRecord>& runs) {
   }
   if (o_.breakdown) print_overlap(runs);
   for (const RunRecord& r : runs) {
-    const double decode_pct = record_attr(r, "decode_pct_of_stream_triad");
+    const double decode_pct = record_attr(r, "decode_pct_of_stream_read");
     if (std::isnan(decode_pct)) continue;
-    std::printf("#   %-13s decode %.2f GB/s per rank = %.0f%% of STREAM triad; prefill %.1f GFLOP/s = %.0f%% of GEMM\n",
+    std::printf("#   %-13s decode %.2f GB/s per rank = %.0f%% of STREAM read; prefill %.1f GFLOP/s = %.0f%% of GEMM\n",
                 r.variant.c_str(), record_attr(r, "decode_achieved_Bps") * 1e-9, decode_pct,
                 record_attr(r, "prefill_achieved_flops") * 1e-9, record_attr(r, "prefill_pct_of_gemm"));
   }

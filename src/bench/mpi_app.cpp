@@ -1,9 +1,15 @@
 #include "bench/mpi_app.hpp"
 
+#include "core/cpu_layout.hpp"
 #include "core/errors.hpp"
+#include "kernels/gemm.hpp"
 #include "bench/stop_signal.hpp"
 
 #include <Kokkos_Core.hpp>
+
+#ifdef KOKKOS_ENABLE_OPENMP
+#include <omp.h>
+#endif
 
 #ifdef LADDERBENCH_CUDA
 #include "core/cuda/device.hpp"
@@ -52,6 +58,23 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
     }
   }
   if (a.stop_on_signals) install_stop_handlers();
+  {
+    // Cores: the CPU build's all-reduces have a progress thread when there is more than one rank
+    // (comm/comm_mpi.cpp); it gets a core of its own if the launcher gave the rank two or more.
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+#ifdef LADDERBENCH_CUDA
+    const bool progress_thread = false;
+#else
+    const bool progress_thread = world > 1;
+#endif
+    const CpuLayout layout = plan_cpu_layout(progress_thread);
+    apply_cpu_layout(layout);
+    set_blas_threads(layout.compute_threads);
+#ifdef KOKKOS_ENABLE_OPENMP
+    omp_set_num_threads(layout.compute_threads);  // Kokkos' host threads, fixed when it starts
+#endif
+  }
   try {
 #ifdef LADDERBENCH_CUDA
     // A Kokkos-CUDA binary must find a device before Kokkos starts, and each rank takes the GPU

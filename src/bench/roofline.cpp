@@ -1,5 +1,6 @@
 #include "bench/roofline.hpp"
 
+#include "kernels/avx512.hpp"
 #include "kernels/gemm.hpp"
 
 #ifdef LADDERBENCH_CUDA
@@ -14,6 +15,67 @@
 #include <vector>
 
 namespace lb {
+
+namespace {
+
+// The portable read kernel (AVX-512 hosts use sum_avx512: kernels/avx512.hpp). Its partial sums:
+// on the host 16 independent lanes, so the compiler keeps 16 adds in flight (vector registers)
+// instead of one add chain bound by its latency (a scalar sum reads at a fraction of the memory's
+// speed); on a GPU one per thread, the threads being the lanes.
+#ifdef LADDERBENCH_CUDA
+constexpr int kReadLanes = 1, kReadRows = 1;
+#else
+constexpr int kReadLanes = 16, kReadRows = 64;  // an index sums 64 x 16 floats into local lanes
+#endif
+
+struct ReadLanes {
+  real s[kReadLanes];
+  KOKKOS_INLINE_FUNCTION ReadLanes() {
+    for (int l = 0; l < kReadLanes; ++l) s[l] = 0;
+  }
+  KOKKOS_INLINE_FUNCTION ReadLanes& operator+=(const ReadLanes& o) {
+    for (int l = 0; l < kReadLanes; ++l) s[l] += o.s[l];
+    return *this;
+  }
+};
+
+}  // namespace
+}  // namespace lb
+
+namespace Kokkos {
+template <>
+struct reduction_identity<lb::ReadLanes> {
+  KOKKOS_FORCEINLINE_FUNCTION static lb::ReadLanes sum() { return lb::ReadLanes(); }
+};
+}  // namespace Kokkos
+
+namespace lb {
+
+double stream_read(const Vec& a) {
+#ifdef LADDERBENCH_HOST_AVX512
+  if (avx512_available()) return sum_avx512(a.data(), int64_t(a.extent(0)));
+#endif
+  constexpr int64_t kBlock = int64_t(kReadLanes) * kReadRows;
+  const int64_t blocks = int64_t(a.extent(0)) / kBlock;
+  const real* p = a.data();
+  ReadLanes sums;
+  Kokkos::parallel_reduce(
+      "stream_read", Range(0, blocks),
+      KOKKOS_LAMBDA(const int64_t i, ReadLanes& acc) {
+        // Local lanes: registers the compiler knows nothing else writes (acc might alias p).
+        real lanes[kReadLanes] = {};
+        for (int r = 0; r < kReadRows; ++r)
+          for (int l = 0; l < kReadLanes; ++l) lanes[l] += p[(i * kReadRows + r) * kReadLanes + l];
+        for (int l = 0; l < kReadLanes; ++l) acc.s[l] += lanes[l];
+      },
+      Kokkos::Sum<ReadLanes>(sums));
+  double total = 0;
+  for (int l = 0; l < kReadLanes; ++l) total += double(sums.s[l]);
+  const auto tail = Kokkos::create_mirror_view_and_copy(
+      Kokkos::HostSpace(), Kokkos::subview(a, std::make_pair(blocks * kBlock, int64_t(a.extent(0)))));
+  for (size_t i = 0; i < tail.extent(0); ++i) total += double(tail(i));
+  return total;
+}
 
 void stream_copy(const Vec& c, const Vec& a) {
   Kokkos::parallel_for("stream_copy", Range(0, int64_t(c.extent(0))), KOKKOS_LAMBDA(const int64_t i) { c(i) = a(i); });
@@ -162,18 +224,24 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
   r.timer = TrialTimer::name();
   MPI_Comm_size(comm, &r.ranks);
 
-  {  // STREAM copy and triad
+  {  // STREAM read, copy and triad
     const int64_t n = o.stream_bytes / int64_t(sizeof(real));
     Vec a(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_a"), n);
     Vec b(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_b"), n);
     Vec c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "stream_c"), n);
     roofline_detail::fill_stream(a, b, c);  // also first-touches every page before timing
     const real s = real(0.5);
+    double read_sum = 0;
+    r.stream_read_s = best_concurrent_time(comm, o.stream_trials, [&] { read_sum = stream_read(b); });
+    // b[i] = i % 13: the sum is known; fp32 lanes round once their partial sums pass 2^24.
+    const double want_sum = 78.0 * double(n / 13) + double((n % 13) * (n % 13 - 1) / 2);
+    require_everywhere(comm, std::abs(read_sum - want_sum) <= 1e-5 * want_sum, "STREAM read summed wrongly");
     r.stream_copy_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_copy(a, b); });
     require_everywhere(comm, roofline_detail::count_wrong(a, b, c, s, false) == 0, "STREAM copy produced wrong values");
     r.stream_triad_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_triad(a, b, c, s); });
     require_everywhere(comm, roofline_detail::count_wrong(a, b, c, s, true) == 0, "STREAM triad produced wrong values");
     const double bytes = double(n) * sizeof(real);
+    r.stream_read_Bps = bytes / r.stream_read_s;
     r.stream_copy_Bps = 2 * bytes / r.stream_copy_s;
     r.stream_triad_Bps = 3 * bytes / r.stream_triad_s;
   }

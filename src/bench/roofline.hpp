@@ -1,5 +1,5 @@
 // Roofline ceilings of the machine a job runs on, measured in that job (docs/measurement.md):
-// STREAM-like copy and triad bandwidth over Kokkos Views on the default execution space, and the
+// STREAM-like read, copy and triad bandwidth over Kokkos Views on the default execution space, and the
 // rate of a large GEMM through gemm_xwt with weights stored as the run's (a GPU run in bf16/fp16
 // goes through tensor cores: an fp32 GEMM's rate would not be its ceiling). On a GPU every trial
 // is timed with CUDA events on Kokkos' stream. Every rank measures at the same time (a barrier, then
@@ -35,14 +35,17 @@ struct Roofline {
   RooflineOptions options;
   int ranks = 1;
   // Per rank, all ranks running concurrently. Multiply by `ranks` for the whole job.
+  double stream_read_Bps = 0;   // N * sizeof(real) / t       (sum a: the ceiling of decode's weight reads)
   double stream_copy_Bps = 0;   // 2 * N * sizeof(real) / t   (read a, write c)
   double stream_triad_Bps = 0;  // 3 * N * sizeof(real) / t   (read b, c; write a)
   double gemm_flops = 0;        // 2 * M * N * K / t
-  double stream_copy_s = 0, stream_triad_s = 0, gemm_s = 0;  // best trial's time (max over ranks)
+  double stream_read_s = 0, stream_copy_s = 0, stream_triad_s = 0, gemm_s = 0;  // best trial (max over ranks)
   std::string timer;  // how trials were timed: "cuda-events" (GPU) or "steady_clock" (host clock around a fence)
 };
 
-// The kernels, exposed for tests. Both are Kokkos parallel_fors; they do not fence.
+// The kernels, exposed for tests. Copy and triad are Kokkos parallel_fors and do not fence; read
+// is a parallel_reduce returning the sum of a's elements (summed in double at the end).
+double stream_read(const Vec& a);
 void stream_copy(const Vec& c, const Vec& a);                   // c = a
 void stream_triad(const Vec& a, const Vec& b, const Vec& c, real s);  // a = b + s * c
 

@@ -5,6 +5,7 @@
 namespace lb {
 
 void store_roofline(ResultsFile& f, const Roofline& r) {
+  f.set_attr("roofline_stream_read_Bps", r.stream_read_Bps);
   f.set_attr("roofline_stream_copy_Bps", r.stream_copy_Bps);
   f.set_attr("roofline_stream_triad_Bps", r.stream_triad_Bps);
   f.set_attr("roofline_gemm_flops", r.gemm_flops);
@@ -22,8 +23,8 @@ void store_roofline(ResultsFile& f, const Roofline& r) {
 }
 
 void print_roofline(std::FILE* out, const Roofline& r) {
-  std::fprintf(out, "# roofline (per rank, %d ranks concurrently, %s): STREAM copy %.2f GB/s, triad %.2f GB/s (%lld MiB arrays, best of %d)\n",
-               r.ranks, ExecSpace::name(), r.stream_copy_Bps / 1e9, r.stream_triad_Bps / 1e9,
+  std::fprintf(out, "# roofline (per rank, %d ranks concurrently, %s): STREAM read %.2f GB/s, copy %.2f GB/s, triad %.2f GB/s (%lld MiB arrays, best of %d)\n",
+               r.ranks, ExecSpace::name(), r.stream_read_Bps / 1e9, r.stream_copy_Bps / 1e9, r.stream_triad_Bps / 1e9,
                (long long)(r.options.stream_bytes >> 20), r.options.stream_trials);
   std::fprintf(out, "# roofline: GEMM %lldx%lldx%lld (gemm_xwt, %s weights) %.2f GFLOP/s (best of %d, %s)\n",
                (long long)r.options.gemm_m, (long long)r.options.gemm_n, (long long)r.options.gemm_k,

@@ -8,7 +8,7 @@
 
 namespace lb {
 
-// Root attributes roofline_stream_copy_Bps, roofline_stream_triad_Bps, roofline_gemm_flops
+// Root attributes roofline_stream_read_Bps, roofline_stream_copy_Bps, roofline_stream_triad_Bps, roofline_gemm_flops
 // (per rank, all ranks concurrently), roofline_scope, roofline_gemm_dtype, roofline_timer, and the
 // sizes they were measured at.
 void store_roofline(ResultsFile& file, const Roofline& r);

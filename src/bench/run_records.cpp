@@ -62,6 +62,7 @@ std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std:
         r.extra_attrs.push_back({std::string(name) + "_" + stat, v});
     }
     if (ctx.roofline) {
+      r.extra_attrs.push_back({"decode_pct_of_stream_read", 100 * decode_Bps / ctx.roofline->stream_read_Bps});
       r.extra_attrs.push_back({"decode_pct_of_stream_triad", 100 * decode_Bps / ctx.roofline->stream_triad_Bps});
       r.extra_attrs.push_back({"prefill_pct_of_gemm", 100 * prefill_flops / ctx.roofline->gemm_flops});
     }

@@ -1,6 +1,7 @@
 #include "comm/comm_mpi.hpp"
 
 #include "comm/watchdog.hpp"
+#include "core/cpu_layout.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -104,6 +105,8 @@ class MpiComm final : public Comm {
     // to end, and the all-reduce it should drive stalls: no overlap. A real-time priority lets it
     // preempt at once; it sleeps whenever it has nothing to do, so it takes little from compute.
     // Without the privilege it runs at normal priority (give each rank a second core instead).
+    // With a core of its own (core/cpu_layout.hpp) none of that matters, but costs nothing.
+    if (cpu_layout().progress_cpu >= 0) pin_current_thread(cpu_layout().progress_cpu);
     const sched_param rt{1};
     realtime_ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0;
     {

@@ -1,7 +1,9 @@
 #include "io/job_provenance.hpp"
 
 #include "comm/comm_backend.hpp"
+#include "core/cpu_layout.hpp"
 #include "core/node_comm.hpp"
+#include "kernels/gemm.hpp"
 #include "io/provenance.hpp"
 
 #include <vector>
@@ -22,6 +24,13 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
     for (int r = 0; r < size; ++r) out.emplace_back(&all[size_t(r) * 256]);
     return out;
   };
+  const CpuLayout& l = cpu_layout();
+  const std::string layout =
+      "cpus " + cpu_list(l.cpus) + "; compute threads " + std::to_string(l.compute_threads) + " on " +
+      cpu_list(l.compute_cpus) + " (BLAS " + std::to_string(blas_threads()) + ", Kokkos host " +
+      std::to_string(Kokkos::DefaultHostExecutionSpace().concurrency()) + "); progress thread " +
+      (l.progress_cpu >= 0 ? "on cpu " + std::to_string(l.progress_cpu) : std::string("shares them"));
+  const std::vector<std::string> cpu_layouts = gather(layout);
   const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model()),
                                  transports = gather(comm.transports()), devices = gather(device_name());
   // Nodes as MPI sees them (shared-memory domains), not as hostnames say: two ranks on one machine
@@ -40,6 +49,7 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("hostnames", hosts);
   file->set_attr("node_count", node_count);
   file->set_attr("local_ranks", local_ranks);
+  file->set_attr("cpu_layouts", cpu_layouts);
   file->set_attr("cpu_model", cpus.front());
   file->set_attr("cpu_models", cpus);
   file->set_attr("backend", comm.name());

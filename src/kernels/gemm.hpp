@@ -58,4 +58,8 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t);
 // Name and version of the BLAS the binary uses, for the results' provenance.
 std::string blas_version();
 
+// Threads of the host BLAS (prefill GEMMs on CPU); the GPU build has none (set is a no-op, get 0).
+void set_blas_threads(int n);
+int blas_threads();
+
 }  // namespace lb

@@ -1,7 +1,10 @@
 #include "kernels/gemm.hpp"
 
+#include "kernels/avx512.hpp"
+
 #include <cblas.h>
 
+#include <algorithm>
 #include <cassert>
 #include <stdexcept>
 
@@ -17,7 +20,24 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   const int ldw = n > 1 ? int(w.f32.stride(0)) : k, ldy = T > 1 ? int(y.stride(0)) : n;
   // Kernels writing x may still be in flight on a threaded backend; BLAS reads host memory now.
   ExecSpace().fence();
-  if (T == 1) {  // a decode step at batch 1: stream the weights once, without sgemm's packing copy
+#ifdef LADDERBENCH_HOST_AVX512
+  if (T <= kSkinnyMaxRows && avx512_available()) {  // a decode step: stream the weights once
+    // Blocks of output columns for the host space's threads (one thread: a loop over them). 96 is
+    // a multiple of the kernel's 6-row tile, and n / 96 blocks keep 16+ threads busy at d = 2048.
+    constexpr int64_t kBlock = 96;
+    const float* xp = x.data();
+    const float* wp = w.f32.data();
+    float* yp = y.data();
+    Kokkos::parallel_for(
+        "gemm_xwt_skinny", Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, (n + kBlock - 1) / kBlock),
+        [=](const int64_t b) {
+          gemm_xwt_skinny_avx512(T, b * kBlock, std::min<int64_t>(n, (b + 1) * kBlock), k, xp, k, wp, ldw, yp, ldy);
+        });
+    Kokkos::DefaultHostExecutionSpace().fence();
+    return;
+  }
+#endif
+  if (T == 1) {  // without the skinny kernel: sgemv streams the weights once, sgemm would pack them
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, w.f32.data(), ldw, x.data(), 1, 0.0f, y.data(), 1);
     return;
   }
@@ -37,5 +57,9 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t) {
 }
 
 std::string blas_version() { return std::string("OpenBLAS ") + openblas_get_config(); }
+
+void set_blas_threads(int n) { openblas_set_num_threads(n); }
+
+int blas_threads() { return openblas_get_num_threads(); }
 
 }  // namespace lb

@@ -102,4 +102,8 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t) {
 
 std::string blas_version() { return cuda::cublas_version(); }
 
+void set_blas_threads(int) {}  // GEMMs run on the GPU
+
+int blas_threads() { return 0; }
+
 }  // namespace lb
