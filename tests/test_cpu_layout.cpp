@@ -35,6 +35,14 @@ TEST(CpuLayout, TheJobsThreadVariablesCapComputeThreads) {
   EXPECT_EQ(layout_for({0, 1, 2, 3}, false, 8).compute_threads, 4);  // a cap above the cores
 }
 
+// mpirun --bind-to none: every local rank sees the whole node; none pins, each takes its share.
+TEST(CpuLayout, RanksWithOverlappingMasksShareTheCores) {
+  const CpuLayout l = layout_for({0, 1, 2, 3, 4, 5, 6, 7}, true, 0, 4);
+  EXPECT_EQ(l.progress_cpu, -1);
+  EXPECT_EQ(l.compute_threads, 2);
+  EXPECT_EQ(layout_for({0, 1}, true, 0, 4).compute_threads, 1);  // never below one
+}
+
 TEST(CpuLayout, NoMaskMeansOneSharedCore) {
   const CpuLayout l = layout_for({}, true, 0);
   EXPECT_EQ(l.cpus, std::vector<int>{0});
@@ -48,7 +56,7 @@ TEST(CpuLayout, ListsRanges) {
 }
 
 TEST(CpuLayout, ThisProcessHasAtLeastOneCore) {
-  const CpuLayout l = plan_cpu_layout(false);
+  const CpuLayout l = plan_cpu_layout(false, 1);
   EXPECT_GE(l.cpus.size(), 1u);
   EXPECT_GE(l.compute_threads, 1);
 }

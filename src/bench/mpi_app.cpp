@@ -2,6 +2,7 @@
 
 #include "core/cpu_layout.hpp"
 #include "core/errors.hpp"
+#include "core/node_comm.hpp"
 #include "kernels/gemm.hpp"
 #include "bench/stop_signal.hpp"
 
@@ -15,10 +16,33 @@
 #include "core/cuda/device.hpp"
 #endif
 
+#include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <vector>
 
 namespace lb {
+namespace {
+
+// Ranks of this node (itself included) whose affinity masks share a core with this rank's.
+int ranks_sharing_cpus(MPI_Comm world) {
+  const NodeComm node(world);
+  constexpr int kWords = 1024 / 64;  // CPU_SETSIZE bits
+  uint64_t mine[kWords] = {};
+  for (const int c : cpus_of_this_process())
+    if (c < 1024) mine[c / 64] |= uint64_t(1) << (c % 64);
+  std::vector<uint64_t> all(size_t(node.size()) * kWords);
+  MPI_Allgather(mine, kWords, MPI_UINT64_T, all.data(), kWords, MPI_UINT64_T, node.get());
+  int sharing = 0;
+  for (int r = 0; r < node.size(); ++r) {
+    bool overlap = false;
+    for (int w = 0; w < kWords; ++w) overlap = overlap || (all[size_t(r) * kWords + w] & mine[w]) != 0;
+    sharing += overlap ? 1 : 0;
+  }
+  return sharing;
+}
+
+}  // namespace
 
 int run_mpi_app(int argc, char** argv, const MpiApp& a) {
   program_name() = a.name;
@@ -68,7 +92,7 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
 #else
     const bool progress_thread = world > 1;
 #endif
-    const CpuLayout layout = plan_cpu_layout(progress_thread);
+    const CpuLayout layout = plan_cpu_layout(progress_thread, ranks_sharing_cpus(MPI_COMM_WORLD));
     apply_cpu_layout(layout);
     set_blas_threads(layout.compute_threads);
 #ifdef KOKKOS_ENABLE_OPENMP

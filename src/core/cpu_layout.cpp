@@ -35,30 +35,39 @@ int env_threads(const char* name) {
 
 }  // namespace
 
-CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap) {
+CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap, int ranks_sharing) {
   CpuLayout l;
   l.cpus = cpus.empty() ? std::vector<int>{0} : cpus;  // no mask to read: one core, shared
   l.compute_cpus = l.cpus;
-  if (progress_thread && l.cpus.size() >= 2) {
-    l.progress_cpu = l.cpus.back();
-    l.compute_cpus.pop_back();
+  l.ranks_sharing = std::max(ranks_sharing, 1);
+  if (l.ranks_sharing > 1) {  // other ranks run on these cores too: pin nothing, take a share
+    l.compute_threads = std::max(1, int(l.cpus.size()) / l.ranks_sharing);
+  } else {
+    if (progress_thread && l.cpus.size() >= 2) {
+      l.progress_cpu = l.cpus.back();
+      l.compute_cpus.pop_back();
+    }
+    l.compute_threads = int(l.compute_cpus.size());
   }
-  l.compute_threads = int(l.compute_cpus.size());
   if (thread_cap > 0) l.compute_threads = std::min(l.compute_threads, thread_cap);
   return l;
 }
 
-CpuLayout plan_cpu_layout(bool progress_thread) {
+std::vector<int> cpus_of_this_process() {
   std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     for (int c = 0; c < CPU_SETSIZE; ++c)
       if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+CpuLayout plan_cpu_layout(bool progress_thread, int ranks_sharing) {
   int cap = 0;
   for (const char* name : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"})
     if (const int n = env_threads(name)) cap = cap ? std::min(cap, n) : n;
-  return layout_for(cpus, progress_thread, cap);
+  return layout_for(cpus_of_this_process(), progress_thread, cap, ranks_sharing);
 }
 
 void apply_cpu_layout(const CpuLayout& layout) {

@@ -4,6 +4,8 @@
 // than one rank), that thread gets the last core to itself and every other thread (main, BLAS,
 // Kokkos' host threads) the rest; otherwise they all share every core. Compute threads: the cores
 // left, capped by OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when the job sets them (docs/measurement.md).
+// Ranks of one node whose masks overlap (`mpirun --bind-to none`) share their cores instead: nothing
+// is pinned, and each rank takes its share of the cores as compute threads.
 #pragma once
 
 #include <string>
@@ -16,12 +18,16 @@ struct CpuLayout {
   std::vector<int> compute_cpus;  // where the main, BLAS and Kokkos host threads run
   int progress_cpu = -1;          // the progress thread's own core; -1: it shares compute_cpus
   int compute_threads = 1;        // BLAS and Kokkos host threads
+  int ranks_sharing = 1;          // ranks of this node whose masks overlap this one's (itself included)
 };
 
-// The layout for this process (reads its affinity mask and the two variables above).
-CpuLayout plan_cpu_layout(bool progress_thread);
+// The layout for this process: its affinity mask (cpus_of_this_process), the two variables above,
+// and how many ranks of its node have masks overlapping it (bench/mpi_app.cpp counts them).
+CpuLayout plan_cpu_layout(bool progress_thread, int ranks_sharing);
 // The rule itself: `cpus` the mask, `thread_cap` the variables' limit (0: none).
-CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap);
+CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap, int ranks_sharing = 1);
+
+std::vector<int> cpus_of_this_process();
 
 // Pins every thread of the process to layout.compute_cpus (when a core is reserved) and records the
 // layout for cpu_layout(). Threads created later inherit the pin of their creator.

@@ -29,7 +29,8 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
       "cpus " + cpu_list(l.cpus) + "; compute threads " + std::to_string(l.compute_threads) + " on " +
       cpu_list(l.compute_cpus) + " (BLAS " + std::to_string(blas_threads()) + ", Kokkos host " +
       std::to_string(Kokkos::DefaultHostExecutionSpace().concurrency()) + "); progress thread " +
-      (l.progress_cpu >= 0 ? "on cpu " + std::to_string(l.progress_cpu) : std::string("shares them"));
+      (l.progress_cpu >= 0 ? "on cpu " + std::to_string(l.progress_cpu) : std::string("shares them")) +
+      (l.ranks_sharing > 1 ? "; the cpus shared by " + std::to_string(l.ranks_sharing) + " ranks (not pinned)" : "");
   const std::vector<std::string> cpu_layouts = gather(layout);
   const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model()),
                                  transports = gather(comm.transports()), devices = gather(device_name());
