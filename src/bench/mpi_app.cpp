@@ -46,6 +46,7 @@ int ranks_sharing_cpus(MPI_Comm world) {
 
 int run_mpi_app(int argc, char** argv, const MpiApp& a) {
   program_name() = a.name;
+  restart_for_blas_kernels(argv);
   int provided = 0;
   // The communication thread makes MPI calls while the main thread may too (barriers, timing).
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);

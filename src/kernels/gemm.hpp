@@ -58,6 +58,13 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t);
 // Name and version of the BLAS the binary uses, for the results' provenance.
 std::string blas_version();
 
+// Makes the host BLAS run kernels for this CPU: if OpenBLAS fell back to older kernels than the CPU
+// has (it did not know the CPU) and the job did not set OPENBLAS_CORETYPE, restarts the program
+// (execv, same process) with OPENBLAS_CORETYPE set. Call first thing in main, before MPI starts.
+// The GPU build: nothing. openblas_kernel_choice(): the core type it would set ("" for none).
+void restart_for_blas_kernels(char** argv);
+std::string openblas_kernel_choice();
+
 // Threads of the host BLAS (prefill GEMMs on CPU); the GPU build has none (set is a no-op, get 0).
 void set_blas_threads(int n);
 int blas_threads();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace lb {
@@ -56,7 +57,12 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t) {
   return w;
 }
 
-std::string blas_version() { return std::string("OpenBLAS ") + openblas_get_config(); }
+std::string blas_version() {
+  std::string v = openblas_get_config();  // "OpenBLAS 0.3.21 ... <kernels> ..."
+  if (const char* picked = std::getenv("LADDERBENCH_OPENBLAS_RESTARTED"))  // kernels/openblas_kernels.cpp
+    v += std::string(" (OPENBLAS_CORETYPE set by ladderbench: the library had picked ") + picked + ")";
+  return v;
+}
 
 void set_blas_threads(int n) { openblas_set_num_threads(n); }
 

@@ -104,6 +104,10 @@ std::string blas_version() { return cuda::cublas_version(); }
 
 void set_blas_threads(int) {}  // GEMMs run on the GPU
 
+void restart_for_blas_kernels(char**) {}
+
+std::string openblas_kernel_choice() { return ""; }
+
 int blas_threads() { return 0; }
 
 }  // namespace lb
