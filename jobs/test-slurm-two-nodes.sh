@@ -15,7 +15,7 @@
 #    b. SIGSTOP of the rank on n2            -> the app's --timeout-s watchdog on n1 names the wait
 #                                               and ends the job (within timeout + 15 s)
 #    c. SIGKILL of everything on n2 (slurmd, steps, rank) -> the job ends (NODE_FAIL) within
-#       SlurmdTimeout + 2 ping rounds + 15 s (the SlurmdTimeout + 15 s is printed, not
+#       SlurmdTimeout + 2 ping rounds + 25 s (the SlurmdTimeout + 15 s is printed, not
 #       checked: see "Node failure detection" below), nothing of it is left on n1 15 s later, the
 #       .partial file holds the runs done before the fault, and no live node was set DOWN before it
 # 5. always (trap on EXIT): stops the cluster; no daemon, step or node namespace may be left.
@@ -172,14 +172,15 @@ check_bound "watchdog ended the job" "$ms" 25
 # - once n2 is DOWN, slurmd on n1 sends the steps SIGTERM and waits MAX(KillWait, 5) = 5 s before
 #   SIGKILL (the app stops gracefully, so it waits for its dead peer), then the job leaves COMPLETING.
 # So the job ends up to SlurmdTimeout + 2 rounds + 5 s after the kill: 20 + 24 + 5 = 49 s with
-# Slurm's MessageTimeout of 10 s, more under load (measured 33-52 s). The SlurmdTimeout + 15 s
+# Slurm's MessageTimeout of 10 s, more under load (measured 33-56 s). The SlurmdTimeout + 15 s
 # needs rounds of at most 4 s, i.e. MessageTimeout <= 2 s. Measured so (with SlurmdTimeout=9) the job
 # ended in 13-21 s, but then slurmctld's RPCs to live slurmds time out under load (a step's
 # slurmstepd can take 2-3 s to take a signal), and fault b's job waited for slurmctld to resend its
 # terminate request (26.4 s, over its bound). So this cluster keeps MessageTimeout=10, and the check
-# is SlurmdTimeout + 2 rounds + 15 s.
+# is SlurmdTimeout + 2 rounds + 5 s + 20 s for load: from n2 DOWN to the job's end took about 5 s on
+# a quiet machine, up to 15 s at load 15-31 (measured end: 33-56 s).
 round_s=$((slurmd_timeout / 3 > msg_timeout + 2 ? slurmd_timeout / 3 : msg_timeout + 2))
-node_bound=$((slurmd_timeout + 2 * round_s + 15))
+node_bound=$((slurmd_timeout + 2 * round_s + 25))
 # Before the fault, under whatever load this machine has: no live node may have been set DOWN; the
 # seconds slurmctld saw a live node not answering a ping or another RPC in time are reported.
 no_resp=$(grep -c 'not responding' "$ctld_log" || true)
