@@ -39,7 +39,6 @@ export LB_SLURM_DIR=$work/slurm LB_RESULTS_ROOT=$work/results
 # sbatch --wait polls every 2 s only when MinJobAge <= 4 (otherwise 8 s, then 32 s): keep CI quick.
 export LB_SLURM_MIN_JOB_AGE=${LB_SLURM_MIN_JOB_AGE:-4}
 export SLURM_CONF=$LB_SLURM_DIR/slurm.conf
-stepds_before=$(pgrep -x slurmstepd | sort || true)
 daemon_pids=()
 node_ns=() # the UTS namespaces of a multi-node cluster's slurmds ("uts:[inode]")
 child=
@@ -53,6 +52,17 @@ bg_run() {
   wait "$child" || rc=$?
   child=
   return $rc
+}
+
+# cluster_stepds: this cluster's slurmstepd processes. A slurmstepd's command line names no path,
+# but it inherits its slurmd's environment, and slurm-local.sh exports SLURM_CONF (other clusters on
+# this machine, e.g. another checkout's test, have their own).
+cluster_stepds() {
+  local p env
+  for p in $(pgrep -x slurmstepd); do
+    env=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) || continue
+    ! grep -qxF "SLURM_CONF=$SLURM_CONF" <<<"$env" || echo "$p"
+  done
 }
 
 # ns_pids NS: the processes in UTS namespace NS (the namespace exists while one is left).
@@ -82,7 +92,7 @@ tc_cleanup() {
   if [ -n "$left" ]; then echo "$tname: FAIL: processes of this cluster left: $left" >&2; leftovers=1; fi
   # A cancelled step's slurmstepd may take a few seconds after its slurmd to finish: wait (bounded).
   for ((i = 0; i < 75; i++)); do
-    left=$(comm -13 <(echo "$stepds_before") <(pgrep -x slurmstepd | sort || true))
+    left=$(cluster_stepds)
     [ -n "$left" ] || break
     sleep 0.2
   done

@@ -14,9 +14,10 @@
 #    a. SIGKILL of the rank on n2            -> the job is FAILED within 15 s
 #    b. SIGSTOP of the rank on n2            -> the app's --timeout-s watchdog on n1 names the wait
 #                                               and ends the job (within timeout + 15 s)
-#    c. SIGKILL of everything on n2 (slurmd, steps, rank) -> the job ends (NODE_FAIL), nothing of
-#       it is left on n1, and the .partial file holds the runs done before the fault. The issue's
-#       bound, SlurmdTimeout + 15 s, is printed; the check is 3 x SlurmdTimeout + 15 s (see below).
+#    c. SIGKILL of everything on n2 (slurmd, steps, rank) -> the job ends (NODE_FAIL) within
+#       SlurmdTimeout + 2 ping rounds + 25 s (the issue's SlurmdTimeout + 15 s is printed, not
+#       checked: see "Node failure detection" below), nothing of it is left on n1 15 s later, the
+#       .partial file holds the runs done before the fault, and no live node was set DOWN before it
 # 5. always (trap on EXIT): stops the cluster; no daemon, step or node namespace may be left.
 # Knobs: LB_TEST_KEEP=1 keeps the temp dir, LB_BIN another app binary.
 set -euo pipefail
@@ -26,8 +27,13 @@ tname=test-slurm-two-nodes
 
 tc_prerequisites
 python3 -c 'import h5py, numpy' 2>/dev/null || fail "python3 with h5py and numpy needed (scripts/setup.sh)"
+# slurmctld at debug level: its log then shows every ping round and, each second, a node that has
+# not answered a ping or another RPC in time ("Nodes X not responding"; at info level only every 300 s).
+export LB_SLURM_DEBUG=${LB_SLURM_DEBUG:-debug}
 tc_start_cluster 2
+ctld_log=$LB_SLURM_DIR/log/slurmctld.log
 slurmd_timeout=$(sed -n 's/^SlurmdTimeout=//p' "$SLURM_CONF")
+msg_timeout=$(sed -n 's/^MessageTimeout=//p' "$SLURM_CONF")
 
 # Loopback only, for this test: the job scripts must not hard-code it (OpenMPI's TCP transport
 # skips 127.0.0.0/8 unless told, and the "nodes" share this host's only network).
@@ -155,6 +161,36 @@ grep -E 'rank 0: waited [0-9.]+ s for .* \(limit --timeout-s 10' "$work/stop-ran
   || { cat "$work/stop-rank.out" >&2; fail "the watchdog did not name the wait"; }
 check_bound "watchdog ended the job" "$ms" 25
 
+# Node failure detection, from Slurm 22.05's source and this cluster's debug logs:
+# - slurmctld sets a silent node DOWN only in a ping round, once its last answer is older than
+#   SlurmdTimeout at the round before (ping_nodes.c: node_dead_time = last round - SlurmdTimeout);
+# - a round starts every SlurmdTimeout/3 s, but only when the previous round's pings are done
+#   (controller.c: is_ping_done), and a ping to a dead node's closed port is refused at once and
+#   retried every second for MessageTimeout s (slurm_send_addr_recv_msgs): while n2 is dead, a round
+#   takes max(SlurmdTimeout/3, MessageTimeout + 2) s (12 s here; TCPTimeout plays no part, nothing
+#   times out);
+# - once n2 is DOWN, slurmd on n1 sends the steps SIGTERM and waits MAX(KillWait, 5) = 5 s before
+#   SIGKILL (the app stops gracefully, so it waits for its dead peer), then the job leaves COMPLETING.
+# So the job ends up to SlurmdTimeout + 2 rounds + 5 s after the kill: 20 + 24 + 5 = 49 s with
+# Slurm's MessageTimeout of 10 s, more under load (measured 33-56 s). The issue's SlurmdTimeout + 15 s
+# needs rounds of at most 4 s, i.e. MessageTimeout <= 2 s. Measured so (with SlurmdTimeout=9) the job
+# ended in 13-21 s, but then slurmctld's RPCs to live slurmds time out under load (a step's
+# slurmstepd can take 2-3 s to take a signal), and fault b's job waited for slurmctld to resend its
+# terminate request (26.4 s, over its bound). So this cluster keeps MessageTimeout=10, and the check
+# is SlurmdTimeout + 2 rounds + 5 s + 20 s for load: from n2 DOWN to the job's end took about 5 s on
+# a quiet machine, up to 15 s at load 15-31 (measured end: 33-56 s).
+round_s=$((slurmd_timeout / 3 > msg_timeout + 2 ? slurmd_timeout / 3 : msg_timeout + 2))
+node_bound=$((slurmd_timeout + 2 * round_s + 25))
+# Before the fault, under whatever load this machine has: no live node may have been set DOWN; the
+# seconds slurmctld saw a live node not answering a ping or another RPC in time are reported.
+no_resp=$(grep -c 'not responding' "$ctld_log" || true)
+! grep -q 'setting DOWN' "$ctld_log" || fail "a live node was set DOWN: $(grep 'setting DOWN' "$ctld_log")"
+if [ "$no_resp" -eq 0 ]; then
+  say "no live node missed a ping or RPC so far"
+else
+  say "NOTE: live nodes missed RPCs ($no_resp s of 'not responding' in $ctld_log), none set DOWN"
+fi
+
 say "fault c: SIGKILL of everything on n2 (its slurmd, steps and rank)"
 jid=$(submit_fault kill-node "--timeout-s 120")
 arm kill-node "$jid"
@@ -163,20 +199,32 @@ t0=$(date +%s%3N)
 mapfile -t victims < <(ns_pids "${node_ns[1]}")
 kill -KILL "${victims[@]}"
 say "killed on n2: ${victims[*]}"
-st=$(wait_end "$jid" $((3 * slurmd_timeout + 60))) || fail "job $jid still $st $((3 * slurmd_timeout + 60)) s after n2 died"
+st=$(wait_end "$jid" $((node_bound + 60))) || fail "job $jid still $st $((node_bound + 60)) s after n2 died"
 ms=$(elapsed_ms "$t0")
 case $st in NODE_FAIL | FAILED) ;; *) fail "job $jid ended $st, expected NODE_FAIL or FAILED" ;; esac
-# slurmctld sets a silent node DOWN only in a ping round (every SlurmdTimeout/3 s) that finds its
-# last answer older than SlurmdTimeout before the previous round, and the ping agent retries a
-# refused connection first; measured here with SlurmdTimeout=20: 44 s and 52 s. The issue's
-# SlurmdTimeout + 15 s is therefore reported, not checked; the check is 3 x SlurmdTimeout + 15 s.
+down=$(sed -n 's/^\[\([0-9-]*\)T\([0-9:.]*\)\] error: Nodes \(.*\) not responding, setting DOWN$/\1 \2 \3/p' "$ctld_log")
+if [ -n "$down" ] && [ "$(echo "$down" | wc -l)" -eq 1 ] && [ "${down##* }" = n2 ]; then
+  down_ms=$(($(date -d "${down% *}" +%s%3N) - t0))
+  say "n2 set DOWN $((down_ms / 1000)).$(printf %03d $((down_ms % 1000))) s after the kill (SlurmdTimeout $slurmd_timeout)"
+elif [ "$st" = NODE_FAIL ] || [ -n "$down" ]; then
+  fail "job $jid ended $st; expected slurmctld to set n2 alone DOWN once, it logged: ${down:-nothing}"
+fi
 issue_bound=$((slurmd_timeout + 15))
-if [ "$ms" -le $((issue_bound * 1000)) ]; then say "within the issue's bound of $issue_bound s"; else say "NOTE: over the issue's bound of $issue_bound s"; fi
-check_bound "job ended $st" "$ms" $((3 * slurmd_timeout + 15))
-n1_rest() { ! ns_pids "${node_ns[0]}" | grep -qvx "$n1_slurmd"; }
-for ((i = 0; i < 75; i++)); do n1_rest && break; sleep 0.2; done
-n1_rest || fail "left running on n1 after the job ended: $(ns_pids "${node_ns[0]}" | grep -vx "$n1_slurmd" | xargs -r ps -o pid=,comm= -p)"
-say "nothing of the job left on n1 $(elapsed_ms "$t0") ms after the fault; n2 is $(sinfo -h -N -n n2 -o %T)"
+if [ "$ms" -le $((issue_bound * 1000)) ]; then say "within the issue's bound of $issue_bound s"; else say "NOTE: over the issue's bound of $issue_bound s (see the comment above)"; fi
+check_bound "job ended $st" "$ms" "$node_bound"
+# n1_left: what runs on n1 besides its slurmd. (Not `ns_pids | grep -q`: under pipefail grep's early
+# exit SIGPIPEs ns_pids at random, and the pipeline fails.)
+n1_left() { ns_pids "${node_ns[0]}" | grep -vx "$n1_slurmd" | xargs -r ps -o pid=,comm= -p | paste -sd, - || true; }
+t_end=$(date +%s%3N)
+left=$(n1_left)
+[ -z "$left" ] || say "at the job's end still on n1: $left"
+until [ -z "$left" ]; do
+  [ "$(elapsed_ms "$t_end")" -lt 15000 ] || fail "left running on n1 15 s after the job ended: $left"
+  sleep 0.2
+  left=$(n1_left)
+done
+say "nothing of the job left on n1 after $(elapsed_ms "$t0") ms"
+say "n2 is $(sinfo -h -N -n n2 -o %T)"
 python3 - "$work/results/kill-node/tiny_tp2_p2p0.h5.partial" <<'PY' || fail "the .partial file of the killed job is not readable"
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:

@@ -13,6 +13,10 @@
 #   LB_SLURM_TIMEOUT  seconds to wait for anything    [60]
 #   LB_SLURM_MIN_JOB_AGE  MinJobAge: seconds a finished job stays visible to scontrol [300];
 #                     `sbatch --wait` polls every min(32, ~MinJobAge/2) s, so CI sets it low
+#   LB_SLURM_SLURMD_TIMEOUT  SlurmdTimeout: a node silent this long is set DOWN [20]
+#   LB_SLURM_MSG_TIMEOUT  MessageTimeout: seconds to wait for an RPC's answer, and to retry a
+#                     refused connection [10, Slurm's default]
+#   LB_SLURM_DEBUG    SlurmctldDebug and SlurmdDebug [info] (debug logs every ping round)
 # No systemd and no cgroups are needed: proctrack/linuxproc, task/none, MpiDefault=pmix.
 # Every daemon is started by this script, recorded by PID, and stopped by that PID.
 # After `start`, point the Slurm clients at the cluster with:  export SLURM_CONF=$LB_SLURM_DIR/slurm.conf
@@ -22,6 +26,9 @@ set -euo pipefail
 dir=${LB_SLURM_DIR:-/tmp/ladderbench-slurm}
 timeout_s=${LB_SLURM_TIMEOUT:-60}
 min_job_age=${LB_SLURM_MIN_JOB_AGE:-300}
+slurmd_timeout=${LB_SLURM_SLURMD_TIMEOUT:-20}
+msg_timeout=${LB_SLURM_MSG_TIMEOUT:-10}
+debug=${LB_SLURM_DEBUG:-info}
 port=${LB_SLURM_PORT:-6817}
 nodes=${LB_SLURM_NODES:-1}
 ncpu=$(nproc)
@@ -102,8 +109,8 @@ SlurmdPidFile=$dir/run/slurmd-%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd-%n.log
 TmpFS=$dir/tmp/%n
-SlurmctldDebug=info
-SlurmdDebug=info
+SlurmctldDebug=$debug
+SlurmdDebug=$debug
 PlugStackConfig=$dir/plugstack.conf
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -122,7 +129,11 @@ MinJobAge=$min_job_age
 KillWait=5
 InactiveLimit=0
 SlurmctldTimeout=30
-SlurmdTimeout=20
+# A silent node is set DOWN in a ping round (every SlurmdTimeout/3 s) once its last answer is older
+# than SlurmdTimeout at the round before; pinging a dead node's closed port retries for
+# MessageTimeout s and holds back the next round (LB_SLURM_SLURMD_TIMEOUT, LB_SLURM_MSG_TIMEOUT).
+SlurmdTimeout=$slurmd_timeout
+MessageTimeout=$msg_timeout
 $(node_lines)
 PartitionName=debug Nodes=$(node_names | paste -sd, -) Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 EOF
@@ -275,6 +286,11 @@ done
 if ! [[ $nodes =~ ^[1-9][0-9]*$ ]] || [ "$nodes" -gt 250 ]; then
   die "--nodes / LB_SLURM_NODES must be 1..250 (127.0.0.2.. addresses), got '$nodes'"
 fi
+if ! [[ $slurmd_timeout =~ ^[1-9][0-9]*$ ]] || [ "$slurmd_timeout" -lt 3 ]; then
+  die "LB_SLURM_SLURMD_TIMEOUT must be a whole number of seconds >= 3, got '$slurmd_timeout'"
+fi
+[[ $msg_timeout =~ ^[1-9][0-9]*$ ]] || die "LB_SLURM_MSG_TIMEOUT must be a whole number of seconds >= 1, got '$msg_timeout'"
+[[ $debug =~ ^[a-z0-9]+$ ]] || die "LB_SLURM_DEBUG must be a Slurm log level (info, verbose, debug, ...), got '$debug'"
 
 case "$cmd" in
   start) cmd_start ;;
