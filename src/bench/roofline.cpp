@@ -7,6 +7,8 @@
 #include "core/cuda/stream.hpp"
 #endif
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,7 +31,7 @@ constexpr int kReadLanes = 16, kReadRows = 64;  // an index sums 64 x 16 floats 
 #endif
 
 struct ReadLanes {
-  real s[kReadLanes];
+  double s[kReadLanes];  // double: a GiB of small values overflows fp32's exact partial sums
   KOKKOS_INLINE_FUNCTION ReadLanes() {
     for (int l = 0; l < kReadLanes; ++l) s[l] = 0;
   }
@@ -51,6 +53,17 @@ struct reduction_identity<lb::ReadLanes> {
 
 namespace lb {
 
+int64_t host_stream_bytes() {
+  int64_t llc = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  llc = std::max<int64_t>(llc, sysconf(_SC_LEVEL3_CACHE_SIZE));
+#endif
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  llc = std::max<int64_t>(llc, sysconf(_SC_LEVEL2_CACHE_SIZE));
+#endif
+  return std::max<int64_t>(int64_t(64) << 20, 4 * llc);
+}
+
 double stream_read(const Vec& a) {
 #ifdef LADDERBENCH_HOST_AVX512
   if (avx512_available()) return sum_avx512(a.data(), int64_t(a.extent(0)));
@@ -63,7 +76,7 @@ double stream_read(const Vec& a) {
       "stream_read", Range(0, blocks),
       KOKKOS_LAMBDA(const int64_t i, ReadLanes& acc) {
         // Local lanes: registers the compiler knows nothing else writes (acc might alias p).
-        real lanes[kReadLanes] = {};
+        double lanes[kReadLanes] = {};
         for (int r = 0; r < kReadRows; ++r)
           for (int l = 0; l < kReadLanes; ++l) lanes[l] += p[(i * kReadRows + r) * kReadLanes + l];
         for (int l = 0; l < kReadLanes; ++l) acc.s[l] += lanes[l];
@@ -233,9 +246,9 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
     const real s = real(0.5);
     double read_sum = 0;
     r.stream_read_s = best_concurrent_time(comm, o.stream_trials, [&] { read_sum = stream_read(b); });
-    // b[i] = i % 13: the sum is known; fp32 lanes round once their partial sums pass 2^24.
+    // b[i] = i % 13: the sum is known, and exact in the double partial sums.
     const double want_sum = 78.0 * double(n / 13) + double((n % 13) * (n % 13 - 1) / 2);
-    require_everywhere(comm, std::abs(read_sum - want_sum) <= 1e-5 * want_sum, "STREAM read summed wrongly");
+    require_everywhere(comm, read_sum == want_sum, "STREAM read summed wrongly");
     r.stream_copy_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_copy(a, b); });
     require_everywhere(comm, roofline_detail::count_wrong(a, b, c, s, false) == 0, "STREAM copy produced wrong values");
     r.stream_triad_s = best_concurrent_time(comm, o.stream_trials, [&] { stream_triad(a, b, c, s); });

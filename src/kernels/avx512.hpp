@@ -27,7 +27,7 @@ bool avx512_available();
 void gemm_xwt_skinny_avx512(int T, int64_t n0, int64_t n1, int k, const float* x, int64_t ldx, const float* w,
                             int64_t ldw, float* y, int64_t ldy);
 
-// The sum of p[0..n), in fp32 lanes added up in double at the end.
+// The sum of p[0..n), accumulated in double.
 double sum_avx512(const float* p, int64_t n);
 
 }  // namespace lb
