@@ -1,6 +1,6 @@
 """`predict`, `--check`, `fit-paper` and the predicted columns: calibration read from synthetic
 --roofline and ladder-allreduce files, expectations derived from the model on the same inputs."""
-import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
 
+PUBLIC = str(Path(__file__).resolve().parents[2] / "configs" / "machines" / "h100-sxm-public.json")
 CONFIG = {"num_hidden_layers": 2, "hidden_size": 256, "num_attention_heads": 4, "num_key_value_heads": 4,
           "intermediate_size": 512, "vocab_size": 1000}
 ROOFLINE = {"triad": 1e10, "gemm": 5e10, "table": [[1, 768, 256, 1, 3e-5], [1, 1024, 256, 1, 4e-5]]}
@@ -90,7 +91,7 @@ def test_table_compare_and_plot_gain_predictions_where_calibrated(tmp_path, caps
 
 
 def test_predict_from_a_machine_file_and_from_a_calibration(tmp_path, capsys):
-    assert main(["predict", "--machine", "configs/machines/h100-sxm-public.json", "--model", "llama-3-70b",
+    assert main(["predict", "--machine", PUBLIC, "--model", "llama-3-70b",
                  "--tp", "8", "--batch", "1,4", "--dtype", "bf16", "--out-dir", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "predict.csv")
     assert len(table) == 2 * 5 and set(table["batch"]) == {1, 4}
@@ -105,7 +106,7 @@ def test_predict_from_a_machine_file_and_from_a_calibration(tmp_path, capsys):
 
 
 def test_paper_table_counts_held_out_speedups(tmp_path, capsys):
-    assert main(["predict", "--machine", "configs/machines/h100-sxm-public.json", "--reference",
+    assert main(["predict", "--machine", PUBLIC, "--reference",
                  "--out-dir", str(tmp_path)]) == 0
     assert "Held-out cells" in capsys.readouterr().out
     out = pd.read_csv(tmp_path / "predict-paper.csv")
@@ -119,7 +120,7 @@ def test_the_fit_sees_only_the_70b_tp8_batch1_cells():
     spoiled = reference.copy()
     others = ~((spoiled["model"] == "llama-3-70b") & (spoiled["tp"] == 8) & (spoiled["batch"] == 1))
     spoiled.loc[others, "published_tokens_per_s"] *= 100
-    base = Machine.from_json("configs/machines/h100-sxm-public.json")
+    base = Machine.from_json(PUBLIC)
     a, cells = fit_paper(base, reference, iterations=8)
     b, _ = fit_paper(base, spoiled, iterations=8)
     assert len(cells) == 7
