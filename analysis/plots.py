@@ -276,9 +276,8 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
         if group["latency_us"].nunique() < 2:
             continue
         batches = sorted(group["batch"].unique())
-        fig = _new_figure(4.2 * len(batches) + 1.6, 7.4,
-                          f"{setting['model']}, TP={setting['tp']}: speedup vs emulated link latency "
-                          "(measured points, predicted lines)", setting)
+        fig = _new_figure(max(4.4 * len(batches), 6.5), 8.2,
+                          f"{setting['model']}, TP={setting['tp']}: speedup and throughput vs link latency", setting)
         axes = fig.subplots(2, len(batches), squeeze=False, sharex=True)
         tp1 = frame[(frame["tp"] == 1) & (frame["model"] == setting["model"])
                     & (frame["prompt_len"] == setting["prompt_len"]) & (frame["gen_len"] == setting["gen_len"])]
@@ -323,8 +322,10 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
         handles = {}
         for ax in axes.ravel():
             handles.update(dict(zip(*reversed(ax.get_legend_handles_labels()))))
-        fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize=8,
-                   title="points: measured median\nlines: predicted")
+        order = [label for v in ordered_variants(group["variant"]) for label in (v, f"{v} (predicted)")
+                 if label in handles] + [label for label in handles if label.startswith("TP=1")]
+        fig.legend([handles[k] for k in order], order, loc="outside lower center", ncols=min(len(order), 4),
+                   fontsize=8, title="markers: measured median (bars: 25th-75th percentile); lines: the model")
         written += _save(fig, out_dir, _stem("speedup_vs_link", stats, setting, f"tp{setting['tp']}"))
     return written
 
