@@ -52,6 +52,11 @@ def file_kind(path: Path) -> str:
         return "unreadable"
 
 
+def world_size_of(path: Path) -> int:
+    with h5py.File(path, "r") as h5:
+        return int(h5.attrs.get("world_size", 1))
+
+
 def find_allreduce_files(paths) -> list[Path]:
     """The ladder-allreduce files among the given files and folders."""
     return [p for p in find_result_files(paths) if file_kind(p) == "allreduce"]

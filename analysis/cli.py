@@ -48,7 +48,7 @@ def _predicted(paths, args):
     with the ladder-allreduce files found among `paths` (cells without a calibration get NaN)."""
     samples = load_results(paths)
     machine = load_machine(getattr(args, "machine", None), getattr(args, "calibrate", None))
-    calibrations = Calibrations.discover(paths, machine)
+    calibrations = Calibrations.discover(paths, machine, getattr(args, "calibration", "job"))
     return add_predictions(cell_stats(samples), samples, calibrations), samples, calibrations
 
 
@@ -292,6 +292,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", nargs="*", metavar="FILE_OR_DIR",
                    help="predicted vs measured for every measured cell under these paths (each file calibrated "
                         "by its own --roofline and the ladder-allreduce files among them); exit 1 if a cell misses")
+    p.add_argument("--calibration", default="job", choices=["job", "pooled"],
+                   help="--check: each file's own roofline (job), or the median of all files' at the same rank "
+                        "count (pooled) [job]")
     p.add_argument("--tokens-tolerance", type=float, default=TOKENS_TOLERANCE,
                    help=f"--check: largest |predicted/measured - 1| of tokens/s [{TOKENS_TOLERANCE}]")
     p.add_argument("--speedup-tolerance", type=float, default=SPEEDUP_TOLERANCE,

@@ -136,8 +136,8 @@ def tokens_vs_tp(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
             panel = group[group["batch"] == batch]
             for variant in ordered_variants(panel["variant"]):
                 line = panel[panel["variant"] == variant].sort_values("tp")
-                errors = [line["tokens_per_s_median"] - line["tokens_per_s_q1"],
-                          line["tokens_per_s_q3"] - line["tokens_per_s_median"]]
+                errors = [(line["tokens_per_s_median"] - line["tokens_per_s_q1"]).to_numpy(),
+                          (line["tokens_per_s_q3"] - line["tokens_per_s_median"]).to_numpy()]
                 handles[variant] = ax.errorbar(line["tp"], line["tokens_per_s_median"], yerr=errors,
                                                capsize=3, label=variant, **_line(variant))
                 if _has(line, "predicted_tokens_per_s"):
@@ -289,8 +289,8 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
                 if variant != BASELINE:
                     top.plot(line["latency_us"], line["speedup"], label=variant, linestyle="none",
                              **{k: v for k, v in _line(variant).items() if k != "linestyle"})
-                errors = [line["tokens_per_s_median"] - line["tokens_per_s_q1"],
-                          line["tokens_per_s_q3"] - line["tokens_per_s_median"]]
+                errors = [(line["tokens_per_s_median"] - line["tokens_per_s_q1"]).to_numpy(),
+                          (line["tokens_per_s_q3"] - line["tokens_per_s_median"]).to_numpy()]
                 bottom.errorbar(line["latency_us"], line["tokens_per_s_median"], yerr=errors, capsize=3,
                                 label=variant, linestyle="none",
                                 **{k: v for k, v in _line(variant).items() if k != "linestyle"})
@@ -311,6 +311,9 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
             if len(one):
                 bottom.axhline(one["tokens_per_s_median"].median(), color="#777777", linewidth=1.2,
                                linestyle=(0, (6, 3)), label="TP=1 (measured)")
+                if _has(one, "predicted_tokens_per_s"):
+                    bottom.axhline(one["predicted_tokens_per_s"].median(), color="#777777", linewidth=1.0,
+                                   linestyle=":", label="TP=1 (predicted)")
             top.axhline(1.0, color="black", linewidth=1, alpha=0.5)
             top.set_title(f"batch {batch}", fontsize=10)
             top.set_ylabel(f"speedup over {BASELINE} (x)")

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import find_allreduce_files, machine_from_results
+from .calibrate import file_kind, find_allreduce_files, machine_from_results, world_size_of
+from .load import find_result_files
 from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
 from .errors import AnalysisError, AnalysisWarning
 from .perfmodel import DTYPE_BYTES, VARIANTS, Machine, Shape, Workload, predict
@@ -94,21 +95,28 @@ def workload_of(row: dict) -> Workload:
 
 
 class Calibrations:
-    """Machines by results file: each file's own roofline plus the ladder-allreduce files given;
-    or one machine for every cell (--machine / --calibrate)."""
+    """Machines by results file: each file's own roofline plus the ladder-allreduce files given
+    (`job`), or the median of every results file's at the same rank count (`pooled`: steadier on a
+    noisy machine, but no longer the same job's); or one machine for every cell (--machine /
+    --calibrate)."""
 
-    def __init__(self, allreduce_files=(), machine: Machine | None = None):
+    def __init__(self, allreduce_files=(), machine: Machine | None = None, pooled_over=()):
         self.allreduce_files = list(allreduce_files)
         self.machine = machine
+        self.pooled_over = [str(p) for p in pooled_over]
         self._cache: dict[str, Machine | None] = {}
+        self._pools: dict[int, Machine | None] = {}
 
     @classmethod
-    def discover(cls, paths, machine: Machine | None = None) -> "Calibrations":
-        return cls([] if machine else find_allreduce_files(paths), machine)
+    def discover(cls, paths, machine: Machine | None = None, mode: str = "job") -> "Calibrations":
+        if machine is not None:
+            return cls([], machine)
+        if mode not in ("job", "pooled"):
+            raise AnalysisError(f"--calibration {mode}: choose job or pooled")
+        results = [p for p in find_result_files(paths) if file_kind(p) == "inference"] if mode == "pooled" else []
+        return cls(find_allreduce_files(paths), None, results)
 
-    def for_file(self, file: str) -> Machine | None:
-        if self.machine is not None:
-            return self.machine
+    def _own(self, file: str) -> Machine | None:
         if file not in self._cache:
             try:
                 with warnings.catch_warnings():
@@ -117,6 +125,19 @@ class Calibrations:
             except AnalysisError:
                 self._cache[file] = None  # no roofline in that file: no prediction
         return self._cache[file]
+
+    def for_file(self, file: str) -> Machine | None:
+        if self.machine is not None:
+            return self.machine
+        own = self._own(file)
+        if not self.pooled_over or own is None:
+            return own
+        ranks = world_size_of(Path(file))
+        if ranks not in self._pools:
+            machines = [m for m in (self._own(f) for f in self.pooled_over if world_size_of(Path(f)) == ranks)
+                        if m is not None]
+            self._pools[ranks] = pooled_machine(machines) if machines else None
+        return self._pools[ranks]
 
 
 def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations) -> pd.DataFrame:
@@ -218,7 +239,21 @@ def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol
     sp = result["speedup_error"].dropna()
     return (f"{ok} of {n} cells ok; tokens/s within {tokens_tol:.0%}: {tok} of {n} (largest error "
             f"{100 * result['tokens_error'].abs().max():.1f}%); speedup within {speedup_tol:.2f}: "
-            f"{int((sp.abs() <= speedup_tol).sum())} of {len(sp)} (largest difference {sp.abs().max():.3f}).")
+            f"{int((sp.abs() <= speedup_tol).sum())} of {len(sp)} (largest difference {sp.abs().max():.3f})."
+            + noise_floor(result))
+
+
+def noise_floor(result: pd.DataFrame) -> str:
+    """How much upper-bound (no communication: the link cannot change it) moved between jobs with
+    different emulated links: the machine's own drift, a floor under any model's error."""
+    upper = result[(result["variant"] == "upper-bound") & (result["tp"] > 1)]
+    spreads = []
+    for (batch,), group in upper.groupby(["batch"]):
+        if group["link"].nunique() > 1:
+            values = group["tokens_per_s_median"]
+            spreads.append(f"batch {batch} {100 * (values.max() / values.min() - 1):.0f}%")
+    return (" Upper-bound tokens/s across the jobs (the link cannot change them): max/min - 1 = "
+            + ", ".join(spreads) + ".") if spreads else ""
 
 
 # --------------------------------------------------------------------------------------------

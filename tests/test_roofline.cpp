@@ -173,7 +173,8 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
   o.gemm_trials = 1;
   o.model_gemms = {{1, 96, 64, true}, {3, 96, 64, true}, {40, 96, 64, false}, {2, 32, 48, true}};
   o.model_gemm_stream_bytes = 96 * 64 * 4 * 3;  // three copies of the 96x64 weights
-  o.model_gemm_trials = 3;
+  o.model_gemm_rounds = 2;
+  o.model_gemm_trials = 2;
   const Roofline r = measure_roofline(MPI_COMM_WORLD, o);
   ASSERT_EQ(r.model_gemms.size(), o.model_gemms.size());
   for (size_t i = 0; i < o.model_gemms.size(); ++i) {

@@ -169,6 +169,9 @@ void require_everywhere(MPI_Comm comm, bool ok, const std::string& what) {
 // trials too) take them in turn, so every call reads the copy left alone the longest: from memory,
 // as a forward reads each layer's weights, not from a cache. A decode GEMM's trial calls every copy
 // once (a decode step's weight bytes); a prefill GEMM's (long, compute-bound) calls the next one.
+// The trials come in rounds over all matrices, so that a disturbance of a few seconds (another
+// process on a shared machine) spoils a few trials of many shapes, which the median discards,
+// rather than every trial of one shape.
 std::vector<GemmTiming> measure_model_gemms(MPI_Comm comm, const RooflineOptions& o) {
   std::map<std::pair<int64_t, int64_t>, std::vector<GemmShape>> by_matrix;  // (n, k) -> shapes
   for (const GemmShape& g : o.model_gemms) {
@@ -176,39 +179,51 @@ std::vector<GemmTiming> measure_model_gemms(MPI_Comm comm, const RooflineOptions
     by_matrix[{g.n, g.k}].push_back(g);
   }
   std::vector<GemmTiming> timed;
-  for (const auto& [nk, shapes] : by_matrix) {
-    const auto [n, k] = nk;
-    const double matrix_bytes = double(n) * double(k) * double(dtype_bytes(o.gemm_weights));
-    const int64_t copies = std::max<int64_t>(1, int64_t(std::ceil(double(o.model_gemm_stream_bytes) / matrix_bytes)));
-    HostMat host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_w_host"), n, k);
-    for (int64_t i = 0; i < n * k; ++i)  // values in [-0.5, 0.5)
-      host.data()[i] = real(int64_t((uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 54) - 512) / real(1024);
-    std::vector<Weight> w;
-    for (int64_t c = 0; c < copies; ++c) w.push_back(make_weight("model_gemm_w", host, o.gemm_weights));
-    size_t next = 0;  // the copy the next call reads
-    for (const GemmShape& g : shapes) {
-      Mat x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_x"), g.m, k);
-      Mat y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_y"), g.m, n);
-      roofline_detail::fill_matrix(x, uint64_t(g.m));
-      const int64_t calls = g.decode ? copies : 1;
-      const auto pass = [&] {
-        for (int64_t c = 0; c < calls; ++c) {
-          gemm_xwt(x, w[next], y);
-          next = (next + 1) % w.size();
+  std::vector<std::vector<double>> trials;  // per entry of `timed`: seconds per call of every trial
+  for (int round = 0; round < o.model_gemm_rounds; ++round) {
+    size_t entry = 0;
+    for (const auto& [nk, shapes] : by_matrix) {
+      const auto [n, k] = nk;
+      const double matrix_bytes = double(n) * double(k) * double(dtype_bytes(o.gemm_weights));
+      const int64_t copies =
+          std::max<int64_t>(1, int64_t(std::ceil(double(o.model_gemm_stream_bytes) / matrix_bytes)));
+      HostMat host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_w_host"), n, k);
+      for (int64_t i = 0; i < n * k; ++i)  // values in [-0.5, 0.5)
+        host.data()[i] = real(int64_t((uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 54) - 512) / real(1024);
+      std::vector<Weight> w;
+      for (int64_t c = 0; c < copies; ++c) w.push_back(make_weight("model_gemm_w", host, o.gemm_weights));
+      size_t next = 0;  // the copy the next call reads
+      for (const GemmShape& g : shapes) {
+        Mat x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_x"), g.m, k);
+        Mat y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_y"), g.m, n);
+        roofline_detail::fill_matrix(x, uint64_t(g.m));
+        const int64_t calls = g.decode ? copies : 1;
+        const auto pass = [&] {
+          for (int64_t c = 0; c < calls; ++c) {
+            gemm_xwt(x, w[next], y);
+            next = (next + 1) % w.size();
+          }
+        };
+        gemm_xwt(x, w[next], y);  // warm-up: BLAS buffers, page faults of y
+        next = (next + 1) % w.size();
+        std::vector<double> t = concurrent_times(comm, o.model_gemm_trials, pass);
+        for (double& v : t) v /= double(calls);
+        if (round == 0) {
+          GemmTiming r;
+          r.shape = g;
+          r.calls = calls;
+          r.copies = copies;
+          timed.push_back(r);
+          trials.emplace_back();
         }
-      };
-      gemm_xwt(x, w[next], y);  // warm-up: BLAS buffers, page faults of y
-      next = (next + 1) % w.size();
-      std::vector<double> t = concurrent_times(comm, o.model_gemm_trials, pass);
-      for (double& x : t) x /= double(calls);
-      GemmTiming r;
-      r.shape = g;
-      r.calls = calls;
-      r.copies = copies;
-      r.best_s = *std::min_element(t.begin(), t.end());
-      r.median_s = median_of(t);
-      timed.push_back(r);
+        trials[entry].insert(trials[entry].end(), t.begin(), t.end());
+        ++entry;
+      }
     }
+  }
+  for (size_t i = 0; i < timed.size(); ++i) {
+    timed[i].best_s = *std::min_element(trials[i].begin(), trials[i].end());
+    timed[i].median_s = median_of(trials[i]);
   }
   std::vector<GemmTiming> out;  // in the order asked
   for (const GemmShape& g : o.model_gemms)
@@ -244,6 +259,8 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
   if (o.stream_bytes < int64_t(sizeof(real)) || o.stream_trials < 1 || o.gemm_trials < 1 || o.gemm_m < 1 ||
       o.gemm_n < 1 || o.gemm_k < 1)
     throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
+  if (!o.model_gemms.empty() && (o.model_gemm_rounds < 1 || o.model_gemm_trials < 1 || o.model_gemm_stream_bytes < 1))
+    throw std::invalid_argument("measure_roofline: model GEMM rounds, trials and stream bytes must be positive");
   if (!gemm_supports(o.gemm_weights))
     throw std::invalid_argument(std::string("measure_roofline: this build's GEMM has no ") +
                                 dtype_name(o.gemm_weights) + " weights");

@@ -49,7 +49,9 @@ struct RooflineOptions {
   // Weight bytes a decode GEMM's trial streams (copies of the weight matrix cycled through), so the
   // weights come from memory as in a decode step: the model's weights per rank, capped.
   int64_t model_gemm_stream_bytes = int64_t(64) << 20;
-  int model_gemm_trials = 5;  // best and median of (plus one untimed warm-up call)
+  // Rounds over all shapes, trials per shape and round (plus one untimed warm-up call per round):
+  // best and median of rounds x trials.
+  int model_gemm_rounds = 3, model_gemm_trials = 3;
 };
 
 // A model GEMM's time per call (each trial's time the max over ranks), and how it was measured.

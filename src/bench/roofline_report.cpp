@@ -25,7 +25,8 @@ void store_roofline(ResultsFile& f, const Roofline& r) {
   g.string_attrs = {{"dtype", std::string(dtype_name(r.options.gemm_weights))},
                                     {"scope", "per rank, all ranks measuring concurrently; seconds per gemm_xwt call, best and median "
                               "trial, each trial the max over ranks (docs/measurement.md)"}};
-  g.int_attrs = {{"trials", int64_t(r.options.model_gemm_trials)},
+  g.int_attrs = {{"trials", int64_t(r.options.model_gemm_rounds) * r.options.model_gemm_trials},
+                 {"rounds", int64_t(r.options.model_gemm_rounds)},
                  {"stream_bytes", r.options.model_gemm_stream_bytes},
                  {"prefill_rows_max", kPrefillGemmRowsMax}};
   const hsize_t n = r.model_gemms.size();
@@ -65,7 +66,7 @@ void print_roofline(std::FILE* out, const Roofline& r) {
                  "(median of %d, %lld calls each over %lld copies)\n",
                  x.shape.decode ? "decode" : "prefill", (long long)x.shape.m, (long long)x.shape.n, (long long)x.shape.k,
                  x.median_s * 1e6, x.best_s * 1e6, flop / x.median_s / 1e9, bytes / x.median_s / 1e9,
-                 r.options.model_gemm_trials, (long long)x.calls, (long long)x.copies);
+                 r.options.model_gemm_rounds * r.options.model_gemm_trials, (long long)x.calls, (long long)x.copies);
   }
 }
 
