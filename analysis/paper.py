@@ -100,20 +100,33 @@ def nelder_mead(f, x0, step=0.5, iterations=400, tol=1e-10):
     return simplex[best], values[best]
 
 
+def unknowns_of(base: Machine) -> dict:
+    """UNKNOWNS, with a link's alpha_per_step_s in place of its alpha_s where the file describes the
+    link's latency per ring step (the textbook ring all-reduce, alpha x 2(P-1))."""
+    out = {}
+    for name, kind in UNKNOWNS.items():
+        parts = name.split(".")
+        if parts[0] == "allreduce" and "alpha_per_step_s" in base.allreduce.get(parts[1], {}):
+            name = f"allreduce.{parts[1]}.alpha_per_step_s"
+        out[name] = kind
+    return out
+
+
 def fit_paper(base: Machine, reference: pd.DataFrame, iterations: int = 400) -> tuple[Machine, pd.DataFrame]:
     """The unknowns of `base` fitted on the FIT_CELLS rows of the reference (tokens/s, least squares
     of log predicted / published); every other number of `base` stays as given."""
     cells = reference[reference.apply(is_fit_cell, axis=1) & reference["published_tokens_per_s"].notna()]
     if cells.empty:
         raise AnalysisError("the reference has no 70B TP=8 batch-1 tokens/s to fit on")
-    names = list(UNKNOWNS)
-    x0 = [_to_free(_get(base, n), UNKNOWNS[n]) for n in names]
+    unknowns = unknowns_of(base)
+    names = list(unknowns)
+    x0 = [_to_free(_get(base, n), unknowns[n]) for n in names]
     settings = cells.groupby(["model", "tp", "batch", "p2p"])
 
     def machine_at(x) -> Machine:
         m = copy.deepcopy(base)
         for name, value in zip(names, x):
-            _set(m, name, _from_free(value, UNKNOWNS[name]))
+            _set(m, name, _from_free(value, unknowns[name]))
         return m
 
     def loss(x) -> float:

@@ -279,12 +279,14 @@ class Machine:
             raise AnalysisError(f"machine {self.name}: no all-reduce at {ranks} ranks (neither a ladder-allreduce "
                                 f"table nor alpha_s/busbw_Bps for link '{p2p}')")
         ring = 2.0 * (ranks - 1) / ranks * nbytes
-        t = link["alpha_s"] + ring / link["busbw_Bps"]
+        # alpha_s per all-reduce, plus alpha_per_step_s per step of a ring (2(P-1) steps) where given.
+        alpha = link.get("alpha_s", 0.0) + 2 * (ranks - 1) * link.get("alpha_per_step_s", 0.0)
+        t = alpha + ring / link["busbw_Bps"]
         if self.ranks_per_node and ranks > self.ranks_per_node:
             net = self.allreduce.get("inter_node")
             if net is None:
                 raise AnalysisError(f"machine {self.name}: TP {ranks} spans nodes but 'inter_node' is not described")
-            t = link["alpha_s"] + net["alpha_s"] + ring / min(link["busbw_Bps"], net["busbw_Bps"])
+            t = alpha + net["alpha_s"] + ring / min(link["busbw_Bps"], net["busbw_Bps"])
         return float(t)
 
     def interference_at(self, nbytes: float, ranks: int, p2p: str = "on") -> float:

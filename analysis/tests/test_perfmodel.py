@@ -185,6 +185,8 @@ def test_allreduce_from_alpha_and_bus_bandwidth_and_across_nodes():
     assert m.allreduce_s(1e6, 8, "off") == pytest.approx(4e-5 + 1.75e6 / 1e10)
     assert m.allreduce_s(1e6, 16, "on") == pytest.approx(1e-5 + 2e-5 + 2 * 15 / 16 * 1e6 / 5e10)
     assert m.allreduce_s(1e6, 1, "on") == 0.0
+    ring = Machine(allreduce={"on": {"alpha_per_step_s": 2e-6, "busbw_Bps": 1e11}})  # the textbook ring
+    assert ring.allreduce_s(1e6, 4, "on") == pytest.approx(2 * 3 * 2e-6 + 1.5e6 / 1e11)
     with pytest.raises(AnalysisError):
         Machine().allreduce_s(1e3, 2)
 
