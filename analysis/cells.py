@@ -87,6 +87,12 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     return stats.drop(columns=list(helpers))
 
 
+def link_latency_us(frame: pd.DataFrame) -> pd.Series:
+    """The emulated link's latency in us of each row (from its `link`); 0 for a native link."""
+    latency = frame["link"].str.extract(r"emulated ([0-9.e+-]+) us", expand=False).astype(float)
+    return latency.where(frame["link"] != "native", 0.0)
+
+
 def varying(frame: pd.DataFrame, columns) -> list[str]:
     """The columns among `columns` that take more than one value in `frame`."""
     return [c for c in columns if frame[c].nunique(dropna=False) > 1]

@@ -62,7 +62,8 @@ def compare(stats: pd.DataFrame, reference: pd.DataFrame, tolerance: float) -> p
     a status: ok, mismatch (a ratio off by more than `tolerance`), unpublished, or no ratio."""
     if tolerance < 0:
         raise AnalysisError(f"--tolerance {tolerance}: must be 0 or more")
-    measured = stats[CELL_KEYS + ["variant", "n", "tokens_per_s_median", "speedup"]].rename(
+    extra = [c for c in ("predicted_tokens_per_s", "predicted_speedup") if c in stats]
+    measured = stats[CELL_KEYS + ["variant", "n", "tokens_per_s_median", "speedup"] + extra].rename(
         columns={"tokens_per_s_median": "measured_tokens_per_s", "speedup": "measured_speedup"})
     result = measured.merge(reference, on=REFERENCE_KEYS, how="left", indicator=True)
     result["tokens_ratio"] = result["measured_tokens_per_s"] / result["published_tokens_per_s"]
@@ -92,6 +93,10 @@ def compare_table(result: pd.DataFrame, reference: pd.DataFrame, tolerance: floa
     display["measured speedup"] = result["measured_speedup"].map(ratio)
     display["published speedup"] = result["published_speedup"].map(ratio)
     display["speedup ratio"] = result["speedup_ratio"].map(ratio)
+    predicted = "predicted_tokens_per_s" in result and result["predicted_tokens_per_s"].notna().any()
+    if predicted:  # the performance model's, where the cell has a calibration
+        display["predicted tok/s"] = result["predicted_tokens_per_s"].map(number)
+        display["predicted speedup"] = result["predicted_speedup"].map(ratio)
     display["status"] = result["status"]
     display["note"] = result["note"]
     notes = [
@@ -101,6 +106,9 @@ def compare_table(result: pd.DataFrame, reference: pd.DataFrame, tolerance: floa
         summary(result, reference, tolerance),
         *constants,
     ]
+    if predicted:
+        notes.insert(1, "predicted: the performance model (`python -m analysis predict`) on the machine calibrated "
+                        "from the cell's own --roofline and ladder-allreduce files.")
     return Table(result, display, shown + ["variant", "status", "note"], notes)
 
 

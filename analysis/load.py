@@ -98,8 +98,10 @@ def _read_file(h5: h5py.File, path: Path) -> tuple[pd.DataFrame, int]:
     root = {name: _attr_value(value) for name, value in h5.attrs.items()}
     _check_format(root, path)
     if root.get("kind", "inference") != "inference":
-        # ladder-allreduce files share the format family but hold no inference runs.
-        warnings.warn(f"{path}: skipping a {root['kind']!r} file (not inference runs)", AnalysisWarning)
+        # ladder-allreduce files share the format family but hold no inference runs; they calibrate
+        # the performance model (analysis.calibrate), so they are expected next to results.
+        if root["kind"] != "allreduce":
+            warnings.warn(f"{path}: skipping a {root['kind']!r} file (not inference runs)", AnalysisWarning)
         return pd.DataFrame(), int(root.get("complete", 0))
     complete = int(root.get("complete", 0))
     provenance = {(f"root_{k}" if k in RUN_ATTRS or k in DERIVED_COLUMNS else k): v for k, v in root.items()}

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .cells import BASELINE, breakdown_columns, component_label, ordered_variants, varying
+from .cells import BASELINE, breakdown_columns, component_label, link_latency_us, ordered_variants, varying
 from .errors import AnalysisError
 
 # Okabe-Ito colours (colour-blind safe) plus marker, dashes and hatch for print in grey.
@@ -106,6 +106,15 @@ def _stem(kind: str, stats: pd.DataFrame, setting: dict, *specific) -> str:
     return _slug(kind, setting.get("model", ""), *run_keys, *specific, p2p, link)
 
 
+def _predicted_line(variant: str) -> dict:
+    """The model's prediction: the variant's colour, thin, dotted, no markers."""
+    return dict(color=_style(variant)["color"], linestyle=":", linewidth=1.4, marker="")
+
+
+def _has(frame: pd.DataFrame, column: str) -> bool:
+    return column in frame and frame[column].notna().any()
+
+
 def tokens_vs_tp(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
     """The paper's 70B figure: tokens/s over TP, one panel per batch, one line per variant,
     error bars spanning the interquartile range. Needs at least two TP degrees."""
@@ -127,10 +136,13 @@ def tokens_vs_tp(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
             panel = group[group["batch"] == batch]
             for variant in ordered_variants(panel["variant"]):
                 line = panel[panel["variant"] == variant].sort_values("tp")
-                errors = [line["tokens_per_s_median"] - line["tokens_per_s_q1"],
-                          line["tokens_per_s_q3"] - line["tokens_per_s_median"]]
+                errors = [(line["tokens_per_s_median"] - line["tokens_per_s_q1"]).to_numpy(),
+                          (line["tokens_per_s_q3"] - line["tokens_per_s_median"]).to_numpy()]
                 handles[variant] = ax.errorbar(line["tp"], line["tokens_per_s_median"], yerr=errors,
                                                capsize=3, label=variant, **_line(variant))
+                if _has(line, "predicted_tokens_per_s"):
+                    handles["predicted (model)"] = ax.plot(line["tp"], line["predicted_tokens_per_s"],
+                                                           **_predicted_line(variant))[0]
             _log2_axis(ax, group["tp"], "TP degree (ranks)")
             ax.set_ylabel("throughput (tokens/s)")
             ax.set_ylim(bottom=0)
@@ -140,7 +152,7 @@ def tokens_vs_tp(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.set_visible(False)
         ordered = ordered_variants(handles)
         fig.legend([handles[v] for v in ordered], ordered, loc="outside lower center", ncols=len(ordered),
-                   title="variant (error bars: 25th-75th percentile)")
+                   title="variant (error bars: 25th-75th percentile; dotted: predicted)")
         written += _save(fig, out_dir, _stem("tokens_vs_tp", stats, setting))
     return written
 
@@ -161,10 +173,13 @@ def speedup_vs_batch(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
         for variant in ordered_variants(group["variant"]):
             line = group[group["variant"] == variant].sort_values("batch")
             ax.plot(line["batch"], line["speedup"], label=variant, **_line(variant))
+            if _has(line, "predicted_speedup"):
+                ax.plot(line["batch"], line["predicted_speedup"], label="predicted (model)", **_predicted_line(variant))
         _log2_axis(ax, group["batch"], "batch size (sequences)")
         ax.set_ylabel(f"speedup over {BASELINE} (x, median tokens/s ratio)")
         ax.grid(True, alpha=0.3)
-        ax.legend(title="variant")
+        handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+        ax.legend(handles.values(), handles.keys(), title="variant")
         written += _save(fig, out_dir, _stem("speedup_vs_batch", stats, setting, f"tp{setting['tp']}"))
     return written
 
@@ -248,7 +263,79 @@ def breakdown_bars(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
     return written
 
 
-def plot_all(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Every figure the results allow; kinds whose data is missing are skipped, not errors."""
+def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | None = None) -> list[Path]:
+    """Speedup over standard (top) and tokens/s (bottom) against the emulated link's latency, one
+    column per batch: measured medians (tokens/s with 25th-75th percentile bars), the model's
+    predicted curves where a calibration exists, TP 1's measured tokens/s as a reference line.
+    Needs two or more latencies of one setting at TP > 1 (latency-only links)."""
+    written = []
+    frame = stats[~stats["link"].str.contains("Gbit/s")].assign(latency_us=lambda f: link_latency_us(f))
+    keys = ["model", *_RUN_KEYS, "tp"]
+    for values, group in frame[frame["tp"] > 1].groupby(keys, sort=False):
+        setting = dict(zip(keys, values), p2p="emulated", link="")
+        if group["latency_us"].nunique() < 2:
+            continue
+        batches = sorted(group["batch"].unique())
+        fig = _new_figure(max(4.4 * len(batches), 6.5), 8.2,
+                          f"{setting['model']}, TP={setting['tp']}: speedup and throughput vs link latency", setting)
+        axes = fig.subplots(2, len(batches), squeeze=False, sharex=True)
+        tp1 = frame[(frame["tp"] == 1) & (frame["model"] == setting["model"])
+                    & (frame["prompt_len"] == setting["prompt_len"]) & (frame["gen_len"] == setting["gen_len"])]
+        for j, batch in enumerate(batches):
+            cells = group[group["batch"] == batch]
+            top, bottom = axes[0, j], axes[1, j]
+            for variant in ordered_variants(cells["variant"]):
+                line = cells[cells["variant"] == variant].sort_values("latency_us")
+                if variant != BASELINE:
+                    top.plot(line["latency_us"], line["speedup"], label=variant, linestyle="none",
+                             **{k: v for k, v in _line(variant).items() if k != "linestyle"})
+                errors = [(line["tokens_per_s_median"] - line["tokens_per_s_q1"]).to_numpy(),
+                          (line["tokens_per_s_q3"] - line["tokens_per_s_median"]).to_numpy()]
+                bottom.errorbar(line["latency_us"], line["tokens_per_s_median"], yerr=errors, capsize=3,
+                                label=variant, linestyle="none",
+                                **{k: v for k, v in _line(variant).items() if k != "linestyle"})
+                if curves is not None and len(curves):
+                    curve = curves[(curves["model"] == setting["model"]) & (curves["tp"] == setting["tp"])
+                                   & (curves["prompt_len"] == setting["prompt_len"])
+                                   & (curves["gen_len"] == setting["gen_len"]) & (curves["batch"] == batch)
+                                   & (curves["variant"] == variant)].sort_values("latency_us")
+                    if len(curve):
+                        style = dict(color=_style(variant)["color"], linestyle=_style(variant)["linestyle"],
+                                     linewidth=1.4)
+                        if variant != BASELINE:
+                            top.plot(curve["latency_us"], curve["predicted_speedup"], label=f"{variant} (predicted)",
+                                     **style)
+                        bottom.plot(curve["latency_us"], curve["predicted_tokens_per_s"],
+                                    label=f"{variant} (predicted)", **style)
+            one = tp1[tp1["batch"] == batch]
+            if len(one):
+                bottom.axhline(one["tokens_per_s_median"].median(), color="#777777", linewidth=1.2,
+                               linestyle=(0, (6, 3)), label="TP=1 (measured)")
+                if _has(one, "predicted_tokens_per_s"):
+                    bottom.axhline(one["predicted_tokens_per_s"].median(), color="#777777", linewidth=1.0,
+                                   linestyle=":", label="TP=1 (predicted)")
+            top.axhline(1.0, color="black", linewidth=1, alpha=0.5)
+            top.set_title(f"batch {batch}", fontsize=10)
+            top.set_ylabel(f"speedup over {BASELINE} (x)")
+            bottom.set_ylabel("throughput (tokens/s)")
+            bottom.set_xlabel("emulated link latency per all-reduce (us)")
+            bottom.set_ylim(bottom=0)
+            for ax in (top, bottom):
+                ax.grid(True, alpha=0.3)
+        handles = {}
+        for ax in axes.ravel():
+            handles.update(dict(zip(*reversed(ax.get_legend_handles_labels()))))
+        order = [label for v in ordered_variants(group["variant"]) for label in (v, f"{v} (predicted)")
+                 if label in handles] + [label for label in handles if label.startswith("TP=1")]
+        fig.legend([handles[k] for k in order], order, loc="outside lower center", ncols=min(len(order), 4),
+                   fontsize=8, title="markers: measured median (bars: 25th-75th percentile); lines: the model")
+        written += _save(fig, out_dir, _stem("speedup_vs_link", stats, setting, f"tp{setting['tp']}"))
+    return written
+
+
+def plot_all(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | None = None) -> list[Path]:
+    """Every figure the results allow; kinds whose data is missing are skipped, not errors.
+    Predicted columns (analysis.predict.add_predictions) and latency curves are drawn where given."""
     return (tokens_vs_tp(stats, out_dir) + speedup_vs_batch(stats, out_dir)
-            + speedup_vs_model(stats, out_dir) + breakdown_bars(stats, out_dir))
+            + speedup_vs_model(stats, out_dir) + breakdown_bars(stats, out_dir)
+            + speedup_vs_link(stats, out_dir, curves))

@@ -32,6 +32,7 @@ def speedup_table(stats: pd.DataFrame) -> Table:
     """Wide: one row per setting, tokens/s of every variant, then each variant's speedup."""
     shown, constants = setting_columns(stats)
     variants = ordered_variants(stats["variant"])
+    predicted = "predicted_tokens_per_s" in stats and stats["predicted_tokens_per_s"].notna().any()
     rows = []
     for key, cell in stats.groupby(CELL_KEYS, sort=False):
         by_variant = cell.set_index("variant")
@@ -48,15 +49,29 @@ def speedup_table(stats: pd.DataFrame) -> Table:
             if v != BASELINE:
                 speedup = by_variant.loc[v, "speedup"] if v in by_variant.index else np.nan
                 display[f"{v} speedup"] = ratio(speedup)
+        if predicted:  # the performance model's, where the cell has a calibration
+            for v in variants:
+                value = by_variant.loc[v, "predicted_tokens_per_s"] if v in by_variant.index else np.nan
+                display[f"{v} predicted tok/s"] = number(value)
+            for v in variants:
+                if v != BASELINE:
+                    value = by_variant.loc[v, "predicted_speedup"] if v in by_variant.index else np.nan
+                    display[f"{v} predicted speedup"] = ratio(value)
         rows.append(display)
     notes = [
         "tokens/s: median [25th, 75th percentile] of the samples; speedup: median tokens/s over "
         f"the {BASELINE} median in the same row ({MISSING} where either is missing). " + _sample_note(stats),
         *constants,
     ]
+    if predicted:
+        notes.insert(1, "predicted: the performance model (`python -m analysis predict`, docs/measurement.md) on the "
+                        f"machine calibrated from the cell's own --roofline and ladder-allreduce files ({MISSING} "
+                        "where the cell has no calibration).")
     data_columns = CELL_KEYS + ["variant", "n", "tokens_per_s_median", "tokens_per_s_q1", "tokens_per_s_q3",
                                 "tokens_per_s_min", "tokens_per_s_max", "tokens_per_s_mean",
                                 "standard_tokens_per_s", "speedup"]
+    if predicted:
+        data_columns += ["predicted_tokens_per_s", "predicted_speedup"]
     return Table(stats[data_columns], pd.DataFrame(rows), shown, notes)
 
 

@@ -3,6 +3,7 @@
 // store_roofline writes as root attributes.
 #include "bench/roofline_report.hpp"
 #include "kernels/gemm.hpp"
+#include "model/model_config.hpp"
 
 #include "harness.hpp"
 #include "io/results_file.hpp"
@@ -159,6 +160,81 @@ TEST(Roofline, GemmCeilingInTheRunsDType) {
       }
     }
   }
+}
+
+// The model's GEMM shapes (the performance model's table): every weight matrix of one rank at
+// m = each batch (decode, the LM head too) and m = batch * prompt (prefill, capped), no duplicates.
+TEST(Roofline, ModelGemmShapesOfTheRun) {
+  const ModelConfig c = load_model_config(testing::source_path("configs/models/demo-cpu"));
+  const Shard shard = Shard::of(c, 0, 2);  // 8 heads, 8 KV heads, 1408 MLP columns of 64-wide heads
+  const std::vector<GemmShape> got = model_gemm_shapes(c, shard, {1, 4}, {16, 8000});
+  const int64_t q = (8 + 2 * 8) * 64;
+  const std::vector<std::pair<int64_t, int64_t>> layer = {{q, 1024}, {1024, 512}, {2816, 1024}, {1024, 1408},
+                                                          {q + 2816, 1024}};
+  std::vector<GemmShape> want;
+  for (int64_t b : {1, 4}) {
+    for (const auto& [n, k] : layer) want.push_back({b, n, k, true});
+    want.push_back({b, 8192, 1024, true});
+  }
+  for (int64_t m : {16, 4096, 64})  // 1*16, min(1*8000, 4096), 4*16; min(4*8000, 4096) again
+    for (const auto& [n, k] : layer) want.push_back({m, n, k, false});
+  EXPECT_EQ(got, want);
+}
+
+// Each model GEMM shape is timed (best <= median, both positive; a decode shape's trial calls every
+// weight copy) and stored as /roofline/gemm, one row per shape in the order asked.
+TEST(Roofline, MeasuresAndStoresTheModelGemms) {
+  RooflineOptions o;
+  o.stream_bytes = int64_t(1) << 20;
+  o.stream_trials = 1;
+  o.gemm_m = o.gemm_n = o.gemm_k = 32;
+  o.gemm_trials = 1;
+  o.model_gemms = {{1, 96, 64, true}, {3, 96, 64, true}, {40, 96, 64, false}, {2, 32, 48, true}};
+  o.model_gemm_stream_bytes = 96 * 64 * 4 * 3;  // three copies of the 96x64 weights
+  o.model_gemm_rounds = 2;
+  o.model_gemm_trials = 2;
+  const Roofline r = measure_roofline(MPI_COMM_WORLD, o);
+  ASSERT_EQ(r.model_gemms.size(), o.model_gemms.size());
+  for (size_t i = 0; i < o.model_gemms.size(); ++i) {
+    const GemmTiming& t = r.model_gemms[i];
+    EXPECT_EQ(t.shape, o.model_gemms[i]);
+    EXPECT_TRUE(t.best_s > 0 && t.best_s <= t.median_s && std::isfinite(t.median_s)) << i;
+    EXPECT_EQ(t.calls, t.shape.decode ? t.copies : 1) << i;
+  }
+  EXPECT_EQ(r.model_gemms[0].copies, 3);
+  EXPECT_EQ(r.model_gemms[3].copies, 12);  // 32x48 weights: 73728 bytes / 6144 bytes per copy
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0) return;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("ladderbench-roofline-gemm-" + std::to_string(::getpid()) + ".h5")).string();
+  {
+    ResultsFile f(path, true);
+    store_roofline(f, r);
+    f.finalize();
+  }
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const auto read = [&](const char* name, hid_t type, void* out) {
+    const hid_t d = H5Dopen2(file, (std::string("roofline/gemm/") + name).c_str(), H5P_DEFAULT);
+    ASSERT_GE(d, 0) << name;
+    EXPECT_GE(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out), 0) << name;
+    H5Dclose(d);
+  };
+  int64_t m[4], decode[4];
+  double median[4], best[4];
+  read("m", H5T_NATIVE_INT64, m);
+  read("decode", H5T_NATIVE_INT64, decode);
+  read("time_s", H5T_NATIVE_DOUBLE, median);
+  read("time_best_s", H5T_NATIVE_DOUBLE, best);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(m[i], o.model_gemms[i].m);
+    EXPECT_EQ(decode[i], o.model_gemms[i].decode ? 1 : 0);
+    EXPECT_EQ(median[i], r.model_gemms[i].median_s);
+    EXPECT_EQ(best[i], r.model_gemms[i].best_s);
+  }
+  H5Fclose(file);
+  std::filesystem::remove(path);
 }
 
 TEST(Roofline, RejectsNonPositiveSizes) {

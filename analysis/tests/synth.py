@@ -20,12 +20,16 @@ def samples(tokens_per_s: float, reps: int, spread: float) -> np.ndarray:
 
 def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02, prompt_len=1024,
                  gen_len=512, complete=True, env=None, link_latency_us=None, link_bandwidth_gbps=0.0,
-                 device="NVIDIA H100 80GB HBM3", dtype="bf16", breakdown=None, fixed_strings=False) -> Path:
+                 device="NVIDIA H100 80GB HBM3", dtype="bf16", breakdown=None, fixed_strings=False,
+                 model_config=None, roofline=None, prefill_fraction=0.1) -> Path:
     """One result file with a run per entry of `cells` = {(variant, batch): tokens_per_s}.
 
     env: dict stored as the (not yet specified) root attribute `env`; link_latency_us: emulate a
     link; breakdown: {component: fraction of the generation time} written as breakdown_<component>;
     fixed_strings: store strings as fixed-length ASCII instead of h5py's variable-length UTF-8.
+    model_config: the config.json dict (default a 2-layer stub); roofline: {"triad": B/s, "gemm": FLOP/s,
+    "table": [[m, n, k, decode, seconds], ...]} stored as --roofline does; prefill_fraction: the share of
+    each generation's time that is prefill.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,15 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
         root["link_latency_us"] = np.float64(link_latency_us or 0.0)
         root["link_bandwidth_gbps"] = np.float64(link_bandwidth_gbps)
         root["model"] = text(model)
-        root["model_config"] = text(json.dumps({"num_hidden_layers": 2, "hidden_size": 64}))
+        root["model_config"] = text(json.dumps(model_config or {"num_hidden_layers": 2, "hidden_size": 64}))
+        if roofline is not None:
+            root["roofline_stream_triad_Bps"] = np.float64(roofline["triad"])
+            root["roofline_gemm_flops"] = np.float64(roofline["gemm"])
+            rows = np.asarray(roofline.get("table", []), dtype=np.float64).reshape(-1, 5)
+            g = h5.create_group("roofline/gemm")
+            for i, name in enumerate(("m", "n", "k", "decode")):
+                g[name] = rows[:, i].astype(np.int64)
+            g["time_s"] = rows[:, 4]
         root["weights"] = text("random")
         root["seed"] = np.int64(1234)
         root["versions"] = text(json.dumps({"MPI": "4.1", "HDF5": "1.12"}))
@@ -64,12 +76,40 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
                 run.attrs[name] = np.int64(value)
             tps = samples(tokens_per_s, reps, spread)
             total = batch * gen_len / tps
-            run["prefill_s"] = 0.1 * total
-            run["decode_s"] = total - 0.1 * total
+            run["prefill_s"] = prefill_fraction * total
+            run["decode_s"] = total - prefill_fraction * total
             run["tokens_per_s"] = tps
-            run["decode_step_s"] = np.repeat((0.9 * total / max(gen_len - 1, 1))[:, None], gen_len - 1, axis=1)
+            run["decode_step_s"] = np.repeat(((1 - prefill_fraction) * total / max(gen_len - 1, 1))[:, None],
+                                             gen_len - 1, axis=1)
             run["prompt"] = np.zeros((batch, prompt_len), dtype=np.int32)
             run["tokens"] = np.zeros((batch, gen_len), dtype=np.int32)
             for component, fraction in (breakdown or {}).items():
                 run[f"breakdown_{component}"] = fraction * total
+    return path
+
+
+def write_allreduce(path, *, ranks=2, sizes=(4096, 65536, 1048576), time_s=(1e-4, 1.2e-4, 4e-4), overlap_pct=None,
+                    link_latency_us=None) -> Path:
+    """A ladder-allreduce file: blocking p50 time per size; with overlap_pct also the async mode."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as h5:
+        root = h5.attrs
+        root["format"] = "ladderbench"
+        root["format_version"] = np.int64(1)
+        root["kind"] = "allreduce"
+        root["complete"] = np.int64(1)
+        root["world_size"] = np.int64(ranks)
+        root["cpu_model"] = "synthetic"
+        root["link_emulated"] = np.int64(0 if link_latency_us is None else 1)
+        root["link_latency_us"] = np.float64(link_latency_us or 0.0)
+        root["link_bandwidth_gbps"] = np.float64(0.0)
+        h5.create_group("runs")
+        modes = {"blocking": None} if overlap_pct is None else {"blocking": None, "async": overlap_pct}
+        for mode, overlap in modes.items():
+            g = h5.create_group(f"allreduce/{mode}")
+            g["bytes"] = np.asarray(sizes, dtype=np.int64)
+            g["time_p50_s"] = np.asarray(time_s, dtype=np.float64)
+            if overlap is not None:
+                g["overlap_pct"] = np.asarray(overlap, dtype=np.float64)
     return path

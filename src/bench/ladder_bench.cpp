@@ -179,6 +179,11 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
     ro.gemm_n = (shard.heads + 2 * shard.kv_heads) * cfg.head_dim();
     ro.gemm_k = cfg.hidden_size;
     ro.gemm_weights = weights;  // the ceiling of the GEMMs this run makes (tensor cores in bf16/fp16)
+    // Each GEMM shape of the run, decode-shaped ones streaming as many weight bytes as a decode step
+    // (this rank's weights, up to 1 GiB), so the performance model (analysis predict) reads them.
+    ro.model_gemms = model_gemm_shapes(cfg, shard, o.batches, o.prompt_lens);
+    const int64_t weight_bytes = int64_t(plan_of_run(cfg, o, weights, size).weight_bytes);
+    ro.model_gemm_stream_bytes = std::max(ro.stream_bytes, std::min<int64_t>(weight_bytes, int64_t(1) << 30));
     roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
     for (auto& r : reporters) r->roofline(*roofline);
   }

@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lb {
@@ -187,10 +189,10 @@ class TrialTimer {
 };
 #endif
 
-// Runs `body` once per trial on every rank at once (barrier first) and returns the best trial's
-// time, each trial's time being the slowest rank's.
+// Runs `body` once per trial on every rank at once (barrier first) and returns every trial's time,
+// each the slowest rank's.
 template <class F>
-double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
+std::vector<double> concurrent_times(MPI_Comm comm, int trials, F&& body) {
   std::vector<double> t(size_t(trials), 0.0);
   TrialTimer timer;
   for (int k = 0; k < trials; ++k) {
@@ -201,7 +203,21 @@ double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
     t[size_t(k)] = timer.stop();
   }
   MPI_Allreduce(MPI_IN_PLACE, t.data(), trials, MPI_DOUBLE, MPI_MAX, comm);
+  return t;
+}
+
+// The best trial's time.
+template <class F>
+double best_concurrent_time(MPI_Comm comm, int trials, F&& body) {
+  const std::vector<double> t = concurrent_times(comm, trials, body);
   return *std::min_element(t.begin(), t.end());
+}
+
+// The median trial's time (the mean of the middle two for an even count).
+double median_of(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  const size_t n = t.size();
+  return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
 // Unit roundoff of a weight type (round to nearest): 2^-p for p significant bits.
@@ -223,12 +239,103 @@ void require_everywhere(MPI_Comm comm, bool ok, const std::string& what) {
   if (bad) throw std::runtime_error("roofline: " + what);
 }
 
+// Every model GEMM shape timed through gemm_xwt, grouped by weight matrix (n, k). The weights have
+// `copies` distinct copies holding model_gemm_stream_bytes together, and successive calls (across
+// trials too) take them in turn, so every call reads the copy left alone the longest: from memory,
+// as a forward reads each layer's weights, not from a cache. A decode GEMM's trial calls every copy
+// once (a decode step's weight bytes); a prefill GEMM's (long, compute-bound) calls the next one.
+// The trials come in rounds over all matrices, so that a disturbance of a few seconds (another
+// process on a shared machine) spoils a few trials of many shapes, which the median discards,
+// rather than every trial of one shape.
+std::vector<GemmTiming> measure_model_gemms(MPI_Comm comm, const RooflineOptions& o) {
+  std::map<std::pair<int64_t, int64_t>, std::vector<GemmShape>> by_matrix;  // (n, k) -> shapes
+  for (const GemmShape& g : o.model_gemms) {
+    if (g.m < 1 || g.n < 1 || g.k < 1) throw std::invalid_argument("measure_roofline: GEMM shapes must be positive");
+    by_matrix[{g.n, g.k}].push_back(g);
+  }
+  std::vector<GemmTiming> timed;
+  std::vector<std::vector<double>> trials;  // per entry of `timed`: seconds per call of every trial
+  for (int round = 0; round < o.model_gemm_rounds; ++round) {
+    size_t entry = 0;
+    for (const auto& [nk, shapes] : by_matrix) {
+      const auto [n, k] = nk;
+      const double matrix_bytes = double(n) * double(k) * double(dtype_bytes(o.gemm_weights));
+      const int64_t copies =
+          std::max<int64_t>(1, int64_t(std::ceil(double(o.model_gemm_stream_bytes) / matrix_bytes)));
+      HostMat host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_w_host"), n, k);
+      for (int64_t i = 0; i < n * k; ++i)  // values in [-0.5, 0.5)
+        host.data()[i] = real(int64_t((uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 54) - 512) / real(1024);
+      std::vector<Weight> w;
+      for (int64_t c = 0; c < copies; ++c) w.push_back(make_weight("model_gemm_w", host, o.gemm_weights));
+      size_t next = 0;  // the copy the next call reads
+      for (const GemmShape& g : shapes) {
+        Mat x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_x"), g.m, k);
+        Mat y(Kokkos::view_alloc(Kokkos::WithoutInitializing, "model_gemm_y"), g.m, n);
+        roofline_detail::fill_matrix(x, uint64_t(g.m));
+        const int64_t calls = g.decode ? copies : 1;
+        const auto pass = [&] {
+          for (int64_t c = 0; c < calls; ++c) {
+            gemm_xwt(x, w[next], y);
+            next = (next + 1) % w.size();
+          }
+        };
+        gemm_xwt(x, w[next], y);  // warm-up: BLAS buffers, page faults of y
+        next = (next + 1) % w.size();
+        std::vector<double> t = concurrent_times(comm, o.model_gemm_trials, pass);
+        for (double& v : t) v /= double(calls);
+        if (round == 0) {
+          GemmTiming r;
+          r.shape = g;
+          r.calls = calls;
+          r.copies = copies;
+          timed.push_back(r);
+          trials.emplace_back();
+        }
+        trials[entry].insert(trials[entry].end(), t.begin(), t.end());
+        ++entry;
+      }
+    }
+  }
+  for (size_t i = 0; i < timed.size(); ++i) {
+    timed[i].best_s = *std::min_element(trials[i].begin(), trials[i].end());
+    timed[i].median_s = median_of(trials[i]);
+  }
+  std::vector<GemmTiming> out;  // in the order asked
+  for (const GemmShape& g : o.model_gemms)
+    out.push_back(*std::find_if(timed.begin(), timed.end(), [&](const GemmTiming& t) { return t.shape == g; }));
+  return out;
+}
+
 }  // namespace
+
+std::vector<GemmShape> model_gemm_shapes(const ModelConfig& cfg, const Shard& shard, const std::vector<int64_t>& batches,
+                                         const std::vector<int64_t>& prompt_lens) {
+  const int64_t d = cfg.hidden_size, dh = cfg.head_dim();
+  const int64_t qkv = (shard.heads + 2 * shard.kv_heads) * dh;
+  // Transformer's weights on one rank: fused QKV, o_proj, gate/up, down_proj, the parallel block's
+  // fused [q|k|v|gate|up], and the replicated LM head.
+  const std::vector<std::pair<int64_t, int64_t>> layer = {
+      {qkv, d}, {d, shard.heads * dh}, {2 * shard.ff, d}, {d, shard.ff}, {qkv + 2 * shard.ff, d}};
+  std::vector<GemmShape> out;
+  const auto add = [&](GemmShape g) {
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  };
+  for (int64_t b : batches) {
+    for (const auto& [n, k] : layer) add({b, n, k, true});
+    add({b, cfg.vocab_size, d, true});
+  }
+  for (int64_t b : batches)
+    for (int64_t p : prompt_lens)
+      for (const auto& [n, k] : layer) add({std::min(b * p, kPrefillGemmRowsMax), n, k, false});
+  return out;
+}
 
 Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
   if (o.stream_bytes < int64_t(sizeof(real)) || o.stream_trials < 1 || o.gemm_trials < 1 || o.gemm_m < 1 ||
       o.gemm_n < 1 || o.gemm_k < 1)
     throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
+  if (!o.model_gemms.empty() && (o.model_gemm_rounds < 1 || o.model_gemm_trials < 1 || o.model_gemm_stream_bytes < 1))
+    throw std::invalid_argument("measure_roofline: model GEMM rounds, trials and stream bytes must be positive");
   if (!gemm_supports(o.gemm_weights))
     throw std::invalid_argument(std::string("measure_roofline: this build's GEMM has no ") +
                                 dtype_name(o.gemm_weights) + " weights");
@@ -282,6 +389,7 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
     }
     require_everywhere(comm, ok, "GEMM result differs from a float64 dot product");
   }
+  r.model_gemms = measure_model_gemms(comm, o);
   return r;
 }
 

@@ -10,16 +10,29 @@
 
 #include "core/types.hpp"
 #include "core/dtype.hpp"
+#include "model/model_config.hpp"
+#include "model/shard.hpp"
 
 #include <mpi.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lb {
 
 // 4 x the host's last-level cache as the C library reports it (sysconf), at least 64 MiB.
 int64_t host_stream_bytes();
+// step's GEMM (`decode`) meets its weights once per step, so a trial cycles through copies of them
+// and they come from memory; a prefill's reuses one copy (it is compute-bound).
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool decode = false;
+  bool operator==(const GemmShape& o) const { return m == o.m && n == o.n && k == o.k && decode == o.decode; }
+};
+
+// Prefill GEMMs are measured at no more rows than this (their rate no longer depends on m).
+constexpr int64_t kPrefillGemmRowsMax = 4096;
 
 struct RooflineOptions {
 #ifdef LADDERBENCH_CUDA
@@ -34,6 +47,22 @@ struct RooflineOptions {
   int64_t gemm_m = 2048, gemm_n = 2048, gemm_k = 2048;  // y[M,N] = x[M,K] w[N,K]^T
   int gemm_trials = 3;                                   // best of (plus one untimed warm-up)
   DType gemm_weights = DType::F32;             // the run's --dtype (gemm_supports must accept it)
+  // The model's own GEMM shapes (model_gemm_shapes), each timed through gemm_xwt; empty: none.
+  std::vector<GemmShape> model_gemms;
+  // Weight bytes a decode GEMM's trial streams (copies of the weight matrix cycled through), so the
+  // weights come from memory as in a decode step: the model's weights per rank, capped.
+  int64_t model_gemm_stream_bytes = int64_t(64) << 20;
+  // Rounds over all shapes, trials per shape and round (plus one untimed warm-up call per round):
+  // best and median of rounds x trials.
+  int model_gemm_rounds = 3, model_gemm_trials = 3;
+};
+
+// A model GEMM's time per call (each trial's time the max over ranks), and how it was measured.
+struct GemmTiming {
+  GemmShape shape;
+  double best_s = 0, median_s = 0;  // seconds per gemm_xwt call: best and median trial
+  int64_t calls = 1;                // calls per trial (decode: every copy; prefill: one)
+  int64_t copies = 1;               // distinct weight copies taken in turn
 };
 
 struct Roofline {
@@ -45,6 +74,7 @@ struct Roofline {
   double stream_triad_Bps = 0;  // 3 * N * sizeof(real) / t   (read b, c; write a)
   double gemm_flops = 0;        // 2 * M * N * K / t
   double stream_read_s = 0, stream_copy_s = 0, stream_triad_s = 0, gemm_s = 0;  // best trial (max over ranks)
+  std::vector<GemmTiming> model_gemms;                        // one per options.model_gemms
   std::string timer;  // how trials were timed: "cuda-events" (GPU) or "steady_clock" (host clock around a fence)
 };
 
@@ -53,6 +83,13 @@ struct Roofline {
 double stream_read(const Vec& a);
 void stream_copy(const Vec& c, const Vec& a);                   // c = a
 void stream_triad(const Vec& a, const Vec& b, const Vec& c, real s);  // a = b + s * c
+
+// The distinct GEMM shapes one rank runs (Transformer: fused QKV, o_proj, gate/up, down_proj, the
+// parallel block's fused input, the LM head): decode steps at m = each batch (the LM head too;
+// a prefill's LM head sees one row per sequence, the same shape), prefills at
+// m = min(batch * prompt_len, kPrefillGemmRowsMax).
+std::vector<GemmShape> model_gemm_shapes(const ModelConfig& cfg, const Shard& shard, const std::vector<int64_t>& batches,
+                                         const std::vector<int64_t>& prompt_lens);
 
 // Collective over `comm`: every rank must call it. Verifies the kernels' results (exact) and a
 // GEMM element against a float64 dot product; throws std::runtime_error if either is wrong.

@@ -20,6 +20,36 @@ void store_roofline(ResultsFile& f, const Roofline& r) {
   f.set_attr("roofline_gemm_trials", int64_t(r.options.gemm_trials));
   f.set_attr("roofline_gemm_dtype", std::string(dtype_name(r.options.gemm_weights)));
   f.set_attr("roofline_timer", r.timer);
+  if (r.model_gemms.empty()) return;
+  // The model's own GEMM shapes (ladder-bench): one row per shape in /roofline/gemm.
+  GroupRecord g;
+  g.string_attrs = {{"dtype", std::string(dtype_name(r.options.gemm_weights))},
+                                    {"scope", "per rank, all ranks measuring concurrently; seconds per gemm_xwt call, best and median "
+                              "trial, each trial the max over ranks (docs/measurement.md)"}};
+  g.int_attrs = {{"trials", int64_t(r.options.model_gemm_rounds) * r.options.model_gemm_trials},
+                 {"rounds", int64_t(r.options.model_gemm_rounds)},
+                 {"stream_bytes", r.options.model_gemm_stream_bytes},
+                 {"prefill_rows_max", kPrefillGemmRowsMax}};
+  const hsize_t n = r.model_gemms.size();
+  GroupRecord::Data<int64_t> m{"m", {n}, {}}, nn{"n", {n}, {}}, k{"k", {n}, {}}, decode{"decode", {n}, {}},
+      calls{"calls", {n}, {}}, copies{"copies", {n}, {}};
+  GroupRecord::Data<double> best{"time_best_s", {n}, {}}, median{"time_s", {n}, {}}, flops{"flops_per_s", {n}, {}},
+      bw{"weight_Bps", {n}, {}};
+  for (const GemmTiming& x : r.model_gemms) {
+    m.data.push_back(x.shape.m);
+    nn.data.push_back(x.shape.n);
+    k.data.push_back(x.shape.k);
+    decode.data.push_back(x.shape.decode ? 1 : 0);
+    calls.data.push_back(x.calls);
+    copies.data.push_back(x.copies);
+    best.data.push_back(x.best_s);
+    median.data.push_back(x.median_s);
+    flops.data.push_back(2.0 * double(x.shape.m) * double(x.shape.n) * double(x.shape.k) / x.median_s);
+    bw.data.push_back(double(x.shape.n) * double(x.shape.k) * double(dtype_bytes(r.options.gemm_weights)) / x.median_s);
+  }
+  g.i64 = {m, nn, k, decode, calls, copies};
+  g.f64 = {median, best, flops, bw};
+  f.write_group("roofline/gemm", g);
 }
 
 void print_roofline(std::FILE* out, const Roofline& r) {
@@ -29,6 +59,16 @@ void print_roofline(std::FILE* out, const Roofline& r) {
   std::fprintf(out, "# roofline: GEMM %lldx%lldx%lld (gemm_xwt, %s weights) %.2f GFLOP/s (best of %d, %s)\n",
                (long long)r.options.gemm_m, (long long)r.options.gemm_n, (long long)r.options.gemm_k,
                dtype_name(r.options.gemm_weights), r.gemm_flops / 1e9, r.options.gemm_trials, r.timer.c_str());
+  for (const GemmTiming& x : r.model_gemms) {
+    const double flop = 2.0 * double(x.shape.m) * double(x.shape.n) * double(x.shape.k);
+    const double bytes = double(x.shape.n) * double(x.shape.k) * double(dtype_bytes(r.options.gemm_weights));
+    std::fprintf(out,
+                 "# roofline: model GEMM %-7s %lldx%lldx%lld %9.1f us (best %.1f) = %.2f GFLOP/s, weights %.2f GB/s "
+                 "(median of %d, %lld calls each over %lld copies)\n",
+                 x.shape.decode ? "decode" : "prefill", (long long)x.shape.m, (long long)x.shape.n, (long long)x.shape.k,
+                 x.median_s * 1e6, x.best_s * 1e6, flop / x.median_s / 1e9, bytes / x.median_s / 1e9,
+                 r.options.model_gemm_rounds * r.options.model_gemm_trials, (long long)x.calls, (long long)x.copies);
+  }
 }
 
 }  // namespace lb

@@ -1,0 +1,197 @@
+"""Machine descriptions from measurements: a `ladder-bench --roofline` results file (STREAM triad,
+the GEMM ceiling and the run's own GEMM shapes in /roofline/gemm) and `ladder-allreduce` files
+(all-reduce time per size, interference from the async overlap, the emulated link's wake-up
+overshoot). docs/measurement.md, "Performance model", says what each number becomes.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import AnalysisError, AnalysisWarning
+from .load import find_result_files
+from .perfmodel import AllReduceTable, Machine
+
+
+@dataclass
+class AllReduceRun:
+    """One ladder-allreduce file: blocking p50 time per size, async overlap per size."""
+
+    path: Path
+    ranks: int
+    link_latency_us: float
+    link_bandwidth_gbps: float
+    bytes: np.ndarray
+    time_s: np.ndarray
+    overlap_pct: np.ndarray | None
+    cpu_model: str
+
+    def link_delay_s(self, nbytes):
+        """LinkModel::delay_s at this file's emulated link."""
+        if self.ranks <= 1:
+            return np.zeros_like(nbytes, dtype=float)
+        bw = (2.0 * (self.ranks - 1) / self.ranks * nbytes * 8 / (self.link_bandwidth_gbps * 1e9)
+              if self.link_bandwidth_gbps > 0 else 0.0)
+        return self.link_latency_us * 1e-6 + bw
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def file_kind(path: Path) -> str:
+    try:
+        with h5py.File(path, "r") as h5:
+            return _text(h5.attrs.get("kind", "inference"))
+    except OSError:
+        return "unreadable"
+
+
+def world_size_of(path: Path) -> int:
+    with h5py.File(path, "r") as h5:
+        return int(h5.attrs.get("world_size", 1))
+
+
+def find_allreduce_files(paths) -> list[Path]:
+    """The ladder-allreduce files among the given files and folders."""
+    return [p for p in find_result_files(paths) if file_kind(p) == "allreduce"]
+
+
+def read_allreduce(path: Path) -> AllReduceRun:
+    try:
+        with h5py.File(path, "r") as h5:
+            if _text(h5.attrs.get("kind", "")) != "allreduce":
+                raise AnalysisError(f"{path}: not a ladder-allreduce file (root attribute kind != 'allreduce')")
+            if "allreduce/blocking" not in h5:
+                raise AnalysisError(f"{path}: no /allreduce/blocking group (run ladder-allreduce with --mode "
+                                    "blocking or both)")
+            blocking = h5["allreduce/blocking"]
+            overlap = None
+            if "allreduce/async" in h5:
+                a = h5["allreduce/async"]
+                if np.array_equal(a["bytes"][()], blocking["bytes"][()]):
+                    overlap = np.asarray(a["overlap_pct"][()], float)
+            return AllReduceRun(
+                path=Path(path), ranks=int(h5.attrs["world_size"]),
+                link_latency_us=float(h5.attrs.get("link_latency_us", 0.0)) if int(h5.attrs.get("link_emulated", 0)) else 0.0,
+                link_bandwidth_gbps=float(h5.attrs.get("link_bandwidth_gbps", 0.0)) if int(h5.attrs.get("link_emulated", 0)) else 0.0,
+                bytes=np.asarray(blocking["bytes"][()], float), time_s=np.asarray(blocking["time_p50_s"][()], float),
+                overlap_pct=overlap, cpu_model=_text(h5.attrs.get("cpu_model", "")))
+    except AnalysisError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise AnalysisError(f"{path}: not a readable ladder-allreduce file ({exc})") from None
+
+
+def allreduce_calibration(runs: list[AllReduceRun]) -> tuple[list[AllReduceTable], float | None]:
+    """(tables at link 0 per rank count, sleep overshoot or None).
+
+    Several link-0 files at one rank count are pooled (median time and overlap per size, over
+    the sizes all of them measured). The overshoot is the median over every emulated-link file
+    and size of time - link delay - the link-0 time of that size (what a wait that sleeps until
+    the emulated link's end takes beyond it), floored at 0.
+    """
+    tables = []
+    for ranks in sorted({r.ranks for r in runs}):
+        base = [r for r in runs if r.ranks == ranks and r.link_latency_us == 0 and r.link_bandwidth_gbps == 0]
+        if not base:
+            continue
+        sizes = sorted(set.intersection(*(set(r.bytes.tolist()) for r in base)))
+        if not sizes:
+            continue
+
+        def at(r, values):
+            return np.asarray([values[np.flatnonzero(r.bytes == s)[0]] for s in sizes])
+
+        time_s = np.median([at(r, r.time_s) for r in base], axis=0)
+        with_async = [r for r in base if r.overlap_pct is not None]
+        interference = (np.clip(1 - np.median([at(r, r.overlap_pct) for r in with_async], axis=0) / 100, 0, 1).tolist()
+                        if with_async else None)
+        tables.append(AllReduceTable(ranks=ranks, bytes=list(map(float, sizes)), time_s=time_s.tolist(),
+                                     interference=interference))
+    excess = []
+    for r in runs:
+        table = next((t for t in tables if t.ranks == r.ranks), None)
+        if table is None or (r.link_latency_us == 0 and r.link_bandwidth_gbps == 0):
+            continue
+        base = np.asarray([table.time(b) for b in r.bytes])
+        excess.extend((r.time_s - r.link_delay_s(r.bytes) - base).tolist())
+    overshoot = max(0.0, float(np.median(excess))) if excess else None
+    return tables, overshoot
+
+
+def _gemm_table(h5) -> list:
+    if "roofline/gemm" not in h5:
+        return []
+    g = h5["roofline/gemm"]
+    cols = [np.asarray(g[name][()]) for name in ("m", "n", "k", "decode", "time_s")]
+    return [[int(m), int(n), int(k), int(dec), float(t)] for m, n, k, dec, t in zip(*cols)]
+
+
+def machine_from_results(path: Path, allreduce_paths=()) -> Machine:
+    """A machine from one ladder-bench file's roofline (per rank, all ranks concurrently) and the
+    given ladder-allreduce files. AnalysisError if the file has no roofline."""
+    try:
+        with h5py.File(path, "r") as h5:
+            attrs = h5.attrs
+            if "roofline_stream_triad_Bps" not in attrs or "roofline_gemm_flops" not in attrs:
+                raise AnalysisError(f"{path}: no roofline attributes (run ladder-bench with --roofline)")
+            gemm_table = _gemm_table(h5)
+            machine = Machine(
+                name=f"calibrated from {Path(path).name}",
+                description=f"{_text(attrs.get('cpu_model', ''))} / {_text(attrs.get('device', ''))}, "
+                            f"{int(attrs.get('world_size', 1))} ranks, {_text(attrs.get('backend', ''))}",
+                mem_bw_Bps=float(attrs["roofline_stream_triad_Bps"]),
+                gemm_flops=float(attrs["roofline_gemm_flops"]),
+                gemm_table=gemm_table,
+                provenance={"results": str(path), "created_utc": _text(attrs.get("created_utc", ""))})
+            world = int(attrs.get("world_size", 1))
+            cpu = _text(attrs.get("cpu_model", ""))
+    except AnalysisError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise AnalysisError(f"{path}: cannot read the roofline ({exc})") from None
+    if not gemm_table:
+        warnings.warn(f"{path}: no /roofline/gemm table (an app before the performance model): GEMMs from the "
+                      "STREAM and GEMM ceilings alone", AnalysisWarning)
+    runs = [read_allreduce(Path(p)) for p in allreduce_paths]
+    for r in runs:
+        if cpu and r.cpu_model and r.cpu_model != cpu:
+            warnings.warn(f"{r.path}: measured on {r.cpu_model!r}, the results on {cpu!r}", AnalysisWarning)
+    tables, overshoot = allreduce_calibration(runs)
+    machine.allreduce_tables = tables
+    if overshoot is not None:
+        machine.sleep_overshoot_s = overshoot
+    machine.provenance["allreduce"] = [str(r.path) for r in runs]
+    if world > 1 and not any(t.ranks == world for t in tables):
+        machine.provenance["missing"] = f"no ladder-allreduce table at {world} ranks (link 0)"
+    return machine
+
+
+def has_allreduce(machine: Machine, ranks: int) -> bool:
+    return ranks <= 1 or any(t.ranks == ranks for t in machine.allreduce_tables) or bool(machine.allreduce)
+
+
+def load_machine(machine_file=None, calibrate=None) -> Machine | None:
+    """--machine FILE.json, or --calibrate RESULTS.h5 [ALLREDUCE.h5 ...], or None."""
+    if machine_file and calibrate:
+        raise AnalysisError("give --machine or --calibrate, not both")
+    if machine_file:
+        return Machine.from_json(machine_file)
+    if calibrate:
+        results, *others = [Path(p) for p in calibrate]
+        for p in [results, *others]:
+            if not p.is_file():
+                raise AnalysisError(f"{p}: no such file")
+        return machine_from_results(results, others)
+    return None
+
+
+def model_config_of(path: Path) -> dict:
+    with h5py.File(path, "r") as h5:
+        return json.loads(_text(h5.attrs["model_config"]))

@@ -1,0 +1,307 @@
+"""`python -m analysis predict`: the performance model's predictions, next to measured cells
+(`--check`) or to the paper's published ones (`--reference`), and the predicted columns of
+`table`, `compare` and `plot`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .calibrate import file_kind, find_allreduce_files, machine_from_results, world_size_of
+from .load import find_result_files
+from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
+from .errors import AnalysisError, AnalysisWarning
+from .perfmodel import DTYPE_BYTES, VARIANTS, Machine, Shape, Workload, predict
+from .render import MISSING, Table, number, ratio
+from .tables import setting_columns
+
+# Acceptance of the latency sweep (issue 17): tokens/s within 15 %, speedup within 0.05.
+TOKENS_TOLERANCE = 0.15
+SPEEDUP_TOLERANCE = 0.05
+PREDICTED_COLUMNS = ["predicted_tokens_per_s", "predicted_speedup", "predicted_prefill_s", "predicted_step_ms",
+                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration"]
+
+
+# --------------------------------------------------------------------------------------------
+# Plain predictions
+
+
+def prediction_table(workloads: list[Workload], machine: Machine, variants) -> Table:
+    rows = []
+    for w in workloads:
+        for p in predict(w, machine, variants):
+            rows.append({
+                "model": w.shape.name, "tp": w.tp, "batch": w.batch, "prompt_len": w.prompt_len,
+                "gen_len": w.gen_len, "p2p": w.p2p, "link_us": w.link_latency_us, "variant": p.variant,
+                "prefill_ms": 1e3 * p.prefill_s, "step_ms": 1e3 * p.step_s, "attention_ms": p.attention_ms,
+                "mlp_ms": p.mlp_ms, "interference_ms": p.stretch_ms, "exposed_comm_ms": p.wait_ms,
+                "comm_ms": p.comm_ms, "allreduce_us": p.allreduce_us, "link_delay_us": p.link_us,
+                "tokens_per_s": p.tokens_per_s, "speedup": p.speedup})
+    data = pd.DataFrame(rows)
+    keys = ["model", "tp", "batch", "prompt_len", "gen_len", "p2p", "link_us"]
+    shown = [k for k in keys if data[k].nunique() > 1 or k in ("model", "tp", "batch")]
+    display = data[shown + ["variant"]].copy()
+    for col, label in (("prefill_ms", "prefill ms"), ("step_ms", "decode ms/step"),
+                       ("attention_ms", "attention ms/step"), ("mlp_ms", "MLP ms/step"),
+                       ("interference_ms", "interference ms/step"), ("exposed_comm_ms", "exposed comm ms/step"),
+                       ("comm_ms", "all comm ms/step"), ("tokens_per_s", "tok/s")):
+        display[label] = data[col].map(number)
+    display["speedup"] = data["speedup"].map(ratio)
+    const = [k for k in keys if k not in shown]
+    notes = [f"Predicted by the performance model on machine `{machine.name}` (docs/measurement.md). "
+             "Per decode step (mean over the generation): each module kind's compute, the compute lost to "
+             "overlapped all-reduces (interference), the communication the schedule leaves exposed, and all "
+             "communication (real all-reduce + emulated link), exposed or not.",
+             "Same in every row: " + ", ".join(f"{k}={data[k].iloc[0]}" for k in const) + "." if const else ""]
+    return Table(data, display, shown + ["variant"], [n for n in notes if n])
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions for measured cells
+
+
+def _wire_bytes(attr, weight_bytes: int) -> int:
+    text = str(attr or "fp32")
+    return 2 if text in ("bf16", "fp16") else 4
+
+
+def workload_of(row: dict) -> Workload:
+    """The Workload of a measured cell, from a sample row (run and root attributes)."""
+    try:
+        config = json.loads(row.get("model_config") or "{}")
+    except (TypeError, ValueError):
+        config = {}
+    try:
+        shape = Shape.from_config(config, str(row["model"]))
+    except AnalysisError:  # no or an incomplete config in the file: the model's name
+        shape = Shape.named(str(row["model"]))
+    ladder_layers = row.get("ladder_layers")
+    if ladder_layers is not None and not (isinstance(ladder_layers, float) and math.isnan(ladder_layers)):
+        shape = Shape(**{**vars(shape), "ladder_layers": int(ladder_layers)})
+    wb = DTYPE_BYTES.get(str(row.get("dtype", "fp32")), 4)
+    emulated = int(row.get("link_emulated", 0) or 0)
+    return Workload(shape, tp=int(row["tp"]), batch=int(row["batch"]), prompt_len=int(row["prompt_len"]),
+                    gen_len=int(row["gen_len"]), weight_bytes=wb, act_bytes=4,
+                    wire_bytes=_wire_bytes(row.get("allreduce_dtype"), wb),
+                    p2p="on" if row.get("p2p") == "emulated" else str(row.get("p2p", "on")),
+                    link_latency_us=float(row.get("link_latency_us", 0) or 0) if emulated else 0.0,
+                    link_bandwidth_gbps=float(row.get("link_bandwidth_gbps", 0) or 0) if emulated else 0.0)
+
+
+class Calibrations:
+    """Machines by results file: each file's own roofline plus the ladder-allreduce files given
+    (`job`), or the median of every results file's at the same rank count (`pooled`: steadier on a
+    noisy machine, but no longer the same job's); or one machine for every cell (--machine /
+    --calibrate)."""
+
+    def __init__(self, allreduce_files=(), machine: Machine | None = None, pooled_over=()):
+        self.allreduce_files = list(allreduce_files)
+        self.machine = machine
+        self.pooled_over = [str(p) for p in pooled_over]
+        self._cache: dict[str, Machine | None] = {}
+        self._pools: dict[int, Machine | None] = {}
+
+    @classmethod
+    def discover(cls, paths, machine: Machine | None = None, mode: str = "job") -> "Calibrations":
+        if machine is not None:
+            return cls([], machine)
+        if mode not in ("job", "pooled"):
+            raise AnalysisError(f"--calibration {mode}: choose job or pooled")
+        results = [p for p in find_result_files(paths) if file_kind(p) == "inference"] if mode == "pooled" else []
+        return cls(find_allreduce_files(paths), None, results)
+
+    def _own(self, file: str) -> Machine | None:
+        if file not in self._cache:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", AnalysisWarning)
+                    self._cache[file] = machine_from_results(Path(file), self.allreduce_files)
+            except AnalysisError:
+                self._cache[file] = None  # no roofline in that file: no prediction
+        return self._cache[file]
+
+    def for_file(self, file: str) -> Machine | None:
+        if self.machine is not None:
+            return self.machine
+        own = self._own(file)
+        if not self.pooled_over or own is None:
+            return own
+        ranks = world_size_of(Path(file))
+        if ranks not in self._pools:
+            machines = [m for m in (self._own(f) for f in self.pooled_over if world_size_of(Path(f)) == ranks)
+                        if m is not None]
+            self._pools[ranks] = pooled_machine(machines) if machines else None
+        return self._pools[ranks]
+
+
+def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations) -> pd.DataFrame:
+    """stats with PREDICTED_COLUMNS: each (cell, variant) predicted on the machine of the first file
+    that holds it (NaN where that file has no roofline, or TP > 1 and no all-reduce calibration)."""
+    first = samples.assign(device=samples["device"].fillna("unknown") if "device" in samples else "unknown") \
+        .groupby(CELL_KEYS + ["variant"], sort=False).first().reset_index()
+    first = first.set_index(CELL_KEYS + ["variant"])
+    rows = []
+    for _, row in stats.iterrows():
+        key = tuple(row[k] for k in CELL_KEYS + ["variant"])
+        out = dict.fromkeys(PREDICTED_COLUMNS, np.nan)
+        out["calibration"] = ""
+        sample = first.loc[key].to_dict() if key in first.index else None
+        machine = calibrations.for_file(sample["file"]) if sample else None
+        if machine is not None:
+            sample.update(dict(zip(CELL_KEYS + ["variant"], key)))
+            try:
+                w = workload_of(sample)
+            except AnalysisError:  # a model the model cannot shape: no prediction for this cell
+                w = None
+            if w is not None and (w.tp == 1 or machine.allreduce
+                                  or any(t.ranks == w.tp for t in machine.allreduce_tables)):
+                p, = predict(w, machine, (row["variant"],))
+                out.update(predicted_tokens_per_s=p.tokens_per_s, predicted_speedup=p.speedup,
+                           predicted_prefill_s=p.prefill_s, predicted_step_ms=1e3 * p.step_s,
+                           predicted_compute_ms=p.attention_ms + p.mlp_ms, predicted_stretch_ms=p.stretch_ms,
+                           predicted_wait_ms=p.wait_ms, calibration=machine.name)
+        rows.append(out)
+    return pd.concat([stats.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
+
+
+def has_predictions(stats: pd.DataFrame) -> bool:
+    return "predicted_tokens_per_s" in stats and stats["predicted_tokens_per_s"].notna().any()
+
+
+# --------------------------------------------------------------------------------------------
+# --check: predicted vs measured
+
+
+def _why(row) -> str:
+    """The component whose prediction is furthest off, per decode step or for the prefill, with
+    the measured --breakdown where the run has one."""
+    steps = row["gen_len"] - 1
+    parts = []
+    if steps > 0:
+        measured_step = 1e3 * row["decode_s_median"] / steps
+        parts.append(("decode step", measured_step - row["predicted_step_ms"], measured_step, row["predicted_step_ms"]))
+        if not math.isnan(row.get("breakdown_compute_s_median", math.nan)):
+            mc, mw = 1e3 * row["breakdown_compute_s_median"], 1e3 * row["breakdown_wait_s_median"]
+            pc = row["predicted_compute_ms"] + row["predicted_stretch_ms"]
+            parts.append(("module compute", mc - pc, mc, pc))
+            parts.append(("exposed comm", mw - row["predicted_wait_ms"], mw, row["predicted_wait_ms"]))
+            rest, prest = measured_step - mc - mw, row["predicted_step_ms"] - pc - row["predicted_wait_ms"]
+            parts.append(("rest of step", rest - prest, rest, prest))
+    # The prefill, per decode step's worth of time, so the components compare.
+    pf, ppf = 1e3 * row["prefill_s_median"], 1e3 * row["predicted_prefill_s"]
+    parts.append(("prefill", (pf - ppf) / max(steps, 1), pf, ppf))
+    detail = [p for p in parts if p[0] != "decode step"] or parts
+    name, diff, measured, predicted = max(detail, key=lambda p: abs(p[1]))
+    unit = "ms" if name == "prefill" else "ms/step"
+    return f"{name}: measured {measured:.2f} vs predicted {predicted:.2f} {unit}"
+
+
+def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> pd.DataFrame:
+    """Every measured cell with a prediction: errors and verdicts."""
+    rows = stats[stats["predicted_tokens_per_s"].notna()].copy()
+    rows["tokens_error"] = rows["predicted_tokens_per_s"] / rows["tokens_per_s_median"] - 1
+    rows["speedup_error"] = rows["predicted_speedup"] - rows["speedup"]
+    tok_ok = rows["tokens_error"].abs() <= tokens_tol
+    sp_ok = rows["speedup_error"].abs().le(speedup_tol) | rows["speedup"].isna()
+    rows["verdict"] = np.where(tok_ok & sp_ok, "ok", "MISS")
+    rows["why"] = [_why(r) if v == "MISS" else "" for r, v in zip(rows.to_dict("records"), rows["verdict"])]
+    return rows
+
+
+def check_table(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> Table:
+    shown, constants = setting_columns(result)
+    display = result[shown + ["variant"]].copy()
+    display["measured tok/s"] = result["tokens_per_s_median"].map(number)
+    display["predicted tok/s"] = result["predicted_tokens_per_s"].map(number)
+    display["error"] = result["tokens_error"].map(lambda e: f"{100 * e:+.1f}%")
+    display["measured speedup"] = result["speedup"].map(ratio)
+    display["predicted speedup"] = result["predicted_speedup"].map(ratio)
+    display["diff"] = result["speedup_error"].map(lambda e: MISSING if math.isnan(e) else f"{e:+.3f}")
+    display["verdict"] = result["verdict"]
+    display["why (largest gap)"] = result["why"]
+    return Table(result, display, shown + ["variant", "verdict", "why (largest gap)"],
+                 [f"Predicted (performance model, calibrated per results file from its --roofline and the "
+                  f"ladder-allreduce files) vs measured median; error = predicted / measured - 1; verdict `ok` "
+                  f"when the tokens/s error is within {tokens_tol:.0%} and the speedup over {BASELINE} within "
+                  f"{speedup_tol:.2f}; for a miss, the component (from --breakdown where recorded) whose "
+                  "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol), *constants])
+
+
+def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> str:
+    n, ok = len(result), int((result["verdict"] == "ok").sum())
+    tok = int((result["tokens_error"].abs() <= tokens_tol).sum())
+    sp = result["speedup_error"].dropna()
+    return (f"{ok} of {n} cells ok; tokens/s within {tokens_tol:.0%}: {tok} of {n} (largest error "
+            f"{100 * result['tokens_error'].abs().max():.1f}%); speedup within {speedup_tol:.2f}: "
+            f"{int((sp.abs() <= speedup_tol).sum())} of {len(sp)} (largest difference {sp.abs().max():.3f})."
+            + noise_floor(result))
+
+
+def noise_floor(result: pd.DataFrame) -> str:
+    """How much upper-bound (no communication: the link cannot change it) moved between jobs with
+    different emulated links: the machine's own drift, a floor under any model's error."""
+    upper = result[(result["variant"] == "upper-bound") & (result["tp"] > 1)]
+    spreads = []
+    for (batch,), group in upper.groupby(["batch"]):
+        if group["link"].nunique() > 1:
+            values = group["tokens_per_s_median"]
+            spreads.append(f"batch {batch} {100 * (values.max() / values.min() - 1):.0f}%")
+    return (" Upper-bound tokens/s across the jobs (the link cannot change them): max/min - 1 = "
+            + ", ".join(spreads) + ".") if spreads else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Curves over the emulated link latency (the latency-sweep figure)
+
+
+def pooled_machine(machines: list[Machine]) -> Machine:
+    """One machine from several jobs' calibrations: the median of every roofline number and of
+    every measured GEMM time (the all-reduce calibration is the first's: the same files)."""
+    base = machines[0]
+    if len(machines) == 1:
+        return base
+    times: dict[tuple, list] = {}
+    for m in machines:
+        for row in m.gemm_table:
+            times.setdefault(tuple(row[:4]), []).append(row[4])
+    return Machine(**{**vars(base), "name": f"median of {len(machines)} calibrations",
+                      "mem_bw_Bps": float(np.median([m.mem_bw_Bps for m in machines])),
+                      "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
+                      "gemm_table": [[*k, float(np.median(v))] for k, v in times.items()]})
+
+
+def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,
+                   points: int = 101) -> pd.DataFrame:
+    """Predicted tokens/s and speedup over a fine grid of emulated latencies, per setting (model,
+    device, dtype, lengths, TP > 1) measured at two or more latencies, batch and variant, on the
+    pooled machine of the setting's files. Columns: the setting, batch, variant, latency_us,
+    predicted_tokens_per_s, predicted_speedup."""
+    if not has_predictions(stats):
+        return pd.DataFrame()
+    samples = samples.assign(latency_us=link_latency_us(samples))
+    keys = ["model", "device", "dtype", "prompt_len", "gen_len", "tp"]
+    rows = []
+    for setting, group in samples[samples["tp"] > 1].groupby(keys, sort=False):
+        if group["latency_us"].nunique() < 2 or group["link_bandwidth_gbps"].fillna(0).max() > 0:
+            continue
+        machines = [m for m in (calibrations.for_file(f) for f in group["file"].unique()) if m is not None]
+        if not machines:
+            continue
+        machine = pooled_machine(machines)
+        grid = np.linspace(0.0, group["latency_us"].max(), points)
+        for batch, cell in group.groupby("batch"):
+            variants = ordered_variants(cell["variant"].unique())
+            base = workload_of(cell.iloc[0].to_dict())
+            for latency in grid:
+                w = replace(base, link_latency_us=float(latency), link_bandwidth_gbps=0.0)
+                for p in predict(w, machine, tuple(variants)):
+                    rows.append({**dict(zip(keys, setting)), "batch": batch, "variant": p.variant,
+                                 "latency_us": float(latency), "predicted_tokens_per_s": p.tokens_per_s,
+                                 "predicted_speedup": p.speedup})
+    return pd.DataFrame(rows)

@@ -1,0 +1,132 @@
+"""`predict`, `--check`, `fit-paper` and the predicted columns: calibration read from synthetic
+--roofline and ladder-allreduce files, expectations derived from the model on the same inputs."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.calibrate import machine_from_results
+from analysis.cli import main
+from analysis.compare import load_reference
+from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
+from analysis.perfmodel import Machine, Shape, Workload, predict
+from analysis.tests.synth import write_allreduce, write_result
+
+PUBLIC = str(Path(__file__).resolve().parents[2] / "configs" / "machines" / "h100-sxm-public.json")
+CONFIG = {"num_hidden_layers": 2, "hidden_size": 256, "num_attention_heads": 4, "num_key_value_heads": 4,
+          "intermediate_size": 512, "vocab_size": 1000}
+ROOFLINE = {"triad": 1e10, "gemm": 5e10, "table": [[1, 768, 256, 1, 3e-5], [1, 1024, 256, 1, 4e-5]]}
+VARIANTS = ("standard", "ladder", "upper-bound")
+
+
+def _files(folder, latencies=(0.0,), factors=None, tp=2, batch=1):
+    """Results at each emulated latency (0 = native) whose tokens/s are the model's prediction on the
+    files' own calibration times factors[variant]; the all-reduce files beside them."""
+    write_allreduce(folder / "ar0.h5", sizes=(1024, 65536, 1 << 20), time_s=(5e-5, 8e-5, 3e-4),
+                    overlap_pct=(20.0, 40.0, 60.0))
+    write_allreduce(folder / "ar500.h5", sizes=(1024, 65536), time_s=(5e-5 + 5e-4 + 6e-5, 8e-5 + 5e-4 + 6e-5),
+                    link_latency_us=500)
+    factors = factors or {}
+    for lat in latencies:
+        path = folder / f"run{lat:g}.h5"
+        placeholder = {(v, batch): 1.0 for v in VARIANTS}
+        write_result(path, placeholder, model="toy", tp=tp, reps=3, prompt_len=16, gen_len=8, device="cpu",
+                     dtype="fp32", model_config=CONFIG, roofline=ROOFLINE, link_latency_us=lat or None)
+        machine = machine_from_results(path, [folder / "ar0.h5", folder / "ar500.h5"])
+        w = Workload(Shape.from_config(CONFIG, "toy"), tp=tp, batch=batch, prompt_len=16, gen_len=8,
+                     link_latency_us=lat)
+        truth = {p.variant: p.tokens_per_s for p in predict(w, machine, VARIANTS)}
+        write_result(path, {(v, batch): truth[v] * factors.get(v, 1.0) for v in VARIANTS}, model="toy", tp=tp,
+                     reps=3, spread=0.0, prompt_len=16, gen_len=8, device="cpu", dtype="fp32", model_config=CONFIG,
+                     roofline=ROOFLINE, link_latency_us=lat or None)
+    return folder
+
+
+def test_calibration_reads_the_roofline_and_the_allreduce_files(tmp_path):
+    _files(tmp_path)
+    m = machine_from_results(tmp_path / "run0.h5", [tmp_path / "ar0.h5", tmp_path / "ar500.h5"])
+    assert (m.mem_bw_Bps, m.gemm_flops) == (1e10, 5e10)
+    assert m.gemm_table == ROOFLINE["table"]
+    table, = m.allreduce_tables
+    assert table.ranks == 2 and table.time(65536) == 8e-5
+    assert table.interference == pytest.approx([0.8, 0.6, 0.4])
+    assert m.sleep_overshoot_s == pytest.approx(6e-5)  # time - latency - the link-0 time, per size
+
+
+def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
+    # ladder measured 10% faster than predicted: tokens/s within 15%, but its speedup off by > 0.05.
+    _files(tmp_path, latencies=(0.0, 500.0), factors={"ladder": 1.10})
+    status = main(["predict", "--check", str(tmp_path), "--out-dir", str(tmp_path / "t")])
+    out = capsys.readouterr().out
+    assert status == 1
+    check = pd.read_csv(tmp_path / "t" / "predict-check.csv")
+    assert len(check) == 6
+    verdict = check.set_index(["link", "variant"])["verdict"]
+    assert set(verdict.xs("ladder", level="variant")) == {"MISS"}
+    assert set(verdict.xs("standard", level="variant")) == {"ok"}
+    assert check["tokens_error"].abs().max() == pytest.approx(1 - 1 / 1.10, abs=1e-9)
+    assert "4 of 6 cells ok" in out
+    assert (check.loc[check["verdict"] == "MISS", "why"].str.len() > 0).all()
+
+
+def test_check_passes_when_measured_equals_predicted(tmp_path):
+    _files(tmp_path, latencies=(0.0, 200.0))
+    assert main(["predict", "--check", str(tmp_path)]) == 0
+
+
+def test_table_compare_and_plot_gain_predictions_where_calibrated(tmp_path, capsys):
+    _files(tmp_path, latencies=(0.0, 500.0, 1000.0))
+    assert main(["table", str(tmp_path), "--out-dir", str(tmp_path / "t")]) == 0
+    speedup = pd.read_csv(tmp_path / "t" / "speedup.csv")
+    assert speedup["predicted_tokens_per_s"].notna().all()
+    assert np.allclose(speedup["predicted_tokens_per_s"], speedup["tokens_per_s_median"])
+    assert "ladder predicted speedup" in capsys.readouterr().out
+    assert main(["plot", str(tmp_path), "--out-dir", str(tmp_path / "fig")]) == 0
+    assert any(p.name.startswith("speedup_vs_link_toy") for p in (tmp_path / "fig").iterdir())
+    # Without the all-reduce files a TP=2 cell has no calibration: no predicted column.
+    (tmp_path / "ar0.h5").unlink()
+    assert main(["table", str(tmp_path / "run0.h5"), "--out-dir", str(tmp_path / "t2")]) == 0
+    assert "predicted" not in capsys.readouterr().out
+
+
+def test_predict_from_a_machine_file_and_from_a_calibration(tmp_path, capsys):
+    assert main(["predict", "--machine", PUBLIC, "--model", "llama-3-70b",
+                 "--tp", "8", "--batch", "1,4", "--dtype", "bf16", "--out-dir", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "predict.csv")
+    assert len(table) == 2 * 5 and set(table["batch"]) == {1, 4}
+    assert (table.loc[table["variant"] == "upper-bound", "speedup"] > 1).all()
+    _files(tmp_path, latencies=(500.0,))
+    capsys.readouterr()
+    assert main(["predict", "--calibrate", str(tmp_path / "run500.h5"), str(tmp_path / "ar0.h5"),
+                 str(tmp_path / "ar500.h5"), "--variants", "standard,ladder"]) == 0
+    out = capsys.readouterr().out
+    assert "link_us=500.0" in out and "| toy | 2 | 1 | ladder |" in out
+    assert main(["predict", "--model", "toy"]) == 2  # no machine
+
+
+def test_paper_table_counts_held_out_speedups(tmp_path, capsys):
+    assert main(["predict", "--machine", PUBLIC, "--reference",
+                 "--out-dir", str(tmp_path)]) == 0
+    assert "Held-out cells" in capsys.readouterr().out
+    out = pd.read_csv(tmp_path / "predict-paper.csv")
+    fit = (out["model"] == FIT_CELLS["model"]) & (out["tp"] == FIT_CELLS["tp"]) & (out["batch"] == FIT_CELLS["batch"])
+    assert (out["fit"] == fit).all() and fit.sum() == 7
+    assert not out.loc[out["variant"] == "standard", "speedup_tested"].any()
+
+
+def test_the_fit_sees_only_the_70b_tp8_batch1_cells():
+    reference = load_reference()
+    spoiled = reference.copy()
+    others = ~((spoiled["model"] == "llama-3-70b") & (spoiled["tp"] == 8) & (spoiled["batch"] == 1))
+    spoiled.loc[others, "published_tokens_per_s"] *= 100
+    base = Machine.from_json(PUBLIC)
+    a, cells = fit_paper(base, reference, iterations=8)
+    b, _ = fit_paper(base, spoiled, iterations=8)
+    assert len(cells) == 7
+    assert a.to_json() == b.to_json()
+
+
+def test_nelder_mead_finds_a_minimum():
+    x, value = nelder_mead(lambda v: (v[0] - 1) ** 2 + 3 * (v[1] + 2) ** 2 + 0.5, [0.0, 0.0])
+    assert x == pytest.approx([1, -2], abs=1e-3) and value == pytest.approx(0.5, abs=1e-6)
