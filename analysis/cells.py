@@ -77,11 +77,12 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     variant_rank = {v: i for i, v in enumerate(ordered_variants(stats["variant"]))}
     helpers = {
         "_size": stats["model_params"].fillna(0.0),
+        "_latency": link_latency_us(stats).fillna(0.0),
         "_emulated": stats["link"] != "native",
         "_p2p": stats["p2p"].map(lambda p: P2P_ORDER.index(p) if p in P2P_ORDER else len(P2P_ORDER)),
         "_variant": stats["variant"].map(variant_rank),
     }
-    order = ["_size", "model", "device", "dtype", "prompt_len", "gen_len", "_emulated", "link", "tp", "batch",
+    order = ["_size", "model", "device", "dtype", "prompt_len", "gen_len", "_emulated", "_latency", "link", "tp", "batch",
              "_p2p", "p2p", "_variant"]
     stats = stats.assign(**helpers).sort_values(order, kind="stable").reset_index(drop=True)
     return stats.drop(columns=list(helpers))

@@ -18,9 +18,11 @@
 # Exit status: that of `python -m analysis predict --check` (1 if any cell misses), or the first
 # failing measurement's. Knobs (environment): LATENCIES ("0 50 100 200 500 1000"), MODEL (demo-cpu),
 # BATCHES (1,4), PROMPT (16), GEN (24), WARMUP (1), REPS (4), VARIANTS
-# (standard,ladder,parallel,upper-bound), TP1_VARIANTS (standard), AR_MIN/AR_MAX (4K/1M: the
-# decode and prefill messages of demo-cpu at these batches and prompt), LB_MEASURE_LOCK (a lock file
-# each measurement holds exclusively, e.g. on a machine shared with builds).
+# (standard,ladder,parallel,upper-bound), TP1_VARIANTS (standard; empty: no TP 1 job), AR_MIN/AR_MAX
+# (4K/1M: the decode and prefill messages of demo-cpu at these batches and prompt), LB_MEASURE_LOCK (a
+# lock file each measurement holds exclusively, e.g. on a machine shared with builds). A job spoiled
+# by other load can be measured again alone into the same OUTDIR, e.g. LATENCIES=0 TP1_VARIANTS= ...;
+# the check then reads every file there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/latency-sweep.sh OUTDIR}
@@ -32,7 +34,7 @@ GEN=${GEN:-24}
 WARMUP=${WARMUP:-1}
 REPS=${REPS:-4}
 VARIANTS=${VARIANTS:-standard,ladder,parallel,upper-bound}
-TP1_VARIANTS=${TP1_VARIANTS:-standard}
+TP1_VARIANTS=${TP1_VARIANTS-standard}
 AR_MIN=${AR_MIN:-4K}
 AR_MAX=${AR_MAX:-1M}
 
@@ -69,8 +71,10 @@ for lat in $LATENCIES; do
   measure "$out/tp2-lat$lat.log" "${mpi2[@]}" build/bin/ladder-bench "${common[@]}" --variant "$VARIANTS" \
     --link-latency-us "$lat" --out "$out/tp2-lat$lat.h5"
 done
-echo "latency-sweep: TP 1 ($(( $(date +%s) - start )) s so far)"
-measure "$out/tp1.log" mpirun -np 1 build/bin/ladder-bench "${common[@]}" --variant "$TP1_VARIANTS" --out "$out/tp1.h5"
+if [ -n "$TP1_VARIANTS" ]; then
+  echo "latency-sweep: TP 1 ($(( $(date +%s) - start )) s so far)"
+  measure "$out/tp1.log" mpirun -np 1 build/bin/ladder-bench "${common[@]}" --variant "$TP1_VARIANTS" --out "$out/tp1.h5"
+fi
 echo "latency-sweep: measured in $(( $(date +%s) - start )) s"
 
 python3 -m analysis table "$out" --out-dir "$out/tables" >/dev/null
