@@ -64,7 +64,14 @@ void restart_for_blas_kernels(char** argv) {
   if (choice.empty()) return;
   setenv("OPENBLAS_CORETYPE", choice.c_str(), 1);
   setenv(kRestarted, openblas_get_corename(), 1);  // what it had picked, for the log
-  execv("/proc/self/exe", argv);
+  // The binary's own path, not /proc/self/exe: exec names the process after the file it runs,
+  // and tools find the ranks by name (pgrep -x ladder-bench).
+  char self[4096];
+  const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len > 0) {
+    self[len] = '\0';
+    execv(self, argv);
+  }
   // Not restarted (no /proc): go on with the generic kernels; the provenance names them.
   std::fprintf(stderr, "%s: warning: OpenBLAS runs its %s kernels on this CPU; set OPENBLAS_CORETYPE=%s\n", argv[0],
                std::getenv(kRestarted), choice.c_str());
