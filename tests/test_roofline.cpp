@@ -19,6 +19,16 @@
 namespace lb {
 namespace {
 
+// `r` written by store_roofline into a finalized results file in the temp dir; returns its path.
+std::string stored_roofline(const Roofline& r, const std::string& stem) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / (stem + "-" + std::to_string(::getpid()) + ".h5")).string();
+  ResultsFile f(path, true);
+  store_roofline(f, r);
+  f.finalize();
+  return path;
+}
+
 TEST(Stream, TriadAndCopyValues) {
   const int64_t n = 10007;
   const auto bv = testing::random_values(size_t(n), 3), cv = testing::random_values(size_t(n), 4);
@@ -108,13 +118,7 @@ TEST(Roofline, MeasuresPositiveConsistentRatesOnEveryRank) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank != 0) return;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("ladderbench-roofline-" + std::to_string(::getpid()) + ".h5")).string();
-  {
-    ResultsFile f(path, true);
-    store_roofline(f, r);
-    f.finalize();
-  }
+  const std::string path = stored_roofline(r, "ladderbench-roofline");
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
   for (const auto& [name, want] : {std::pair<const char*, double>{"roofline_stream_read_Bps", r.stream_read_Bps},
@@ -206,13 +210,7 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank != 0) return;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("ladderbench-roofline-gemm-" + std::to_string(::getpid()) + ".h5")).string();
-  {
-    ResultsFile f(path, true);
-    store_roofline(f, r);
-    f.finalize();
-  }
+  const std::string path = stored_roofline(r, "ladderbench-roofline-gemm");
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
   const auto read = [&](const char* name, hid_t type, void* out) {
