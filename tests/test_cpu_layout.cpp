@@ -56,7 +56,7 @@ TEST(CpuLayout, ListsRanges) {
 }
 
 TEST(CpuLayout, ThisProcessHasAtLeastOneCore) {
-  const CpuLayout l = plan_cpu_layout(false, 1);
+  const CpuLayout l = plan_cpu_layout(cpus_of_this_process(), false, 1);
   EXPECT_GE(l.cpus.size(), 1u);
   EXPECT_GE(l.compute_threads, 1);
 }

@@ -24,12 +24,12 @@
 namespace lb {
 namespace {
 
-// Ranks of this node (itself included) whose affinity masks share a core with this rank's.
-int ranks_sharing_cpus(MPI_Comm world) {
+// Ranks of this node (itself included) whose affinity masks share a core with `cpus`, this rank's.
+int ranks_sharing_cpus(MPI_Comm world, const std::vector<int>& cpus) {
   const NodeComm node(world);
   constexpr int kWords = 1024 / 64;  // CPU_SETSIZE bits
   uint64_t mine[kWords] = {};
-  for (const int c : cpus_of_this_process())
+  for (const int c : cpus)
     if (c < 1024) mine[c / 64] |= uint64_t(1) << (c % 64);
   std::vector<uint64_t> all(size_t(node.size()) * kWords);
   MPI_Allgather(mine, kWords, MPI_UINT64_T, all.data(), kWords, MPI_UINT64_T, node.get());
@@ -93,7 +93,8 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
 #else
     const bool progress_thread = world > 1;
 #endif
-    const CpuLayout layout = plan_cpu_layout(progress_thread, ranks_sharing_cpus(MPI_COMM_WORLD));
+    const std::vector<int> cpus = cpus_of_this_process();
+    const CpuLayout layout = plan_cpu_layout(cpus, progress_thread, ranks_sharing_cpus(MPI_COMM_WORLD, cpus));
     apply_cpu_layout(layout);
     set_blas_threads(layout.compute_threads);
 #ifdef KOKKOS_ENABLE_OPENMP

@@ -63,11 +63,11 @@ std::vector<int> cpus_of_this_process() {
   return cpus;
 }
 
-CpuLayout plan_cpu_layout(bool progress_thread, int ranks_sharing) {
+CpuLayout plan_cpu_layout(const std::vector<int>& cpus, bool progress_thread, int ranks_sharing) {
   int cap = 0;
   for (const char* name : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"})
     if (const int n = env_threads(name)) cap = cap ? std::min(cap, n) : n;
-  return layout_for(cpus_of_this_process(), progress_thread, cap, ranks_sharing);
+  return layout_for(cpus, progress_thread, cap, ranks_sharing);
 }
 
 void apply_cpu_layout(const CpuLayout& layout) {

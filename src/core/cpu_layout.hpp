@@ -21,9 +21,9 @@ struct CpuLayout {
   int ranks_sharing = 1;          // ranks of this node whose masks overlap this one's (itself included)
 };
 
-// The layout for this process: its affinity mask (cpus_of_this_process), the two variables above,
-// and how many ranks of its node have masks overlapping it (bench/mpi_app.cpp counts them).
-CpuLayout plan_cpu_layout(bool progress_thread, int ranks_sharing);
+// The layout for this process: its affinity mask `cpus` (cpus_of_this_process), the two variables
+// above, and how many ranks of its node have masks overlapping it (bench/mpi_app.cpp counts them).
+CpuLayout plan_cpu_layout(const std::vector<int>& cpus, bool progress_thread, int ranks_sharing);
 // The rule itself: `cpus` the mask, `thread_cap` the variables' limit (0: none).
 CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap, int ranks_sharing = 1);
 
