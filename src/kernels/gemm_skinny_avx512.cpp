@@ -2,19 +2,26 @@
 //
 // Why our own kernel: at decode a step multiplies a handful of token rows by every weight once,
 // so its floor is the time to read the weights. Measured on a 2-core Xeon (AVX-512, 15 GB/s read
-// per core; docs/measurement.md, "Decode GEMM"), over a 4-layer d=2048 model's projections, the
-// packaged libraries reach that floor only for one or two rows: OpenBLAS 0.3.21 sgemm packs x and
-// w and runs at 28% of the read bandwidth at T=4 (16% at T=16), BLIS 0.9 at 66% / 35%, oneDNN 2.6
-// at 48% / 41%, Eigen 3.4 at 22% / 19%. This kernel streams each weight row once for all T rows:
-// 87% at T=4, 49% (compute-bound, 59 GFLOP/s) at T=16, 100% at T=1.
+// per core; docs/measurement.md, "CPU decode GEMM"), over a 4-layer d=2048 model's projections,
+// the packaged libraries reach that floor only for one or two rows: OpenBLAS 0.3.21 sgemm packs x
+// and w and runs at 45% of the read bandwidth at T=4 (37% at T=16), BLIS 0.9 at 66% / 35%, oneDNN
+// 2.6 at 48% / 41%, Eigen 3.4 at 22% / 19%. This kernel streams each weight row once for all T
+// rows: ~100% at T=1, ~88% at T=4, and at T=16 (compute-bound) 57% (66 GFLOP/s).
 //
 // How: the dot-product form on the weights' own [out, in] layout (no packing, no copy): a tile of
 // kRows weight rows x up to kCols token rows keeps kRows * kCols 16-lane partial sums in registers
-// (24 of the 32 zmm), each k-step loads kRows + kCols vectors for kRows * kCols FMAs. The weight
-// rows are prefetched 2 KiB ahead into L2: without it the out-of-order window, full of FMAs, holds
-// too few cache misses to keep the memory busy (T=4 ran at 62% of the read bandwidth). The partial
-// sums are reduced 16 at a time by a transpose-and-add tree (15 vector adds for 16 dot products);
-// reducing each lane by lane cost 30% of a T=16 tile at k=2048.
+// (24 of the 32 zmm); each k-step loads the kCols x vectors, then one weight vector at a time for
+// kCols FMAs each, so sums and operands fit the registers. The weight rows are prefetched 2 KiB
+// ahead into L2: without it the out-of-order window, full of FMAs, holds too few cache misses to
+// keep the memory busy (T=4 ran at 62% of the read bandwidth). With more than kCols token rows,
+// k is walked in blocks of kKBlock so that the tile's weight rows stay in L1 for every block of
+// token rows (T=16: 1.8x the batch-1 time instead of 2.4x). The partial sums are reduced 16 at a
+// time by a transpose-and-add tree (15 vector adds for 16 dot products); reducing each lane by
+// lane cost 30% of a T=16 tile at k=2048.
+//
+// Full k-steps use plain loads, only the last step of a k that is not a multiple of 16 a masked
+// one: GCC takes a masked load for a read of any memory, the sums' included, and then stores
+// all kRows * kCols sums to the stack at every step (that halved the T=16 rate).
 //
 // This file is compiled with -mavx512f -mfma and must stay free of inline library code (only
 // <immintrin.h>): an inline function emitted here with AVX-512 could be the copy the linker keeps
@@ -29,6 +36,7 @@ namespace {
 constexpr int kRows = 6;                 // weight rows per tile
 constexpr int kCols = 4;                 // token rows per tile
 constexpr int kPrefetchFloats = 512;     // how far ahead (2 KiB) the weight rows are prefetched
+constexpr int kKBlock = 256;             // k per block beyond kCols token rows: 6 KiB of weights, 16 KiB of x at T=16
 
 // Lane i of the result: the sum of the 16 lanes of v[i].
 inline __m512 reduce16(const __m512 v[16]) {
@@ -52,62 +60,110 @@ inline __m512 reduce16(const __m512 v[16]) {
   return fold(c[0], c[1], lo1, hi1);
 }
 
-// y[c, r] = x[c, :] . w[r, :] for r < R, c < C. `prefetch`: the tile that first reads these weight
-// rows brings the next stretch of them in (the other tiles find them in cache).
-template <int R, int C>
-inline void tile(int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
-                 bool prefetch) {
-  __m512 acc[R * C];
-  for (int i = 0; i < R * C; ++i) acc[i] = _mm512_setzero_ps();
-  for (int kk = 0; kk < k; kk += 16) {
-    // The last step of a k that is not a multiple of 16 reads only the remaining lanes.
-    const __mmask16 m = k - kk >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (k - kk)) - 1);
-    __m512 wv[R], xv[C];
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_ps(m, w + r * ldw + kk);
-    if (prefetch)
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * ldw + kk + kPrefetchFloats), _MM_HINT_T1);
-    for (int c = 0; c < C; ++c) xv[c] = _mm512_maskz_loadu_ps(m, x + c * ldx + kk);
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c) acc[r * C + c] = _mm512_fmadd_ps(wv[r], xv[c], acc[r * C + c]);
-  }
-  __m512 lanes[16];
-  alignas(64) float sums[16];
-  for (int i0 = 0; i0 < R * C; i0 += 16) {
-    for (int i = 0; i < 16; ++i) lanes[i] = i0 + i < R * C ? acc[i0 + i] : _mm512_setzero_ps();
-    _mm512_store_ps(sums, reduce16(lanes));
-    for (int i = i0; i < R * C && i < i0 + 16; ++i) y[(i % C) * ldy + i / C] = sums[i - i0];
+// y[c, r] += x[c, kk:kk+16] . w[r, kk:kk+16] into acc[r * C + c], the lanes of the step's
+// slice (m: which of them are in range; Full: all 16, read with plain loads).
+template <int R, int C, bool Full>
+inline void fma_step(const float* x, int64_t ldx, const float* w, int64_t ldw, int kk, __mmask16 m, __m512* acc) {
+  const auto load = [m](const float* p) { return Full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p); };
+  __m512 xv[C];
+  for (int c = 0; c < C; ++c) xv[c] = load(x + c * ldx + kk);
+  for (int r = 0; r < R; ++r) {
+    const __m512 wv = load(w + r * ldw + kk);
+    for (int c = 0; c < C; ++c) acc[r * C + c] = _mm512_fmadd_ps(wv, xv[c], acc[r * C + c]);
   }
 }
 
-// R weight rows against all T token rows, kCols at a time.
+// The 16-lane partial sums of x[c, 0:k] . w[r, 0:k] added to sums[16 (r * C + c) ...] (zero first when
+// `first`), r < R, c < C. `prefetch`: the tile that first reads these weight rows brings the next
+// stretch of them in (the other tiles find them in cache).
+template <int R, int C>
+inline void tile(int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first,
+                 bool prefetch) {
+  // The loops over the R * C sums are unrolled by hand: GCC peels at most 16 iterations by itself,
+  // and a loop it leaves indexes acc at run time, which puts acc on the stack, copied to and from
+  // `sums` at every call (that cost a third of a T=16 step).
+  __m512 acc[R * C];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * C; ++i) acc[i] = first ? _mm512_setzero_ps() : _mm512_load_ps(sums + 16 * i);
+  const int full = k & ~15;
+  for (int kk = 0; kk < full; kk += 16) {
+    if (prefetch)
+      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * ldw + kk + kPrefetchFloats), _MM_HINT_T1);
+    fma_step<R, C, true>(x, ldx, w, ldw, kk, __mmask16(0xFFFF), acc);
+  }
+  if (full < k) fma_step<R, C, false>(x, ldx, w, ldw, full, __mmask16((1u << (k - full)) - 1), acc);
+#pragma GCC unroll 32
+  for (int i = 0; i < R * C; ++i) _mm512_store_ps(sums + 16 * i, acc[i]);
+}
+
+// y[c, r] = the sum of the 16 floats at sums[16 (r * C + c)].
+template <int R, int C>
+inline void store_tile(const float* sums, float* y, int64_t ldy) {
+  __m512 lanes[16];
+  alignas(64) float out[16];
+  for (int i0 = 0; i0 < R * C; i0 += 16) {
+    for (int i = 0; i < 16; ++i) lanes[i] = i0 + i < R * C ? _mm512_load_ps(sums + 16 * (i0 + i)) : _mm512_setzero_ps();
+    _mm512_store_ps(out, reduce16(lanes));
+    for (int i = i0; i < R * C && i < i0 + 16; ++i) y[(i % C) * ldy + i / C] = out[i - i0];
+  }
+}
+
+// One block of token rows: a kCols-row tile, or the C < kCols rows left over.
+template <int R>
+inline void token_tile(int C, int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first,
+                       bool prefetch) {
+  switch (C) {
+    case 1: tile<R, 1>(k, x, ldx, w, ldw, sums, first, prefetch); break;
+    case 2: tile<R, 2>(k, x, ldx, w, ldw, sums, first, prefetch); break;
+    case 3: tile<R, 3>(k, x, ldx, w, ldw, sums, first, prefetch); break;
+    default: tile<R, kCols>(k, x, ldx, w, ldw, sums, first, prefetch); break;
+  }
+}
+
+template <int R>
+inline void store_token_tile(int C, const float* sums, float* y, int64_t ldy) {
+  switch (C) {
+    case 1: store_tile<R, 1>(sums, y, ldy); break;
+    case 2: store_tile<R, 2>(sums, y, ldy); break;
+    case 3: store_tile<R, 3>(sums, y, ldy); break;
+    default: store_tile<R, kCols>(sums, y, ldy); break;
+  }
+}
+
+// R weight rows against T <= kSkinnyMaxRows token rows, kCols at a time. Up to kCols rows the
+// tile runs over all of k; beyond, k goes in blocks of kKBlock, each block through every tile of
+// token rows while its stretch of the R weight rows is in L1, the partial sums kept in `sums`.
 template <int R>
 inline void weight_rows(int T, int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
                         int64_t ldy) {
-  int t = 0;
-  for (; t + kCols <= T; t += kCols) tile<R, kCols>(k, x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, t == 0);
-  const bool first = t == 0;
-  switch (T - t) {
-    case 1: tile<R, 1>(k, x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, first); break;
-    case 2: tile<R, 2>(k, x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, first); break;
-    case 3: tile<R, 3>(k, x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, first); break;
-    default: break;
-  }
+  alignas(64) float sums[R * kSkinnyMaxRows * 16];
+  const int block = T > kCols ? kKBlock : k;
+  for (int k0 = 0; k0 < k; k0 += block)
+    for (int t = 0; t < T; t += kCols)
+      token_tile<R>(T - t < kCols ? T - t : kCols, k - k0 < block ? k - k0 : block, x + t * ldx + k0, ldx, w + k0,
+                    ldw, sums + 16 * R * t, k0 == 0, t == 0);
+  for (int t = 0; t < T; t += kCols) store_token_tile<R>(T - t < kCols ? T - t : kCols, sums + 16 * R * t, y + t * ldy, ldy);
 }
 
 }  // namespace
 
 void gemm_xwt_skinny_avx512(int T, int64_t n0, int64_t n1, int k, const float* x, int64_t ldx, const float* w,
                             int64_t ldw, float* y, int64_t ldy) {
-  int64_t j = n0;
-  for (; j + kRows <= n1; j += kRows) weight_rows<kRows>(T, k, x, ldx, w + j * ldw, ldw, y + j, ldy);
-  const float* wj = w + j * ldw;
-  switch (n1 - j) {
-    case 1: weight_rows<1>(T, k, x, ldx, wj, ldw, y + j, ldy); break;
-    case 2: weight_rows<2>(T, k, x, ldx, wj, ldw, y + j, ldy); break;
-    case 3: weight_rows<3>(T, k, x, ldx, wj, ldw, y + j, ldy); break;
-    case 4: weight_rows<4>(T, k, x, ldx, wj, ldw, y + j, ldy); break;
-    case 5: weight_rows<5>(T, k, x, ldx, wj, ldw, y + j, ldy); break;
-    default: break;
+  for (int t0 = 0; t0 < T; t0 += kSkinnyMaxRows) {  // more rows than that: groups of it (correct, not fast)
+    const int rows = T - t0 < kSkinnyMaxRows ? T - t0 : kSkinnyMaxRows;
+    const float* xt = x + t0 * ldx;
+    float* yt = y + t0 * ldy;
+    int64_t j = n0;
+    for (; j + kRows <= n1; j += kRows) weight_rows<kRows>(rows, k, xt, ldx, w + j * ldw, ldw, yt + j, ldy);
+    const float* wj = w + j * ldw;
+    switch (n1 - j) {
+      case 1: weight_rows<1>(rows, k, xt, ldx, wj, ldw, yt + j, ldy); break;
+      case 2: weight_rows<2>(rows, k, xt, ldx, wj, ldw, yt + j, ldy); break;
+      case 3: weight_rows<3>(rows, k, xt, ldx, wj, ldw, yt + j, ldy); break;
+      case 4: weight_rows<4>(rows, k, xt, ldx, wj, ldw, yt + j, ldy); break;
+      case 5: weight_rows<5>(rows, k, xt, ldx, wj, ldw, yt + j, ldy); break;
+      default: break;
+    }
   }
 }
 
