@@ -22,11 +22,13 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
 if(NOT LADDERBENCH_CUDA)
-  # Host GEMMs go to OpenBLAS through its CBLAS interface.
+  # Host GEMMs go to OpenBLAS through its CBLAS interface; the decode GEMM's column blocks run on
+  # the rank's compute threads with OpenMP (kernels/gemm_host_blas.cpp says why not Kokkos).
   find_library(OPENBLAS_LIBRARY NAMES openblas REQUIRED)
   find_path(CBLAS_INCLUDE_DIR NAMES cblas.h PATH_SUFFIXES x86_64-linux-gnu/openblas-pthread openblas REQUIRED)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
   add_library(ladderbench_blas INTERFACE)
-  target_link_libraries(ladderbench_blas INTERFACE ${OPENBLAS_LIBRARY})
+  target_link_libraries(ladderbench_blas INTERFACE ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX)
   target_include_directories(ladderbench_blas INTERFACE ${CBLAS_INCLUDE_DIR})
 endif()
 

@@ -11,6 +11,10 @@
 #include <tuple>
 #include <utility>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lb {
 namespace {
 
@@ -51,6 +55,26 @@ TEST(Kernels, SkinnyGemmRunsWhereTheCpuHasAvx512) {
   EXPECT_EQ(avx512_available(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"));
 #else
   EXPECT_FALSE(avx512_available());
+#endif
+}
+
+// The decode GEMM splits its output columns over the rank's compute threads (OpenMP; ctest runs
+// with one): three threads over 11 blocks of 96 columns, at the decode kernel's row counts.
+TEST(Kernels, GemmSplitsOutputColumnsOverThreads) {
+#ifndef _OPENMP
+  GTEST_SKIP() << "a build without OpenMP (the GPU build: its GEMMs run on the device)";
+#else
+  const int threads_before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  const int64_t k = 300, n = 1000;
+  const auto w = random_values(n * k, 13);
+  for (const int64_t T : {int64_t(1), int64_t(4), int64_t(16)}) {
+    const auto x = random_values(T * k, 14);
+    Mat y("y", T, n);
+    gemm_xwt(to_device(x, T, k), to_device(w, n, k), y);
+    EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol) << "T = " << T;
+  }
+  omp_set_num_threads(threads_before);
 #endif
 }
 

@@ -8,7 +8,7 @@
 
 #include <Kokkos_Core.hpp>
 
-#ifdef KOKKOS_ENABLE_OPENMP
+#ifdef _OPENMP
 #include <omp.h>
 #endif
 
@@ -97,8 +97,8 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
     const CpuLayout layout = plan_cpu_layout(cpus, progress_thread, ranks_sharing_cpus(MPI_COMM_WORLD, cpus));
     apply_cpu_layout(layout);
     set_blas_threads(layout.compute_threads);
-#ifdef KOKKOS_ENABLE_OPENMP
-    omp_set_num_threads(layout.compute_threads);  // Kokkos' host threads, fixed when it starts
+#ifdef _OPENMP
+    omp_set_num_threads(layout.compute_threads);  // the host GEMM's and Kokkos' (fixed when it starts)
 #endif
   }
   try {

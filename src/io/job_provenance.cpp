@@ -8,6 +8,10 @@
 
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lb {
 
 void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& cmdline, const Comm& comm,
@@ -25,9 +29,14 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
     return out;
   };
   const CpuLayout& l = cpu_layout();
+#ifdef _OPENMP
+  const std::string openmp = ", OpenMP " + std::to_string(omp_get_max_threads());  // the host decode GEMM's
+#else
+  const std::string openmp;
+#endif
   const std::string layout =
       "cpus " + cpu_list(l.cpus) + "; compute threads " + std::to_string(l.compute_threads) + " on " +
-      cpu_list(l.compute_cpus) + " (BLAS " + std::to_string(blas_threads()) + ", Kokkos host " +
+      cpu_list(l.compute_cpus) + " (BLAS " + std::to_string(blas_threads()) + openmp + ", Kokkos host " +
       std::to_string(Kokkos::DefaultHostExecutionSpace().concurrency()) + "); progress thread " +
       (l.progress_cpu >= 0 ? "on cpu " + std::to_string(l.progress_cpu) : std::string("shares them")) +
       (l.ranks_sharing > 1 ? "; the cpus shared by " + std::to_string(l.ranks_sharing) + " ranks (not pinned)" : "");

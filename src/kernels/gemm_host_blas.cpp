@@ -23,18 +23,17 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
   ExecSpace().fence();
 #ifdef LADDERBENCH_HOST_AVX512
   if (T <= kSkinnyMaxRows && avx512_available()) {  // a decode step: stream the weights once
-    // Blocks of output columns for the host space's threads (one thread: a loop over them). 96 is
-    // a multiple of the kernel's 6-row tile, and n / 96 blocks keep 16+ threads busy at d = 2048.
+    // Blocks of output columns for the rank's compute threads (core/cpu_layout: the OpenMP thread
+    // count is set before Kokkos starts). OpenMP rather than a Kokkos host range: Debian's Kokkos
+    // has only Serial, and a rank given two cores must read the weights with both (one core reads
+    // ~15 GB/s here, two ~29). 96 is a multiple of the kernel's 6-row tile, and n / 96 blocks keep
+    // 16+ threads busy at d = 2048.
     constexpr int64_t kBlock = 96;
-    const float* xp = x.data();
-    const float* wp = w.f32.data();
-    float* yp = y.data();
-    Kokkos::parallel_for(
-        "gemm_xwt_skinny", Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, (n + kBlock - 1) / kBlock),
-        [=](const int64_t b) {
-          gemm_xwt_skinny_avx512(T, b * kBlock, std::min<int64_t>(n, (b + 1) * kBlock), k, xp, k, wp, ldw, yp, ldy);
-        });
-    Kokkos::DefaultHostExecutionSpace().fence();
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b)
+      gemm_xwt_skinny_avx512(T, b * kBlock, std::min<int64_t>(n, (b + 1) * kBlock), k, x.data(), k, w.f32.data(), ldw,
+                             y.data(), ldy);
     return;
   }
 #endif
