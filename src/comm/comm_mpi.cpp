@@ -81,7 +81,12 @@ class MpiComm final : public Comm {
     // The emulated link's share of the time: this thread sleeps it off only if it arrives early.
     const Clock::time_point ready = ready_at_[ticket % kHistory];
     lock.unlock();
-    if (Clock::now() < ready) std::this_thread::sleep_until(ready);
+    if (Clock::now() < ready) {
+      // The calling thread's sleep should end when asked too, not up to 50 us later (the default
+      // timer slack; the progress thread sets its own): it is the link's overshoot, ω.
+      prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+      std::this_thread::sleep_until(ready);
+    }
   }
 
  private:
