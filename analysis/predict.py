@@ -25,7 +25,8 @@ from .tables import setting_columns
 TOKENS_TOLERANCE = 0.15
 SPEEDUP_TOLERANCE = 0.05
 PREDICTED_COLUMNS = ["predicted_tokens_per_s", "predicted_speedup", "predicted_prefill_s", "predicted_step_ms",
-                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration"]
+                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration",
+                     "calibration_bw"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,7 +55,8 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
         display[label] = data[col].map(number)
     display["speedup"] = data["speedup"].map(ratio)
     const = [k for k in keys if k not in shown]
-    notes = [f"Predicted by the performance model on machine `{machine.name}` (docs/measurement.md). "
+    notes = [f"Predicted by the performance model on machine `{machine.name}`"
+             + (f" ({machine.description})" if machine.description else "") + " (docs/measurement.md). "
              "Per decode step (mean over the generation): each module kind's compute, the compute lost to "
              "overlapped all-reduces (interference), the communication the schedule leaves exposed, and all "
              "communication (real all-reduce + emulated link), exposed or not.",
@@ -150,7 +152,7 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
     for _, row in stats.iterrows():
         key = tuple(row[k] for k in CELL_KEYS + ["variant"])
         out = dict.fromkeys(PREDICTED_COLUMNS, np.nan)
-        out["calibration"] = ""
+        out["calibration"] = out["calibration_bw"] = ""
         sample = first.loc[key].to_dict() if key in first.index else None
         machine = calibrations.for_file(sample["file"]) if sample else None
         if machine is not None:
@@ -165,7 +167,8 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
                 out.update(predicted_tokens_per_s=p.tokens_per_s, predicted_speedup=p.speedup,
                            predicted_prefill_s=p.prefill_s, predicted_step_ms=1e3 * p.step_s,
                            predicted_compute_ms=p.attention_ms + p.mlp_ms, predicted_stretch_ms=p.stretch_ms,
-                           predicted_wait_ms=p.wait_ms, calibration=machine.name)
+                           predicted_wait_ms=p.wait_ms, calibration=machine.name,
+                           calibration_bw=str(machine.provenance.get("mem_bw", "")))
         rows.append(out)
     return pd.concat([stats.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 
@@ -230,7 +233,18 @@ def check_table(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=S
                   f"ladder-allreduce files) vs measured median; error = predicted / measured - 1; verdict `ok` "
                   f"when the tokens/s error is within {tokens_tol:.0%} and the speedup over {BASELINE} within "
                   f"{speedup_tol:.2f}; for a miss, the component (from --breakdown where recorded) whose "
-                  "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol), *constants])
+                  "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol),
+                  *bandwidth_note(result), *constants])
+
+
+def bandwidth_note(result: pd.DataFrame) -> list[str]:
+    """Which roofline attribute each calibration's memory bandwidth came from (STREAM read where
+    the file has it, else triad), with the number of cells."""
+    sources = result.get("calibration_bw", pd.Series(dtype=str)).replace("", np.nan).dropna()
+    if sources.empty:
+        return []
+    counts = sources.value_counts()
+    return ["Memory bandwidth BW calibrated from " + ", ".join(f"`{k}` ({n} cells)" for k, n in counts.items()) + "."]
 
 
 def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> str:

@@ -54,6 +54,23 @@ def test_calibration_reads_the_roofline_and_the_allreduce_files(tmp_path):
     assert m.sleep_overshoot_s == pytest.approx(6e-5)  # time - latency - the link-0 time, per size
 
 
+def test_calibration_prefers_stream_read_and_falls_back_to_triad(tmp_path):
+    # A newer app writes roofline_stream_read_Bps (the decode's own ceiling): BW comes from it.
+    write_result(tmp_path / "new.h5", {("standard", 1): 1.0}, model="toy", tp=1, model_config=CONFIG,
+                 roofline={**ROOFLINE, "read": 1.7e10})
+    new = machine_from_results(tmp_path / "new.h5")
+    assert new.mem_bw_Bps == 1.7e10
+    assert new.provenance["mem_bw"] == "roofline_stream_read_Bps"
+    assert "from roofline_stream_read_Bps" in new.description
+    # An older file has only triad: BW falls back to it, and the description says so.
+    write_result(tmp_path / "old.h5", {("standard", 1): 1.0}, model="toy", tp=1, model_config=CONFIG,
+                 roofline=ROOFLINE)
+    old = machine_from_results(tmp_path / "old.h5")
+    assert old.mem_bw_Bps == 1e10
+    assert old.provenance["mem_bw"] == "roofline_stream_triad_Bps"
+    assert "from roofline_stream_triad_Bps" in old.description
+
+
 def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
     # ladder measured 10% faster than predicted: tokens/s within 15%, but its speedup off by > 0.05.
     _files(tmp_path, latencies=(0.0, 500.0), factors={"ladder": 1.10})
@@ -67,6 +84,7 @@ def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
     assert set(verdict.xs("standard", level="variant")) == {"ok"}
     assert check["tokens_error"].abs().max() == pytest.approx(1 - 1 / 1.10, abs=1e-9)
     assert "4 of 6 cells ok" in out
+    assert "BW calibrated from `roofline_stream_triad_Bps` (6 cells)" in out
     assert (check.loc[check["verdict"] == "MISS", "why"].str.len() > 0).all()
 
 
