@@ -202,7 +202,36 @@ def _why(row) -> str:
     detail = [p for p in parts if p[0] != "decode step"] or parts
     name, diff, measured, predicted = max(detail, key=lambda p: abs(p[1]))
     unit = "ms" if name == "prefill" else "ms/step"
-    return f"{name}: measured {measured:.2f} vs predicted {predicted:.2f} {unit}"
+    why = f"{name}: measured {measured:.2f} vs predicted {predicted:.2f} {unit}"
+    skew = row.get("rank_skew_ms", math.nan)
+    if name in ("module compute", "exposed comm") and skew > max(0.25 * abs(diff), 0.5):
+        why += f" (≈{skew:.2f} ms/step of rank skew counted in both compute and wait)"
+    return why
+
+
+def rank_skew_ms(rows: pd.DataFrame) -> pd.Series:
+    """Rank skew counted twice by --breakdown, ms per decode step, per row with a breakdown and a
+    wait: compute and wait are each the slowest rank's, so when one rank computes slower, the
+    other's longer wait is added to it, and compute + wait exceed the step less its other work.
+    That other work (embedding, LM head, argmax: no all-reduce) is measured by upper-bound's
+    breakdown in the same cell (step - compute), else taken as predicted. skew = compute + wait -
+    (step - other), floored at 0; NaN where there is no breakdown or no wait (upper-bound, TP 1)."""
+    steps = (rows["gen_len"] - 1).clip(lower=1)
+    if "breakdown_compute_s_median" not in rows:
+        return pd.Series(np.nan, index=rows.index)
+    step = 1e3 * rows["decode_s_median"] / steps
+    compute, wait = 1e3 * rows["breakdown_compute_s_median"], 1e3 * rows["breakdown_wait_s_median"]
+    other = rows["predicted_step_ms"] - rows["predicted_compute_ms"] - rows["predicted_stretch_ms"] - rows["predicted_wait_ms"]
+    keys = [k for k in CELL_KEYS if k in rows]
+    upper = rows["variant"] == "upper-bound"
+    measured_other = (step - compute)[upper & compute.notna()]
+    if not measured_other.empty:
+        ref = rows.loc[measured_other.index, keys].assign(_other=measured_other.values)
+        ref = ref.drop_duplicates(keys)
+        merged = rows[keys].reset_index().merge(ref, on=keys, how="left").set_index("index")["_other"]
+        other = merged.reindex(rows.index).fillna(other)
+    skew = (compute + wait - (step - other)).clip(lower=0)
+    return skew.where(wait > 0)
 
 
 def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> pd.DataFrame:
@@ -213,6 +242,7 @@ def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_
     tok_ok = rows["tokens_error"].abs() <= tokens_tol
     sp_ok = rows["speedup_error"].abs().le(speedup_tol) | rows["speedup"].isna()
     rows["verdict"] = np.where(tok_ok & sp_ok, "ok", "MISS")
+    rows["rank_skew_ms"] = rank_skew_ms(rows)
     rows["why"] = [_why(r) if v == "MISS" else "" for r, v in zip(rows.to_dict("records"), rows["verdict"])]
     return rows
 

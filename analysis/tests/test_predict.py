@@ -148,3 +148,28 @@ def test_the_fit_sees_only_the_70b_tp8_batch1_cells():
 def test_nelder_mead_finds_a_minimum():
     x, value = nelder_mead(lambda v: (v[0] - 1) ** 2 + 3 * (v[1] + 2) ** 2 + 0.5, [0.0, 0.0])
     assert x == pytest.approx([1, -2], abs=1e-3) and value == pytest.approx(0.5, abs=1e-6)
+
+
+def test_rank_skew_is_what_compute_plus_wait_count_twice():
+    from analysis.predict import _why, rank_skew_ms
+    cell = dict(model="toy", device="cpu", dtype="fp32", prompt_len=16, p2p="emulated", link="emulated 50 us",
+                tp=2, batch=4, gen_len=11, prefill_s_median=0.1, predicted_prefill_s=0.1,
+                predicted_compute_ms=50.0, predicted_stretch_ms=0.0)
+    # upper-bound: 50 ms of modules + 9 ms of other work (embedding, LM head, argmax) per step.
+    # standard: rank A computes 50, rank B 54 ms; A waits 4 ms longer. Stored max over ranks:
+    # compute 54 and wait 6 + 4 = 10, in a step of 54 + 6 + 9 = 69 ms: 4 ms counted twice.
+    rows = pd.DataFrame([
+        {**cell, "variant": "standard", "decode_s_median": 0.069 * 10, "breakdown_compute_s_median": 0.054,
+         "breakdown_wait_s_median": 0.010, "predicted_step_ms": 64.0, "predicted_wait_ms": 5.0},
+        {**cell, "variant": "upper-bound", "decode_s_median": 0.059 * 10, "breakdown_compute_s_median": 0.050,
+         "breakdown_wait_s_median": 0.0, "predicted_step_ms": 58.0, "predicted_wait_ms": 0.0},
+    ])
+    skew = rank_skew_ms(rows)
+    assert skew[0] == pytest.approx(4.0)
+    assert np.isnan(skew[1])  # no wait: nothing counted twice
+    # Without upper-bound's breakdown the other work is the predicted one (64 - 50 - 5 = 9 ms).
+    alone = rank_skew_ms(rows.iloc[:1])
+    assert alone[0] == pytest.approx(4.0)
+    why = _why({**rows.iloc[0].to_dict(), "rank_skew_ms": skew[0]})
+    assert why.startswith("exposed comm: measured 10.00 vs predicted 5.00 ms/step")
+    assert "≈4.00 ms/step of rank skew counted in both compute and wait" in why
