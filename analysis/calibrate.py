@@ -133,23 +133,39 @@ def _gemm_table(h5) -> list:
     return [[int(m), int(n), int(k), int(dec), float(t)] for m, n, k, dec, t in zip(*cols)]
 
 
+# The memory bandwidth a decode reads its weights at: STREAM read (sum a; the decode's own ceiling,
+# written by newer apps) where the file has it, else STREAM triad (older files).
+BANDWIDTH_KEYS = ("roofline_stream_read_Bps", "roofline_stream_triad_Bps")
+
+
+def memory_bandwidth_key(attrs) -> str | None:
+    """The root attribute BW is taken from: the first of BANDWIDTH_KEYS present and positive."""
+    for key in BANDWIDTH_KEYS:
+        if key in attrs and float(attrs[key]) > 0:
+            return key
+    return None
+
+
 def machine_from_results(path: Path, allreduce_paths=()) -> Machine:
     """A machine from one ladder-bench file's roofline (per rank, all ranks concurrently) and the
     given ladder-allreduce files. AnalysisError if the file has no roofline."""
     try:
         with h5py.File(path, "r") as h5:
             attrs = h5.attrs
-            if "roofline_stream_triad_Bps" not in attrs or "roofline_gemm_flops" not in attrs:
+            bw_key = memory_bandwidth_key(attrs)
+            if bw_key is None or "roofline_gemm_flops" not in attrs:
                 raise AnalysisError(f"{path}: no roofline attributes (run ladder-bench with --roofline)")
             gemm_table = _gemm_table(h5)
             machine = Machine(
                 name=f"calibrated from {Path(path).name}",
                 description=f"{_text(attrs.get('cpu_model', ''))} / {_text(attrs.get('device', ''))}, "
-                            f"{int(attrs.get('world_size', 1))} ranks, {_text(attrs.get('backend', ''))}",
-                mem_bw_Bps=float(attrs["roofline_stream_triad_Bps"]),
+                            f"{int(attrs.get('world_size', 1))} ranks, {_text(attrs.get('backend', ''))}; "
+                            f"BW {float(attrs[bw_key]) / 1e9:.3g} GB/s from {bw_key}",
+                mem_bw_Bps=float(attrs[bw_key]),
                 gemm_flops=float(attrs["roofline_gemm_flops"]),
                 gemm_table=gemm_table,
-                provenance={"results": str(path), "created_utc": _text(attrs.get("created_utc", ""))})
+                provenance={"results": str(path), "created_utc": _text(attrs.get("created_utc", "")),
+                            "mem_bw": bw_key})
             world = int(attrs.get("world_size", 1))
             cpu = _text(attrs.get("cpu_model", ""))
     except AnalysisError:

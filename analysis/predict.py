@@ -25,7 +25,8 @@ from .tables import setting_columns
 TOKENS_TOLERANCE = 0.15
 SPEEDUP_TOLERANCE = 0.05
 PREDICTED_COLUMNS = ["predicted_tokens_per_s", "predicted_speedup", "predicted_prefill_s", "predicted_step_ms",
-                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration"]
+                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration",
+                     "calibration_bw"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,7 +55,8 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
         display[label] = data[col].map(number)
     display["speedup"] = data["speedup"].map(ratio)
     const = [k for k in keys if k not in shown]
-    notes = [f"Predicted by the performance model on machine `{machine.name}` (docs/measurement.md). "
+    notes = [f"Predicted by the performance model on machine `{machine.name}`"
+             + (f" ({machine.description})" if machine.description else "") + " (docs/measurement.md). "
              "Per decode step (mean over the generation): each module kind's compute, the compute lost to "
              "overlapped all-reduces (interference), the communication the schedule leaves exposed, and all "
              "communication (real all-reduce + emulated link), exposed or not.",
@@ -150,7 +152,7 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
     for _, row in stats.iterrows():
         key = tuple(row[k] for k in CELL_KEYS + ["variant"])
         out = dict.fromkeys(PREDICTED_COLUMNS, np.nan)
-        out["calibration"] = ""
+        out["calibration"] = out["calibration_bw"] = ""
         sample = first.loc[key].to_dict() if key in first.index else None
         machine = calibrations.for_file(sample["file"]) if sample else None
         if machine is not None:
@@ -165,7 +167,8 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
                 out.update(predicted_tokens_per_s=p.tokens_per_s, predicted_speedup=p.speedup,
                            predicted_prefill_s=p.prefill_s, predicted_step_ms=1e3 * p.step_s,
                            predicted_compute_ms=p.attention_ms + p.mlp_ms, predicted_stretch_ms=p.stretch_ms,
-                           predicted_wait_ms=p.wait_ms, calibration=machine.name)
+                           predicted_wait_ms=p.wait_ms, calibration=machine.name,
+                           calibration_bw=str(machine.provenance.get("mem_bw", "")))
         rows.append(out)
     return pd.concat([stats.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 
@@ -199,7 +202,36 @@ def _why(row) -> str:
     detail = [p for p in parts if p[0] != "decode step"] or parts
     name, diff, measured, predicted = max(detail, key=lambda p: abs(p[1]))
     unit = "ms" if name == "prefill" else "ms/step"
-    return f"{name}: measured {measured:.2f} vs predicted {predicted:.2f} {unit}"
+    why = f"{name}: measured {measured:.2f} vs predicted {predicted:.2f} {unit}"
+    skew = row.get("rank_skew_ms", math.nan)
+    if name in ("module compute", "exposed comm") and skew > max(0.25 * abs(diff), 0.5):
+        why += f" (≈{skew:.2f} ms/step of rank skew counted in both compute and wait)"
+    return why
+
+
+def rank_skew_ms(rows: pd.DataFrame) -> pd.Series:
+    """Rank skew counted twice by --breakdown, ms per decode step, per row with a breakdown and a
+    wait: compute and wait are each the slowest rank's, so when one rank computes slower, the
+    other's longer wait is added to it, and compute + wait exceed the step less its other work.
+    That other work (embedding, LM head, argmax: no all-reduce) is measured by upper-bound's
+    breakdown in the same cell (step - compute), else taken as predicted. skew = compute + wait -
+    (step - other), floored at 0; NaN where there is no breakdown or no wait (upper-bound, TP 1)."""
+    steps = (rows["gen_len"] - 1).clip(lower=1)
+    if "breakdown_compute_s_median" not in rows:
+        return pd.Series(np.nan, index=rows.index)
+    step = 1e3 * rows["decode_s_median"] / steps
+    compute, wait = 1e3 * rows["breakdown_compute_s_median"], 1e3 * rows["breakdown_wait_s_median"]
+    other = rows["predicted_step_ms"] - rows["predicted_compute_ms"] - rows["predicted_stretch_ms"] - rows["predicted_wait_ms"]
+    keys = [k for k in CELL_KEYS if k in rows]
+    upper = rows["variant"] == "upper-bound"
+    measured_other = (step - compute)[upper & compute.notna()]
+    if not measured_other.empty:
+        ref = rows.loc[measured_other.index, keys].assign(_other=measured_other.values)
+        ref = ref.drop_duplicates(keys)
+        merged = rows[keys].reset_index().merge(ref, on=keys, how="left").set_index("index")["_other"]
+        other = merged.reindex(rows.index).fillna(other)
+    skew = (compute + wait - (step - other)).clip(lower=0)
+    return skew.where(wait > 0)
 
 
 def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> pd.DataFrame:
@@ -210,6 +242,7 @@ def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_
     tok_ok = rows["tokens_error"].abs() <= tokens_tol
     sp_ok = rows["speedup_error"].abs().le(speedup_tol) | rows["speedup"].isna()
     rows["verdict"] = np.where(tok_ok & sp_ok, "ok", "MISS")
+    rows["rank_skew_ms"] = rank_skew_ms(rows)
     rows["why"] = [_why(r) if v == "MISS" else "" for r, v in zip(rows.to_dict("records"), rows["verdict"])]
     return rows
 
@@ -230,7 +263,18 @@ def check_table(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=S
                   f"ladder-allreduce files) vs measured median; error = predicted / measured - 1; verdict `ok` "
                   f"when the tokens/s error is within {tokens_tol:.0%} and the speedup over {BASELINE} within "
                   f"{speedup_tol:.2f}; for a miss, the component (from --breakdown where recorded) whose "
-                  "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol), *constants])
+                  "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol),
+                  *bandwidth_note(result), *constants])
+
+
+def bandwidth_note(result: pd.DataFrame) -> list[str]:
+    """Which roofline attribute each calibration's memory bandwidth came from (STREAM read where
+    the file has it, else triad), with the number of cells."""
+    sources = result.get("calibration_bw", pd.Series(dtype=str)).replace("", np.nan).dropna()
+    if sources.empty:
+        return []
+    counts = sources.value_counts()
+    return ["Memory bandwidth BW calibrated from " + ", ".join(f"`{k}` ({n} cells)" for k, n in counts.items()) + "."]
 
 
 def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_TOLERANCE) -> str:

@@ -54,6 +54,8 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
         root["model"] = text(model)
         root["model_config"] = text(json.dumps(model_config or {"num_hidden_layers": 2, "hidden_size": 64}))
         if roofline is not None:
+            if "read" in roofline:
+                root["roofline_stream_read_Bps"] = np.float64(roofline["read"])
             root["roofline_stream_triad_Bps"] = np.float64(roofline["triad"])
             root["roofline_gemm_flops"] = np.float64(roofline["gemm"])
             rows = np.asarray(roofline.get("table", []), dtype=np.float64).reshape(-1, 5)

@@ -54,6 +54,23 @@ def test_calibration_reads_the_roofline_and_the_allreduce_files(tmp_path):
     assert m.sleep_overshoot_s == pytest.approx(6e-5)  # time - latency - the link-0 time, per size
 
 
+def test_calibration_prefers_stream_read_and_falls_back_to_triad(tmp_path):
+    # A newer app writes roofline_stream_read_Bps (the decode's own ceiling): BW comes from it.
+    write_result(tmp_path / "new.h5", {("standard", 1): 1.0}, model="toy", tp=1, model_config=CONFIG,
+                 roofline={**ROOFLINE, "read": 1.7e10})
+    new = machine_from_results(tmp_path / "new.h5")
+    assert new.mem_bw_Bps == 1.7e10
+    assert new.provenance["mem_bw"] == "roofline_stream_read_Bps"
+    assert "from roofline_stream_read_Bps" in new.description
+    # An older file has only triad: BW falls back to it, and the description says so.
+    write_result(tmp_path / "old.h5", {("standard", 1): 1.0}, model="toy", tp=1, model_config=CONFIG,
+                 roofline=ROOFLINE)
+    old = machine_from_results(tmp_path / "old.h5")
+    assert old.mem_bw_Bps == 1e10
+    assert old.provenance["mem_bw"] == "roofline_stream_triad_Bps"
+    assert "from roofline_stream_triad_Bps" in old.description
+
+
 def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
     # ladder measured 10% faster than predicted: tokens/s within 15%, but its speedup off by > 0.05.
     _files(tmp_path, latencies=(0.0, 500.0), factors={"ladder": 1.10})
@@ -67,6 +84,7 @@ def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
     assert set(verdict.xs("standard", level="variant")) == {"ok"}
     assert check["tokens_error"].abs().max() == pytest.approx(1 - 1 / 1.10, abs=1e-9)
     assert "4 of 6 cells ok" in out
+    assert "BW calibrated from `roofline_stream_triad_Bps` (6 cells)" in out
     assert (check.loc[check["verdict"] == "MISS", "why"].str.len() > 0).all()
 
 
@@ -130,3 +148,28 @@ def test_the_fit_sees_only_the_70b_tp8_batch1_cells():
 def test_nelder_mead_finds_a_minimum():
     x, value = nelder_mead(lambda v: (v[0] - 1) ** 2 + 3 * (v[1] + 2) ** 2 + 0.5, [0.0, 0.0])
     assert x == pytest.approx([1, -2], abs=1e-3) and value == pytest.approx(0.5, abs=1e-6)
+
+
+def test_rank_skew_is_what_compute_plus_wait_count_twice():
+    from analysis.predict import _why, rank_skew_ms
+    cell = dict(model="toy", device="cpu", dtype="fp32", prompt_len=16, p2p="emulated", link="emulated 50 us",
+                tp=2, batch=4, gen_len=11, prefill_s_median=0.1, predicted_prefill_s=0.1,
+                predicted_compute_ms=50.0, predicted_stretch_ms=0.0)
+    # upper-bound: 50 ms of modules + 9 ms of other work (embedding, LM head, argmax) per step.
+    # standard: rank A computes 50, rank B 54 ms; A waits 4 ms longer. Stored max over ranks:
+    # compute 54 and wait 6 + 4 = 10, in a step of 54 + 6 + 9 = 69 ms: 4 ms counted twice.
+    rows = pd.DataFrame([
+        {**cell, "variant": "standard", "decode_s_median": 0.069 * 10, "breakdown_compute_s_median": 0.054,
+         "breakdown_wait_s_median": 0.010, "predicted_step_ms": 64.0, "predicted_wait_ms": 5.0},
+        {**cell, "variant": "upper-bound", "decode_s_median": 0.059 * 10, "breakdown_compute_s_median": 0.050,
+         "breakdown_wait_s_median": 0.0, "predicted_step_ms": 58.0, "predicted_wait_ms": 0.0},
+    ])
+    skew = rank_skew_ms(rows)
+    assert skew[0] == pytest.approx(4.0)
+    assert np.isnan(skew[1])  # no wait: nothing counted twice
+    # Without upper-bound's breakdown the other work is the predicted one (64 - 50 - 5 = 9 ms).
+    alone = rank_skew_ms(rows.iloc[:1])
+    assert alone[0] == pytest.approx(4.0)
+    why = _why({**rows.iloc[0].to_dict(), "rank_skew_ms": skew[0]})
+    assert why.startswith("exposed comm: measured 10.00 vs predicted 5.00 ms/step")
+    assert "≈4.00 ms/step of rank skew counted in both compute and wait" in why
