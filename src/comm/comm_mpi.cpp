@@ -18,6 +18,13 @@
 namespace lb {
 namespace {
 
+// The calling thread's sleeps end when asked, not up to 50 us later (the default timer slack):
+// a late wake-up is the emulated link's overshoot, ω. Once per thread.
+void use_tight_timer_slack() {
+  static thread_local const bool set = prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) == 0;
+  (void)set;
+}
+
 using Clock = std::chrono::steady_clock;
 
 class MpiComm final : public Comm {
@@ -82,9 +89,7 @@ class MpiComm final : public Comm {
     const Clock::time_point ready = ready_at_[ticket % kHistory];
     lock.unlock();
     if (Clock::now() < ready) {
-      // The calling thread's sleep should end when asked too, not up to 50 us later (the default
-      // timer slack; the progress thread sets its own): it is the link's overshoot, ω.
-      prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+      use_tight_timer_slack();
       std::this_thread::sleep_until(ready);
     }
   }
@@ -103,8 +108,7 @@ class MpiComm final : public Comm {
   int64_t tag_of(Ticket t) const { return tags_[t % kHistory]; }
 
   void progress_loop() {
-    // Sleeps below should end when asked, not 50 us later (the default timer slack).
-    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    use_tight_timer_slack();
     // mpirun binds a rank to one core, which this thread shares with the compute thread. Under the
     // fair scheduler a woken progress thread may wait milliseconds for the compute thread's slice
     // to end, and the all-reduce it should drive stalls: no overlap. A real-time priority lets it
