@@ -90,7 +90,7 @@ class MpiComm final : public Comm {
     lock.unlock();
     if (Clock::now() < ready) {
       use_tight_timer_slack();
-      std::this_thread::sleep_until(ready);
+      watch.sleep_until(ready);
     }
   }
 

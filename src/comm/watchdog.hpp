@@ -4,6 +4,7 @@
 // or hung peer rank burn the allocation.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace lb {
@@ -15,6 +16,10 @@ class WatchdogScope {
  public:
   explicit WatchdogScope(std::string what);
   ~WatchdogScope();
+  // Sleeps until `until`, unless that is past the limit: then this thread itself ends the job at
+  // the limit, as the watchdog would. A known wait (the emulated link's) must not rely on the
+  // watchdog thread being scheduled in time: on a loaded node the sleeper can wake first.
+  void sleep_until(std::chrono::steady_clock::time_point until) const;
   WatchdogScope(const WatchdogScope&) = delete;
   WatchdogScope& operator=(const WatchdogScope&) = delete;
 };
