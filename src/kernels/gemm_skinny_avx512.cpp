@@ -6,18 +6,22 @@
 // the packaged libraries reach that floor only for one or two rows: OpenBLAS 0.3.21 sgemm packs x
 // and w and runs at 45% of the read bandwidth at T=4 (37% at T=16), BLIS 0.9 at 66% / 35%, oneDNN
 // 2.6 at 48% / 41%, Eigen 3.4 at 22% / 19%. This kernel streams each weight row once for all T
-// rows: ~100% at T=1, ~88% at T=4, and at T=16 (compute-bound) 57% (66 GFLOP/s).
+// rows: ~100% at T=1, ~90% at T=4, and 70% at T=16 (1.5x the T=1 time).
 //
 // How: the dot-product form on the weights' own [out, in] layout (no packing, no copy): a tile of
 // kRows weight rows x up to kCols token rows keeps kRows * kCols 16-lane partial sums in registers
 // (24 of the 32 zmm); each k-step loads the kCols x vectors, then one weight vector at a time for
-// kCols FMAs each, so sums and operands fit the registers. The weight rows are prefetched 2 KiB
-// ahead into L2: without it the out-of-order window, full of FMAs, holds too few cache misses to
-// keep the memory busy (T=4 ran at 62% of the read bandwidth). With more than kCols token rows,
-// k is walked in blocks of kKBlock so that the tile's weight rows stay in L1 for every block of
-// token rows (T=16: 1.8x the batch-1 time instead of 2.4x). The partial sums are reduced 16 at a
-// time by a transpose-and-add tree (15 vector adds for 16 dot products); reducing each lane by
-// lane cost 30% of a T=16 tile at k=2048.
+// kCols FMAs each, so sums and operands fit the registers. With more than kCols token rows, k is
+// walked in blocks of kKBlock so that the tile's weight rows stay in L1 for every block of token
+// rows. At T=16 the FMAs alone (weights hot in L2) run at 122 GFLOP/s, 58 ms for this model, and
+// the weights' read takes 57 ms: the step is their overlap, and the prefetch decides it. Every
+// tile prefetches its weight rows 512 B ahead into L2 at every k-step, even where an earlier tile
+// of the block already did (those are cheap hits): prefetching 2 KiB ahead from the first tile of
+// a block alone left the step at 100 ms, 512 B from every tile 81 ms (T=8: 78 -> 66 ms, T=4
+// 66 -> 62 ms; 128 B and 1 KiB ahead were slower, an L1 hint slower at T=16). Without prefetch
+// the out-of-order window, full of FMAs, holds too few misses to keep the memory busy. The
+// partial sums are reduced 16 at a time by a transpose-and-add tree (15 vector adds for 16 dot
+// products); reducing each lane by lane cost 30% of a T=16 tile at k=2048.
 //
 // Full k-steps use plain loads, only the last step of a k that is not a multiple of 16 a masked
 // one: GCC takes a masked load for a read of any memory, the sums' included, and then stores
@@ -35,7 +39,7 @@ namespace {
 
 constexpr int kRows = 6;                 // weight rows per tile
 constexpr int kCols = 4;                 // token rows per tile
-constexpr int kPrefetchFloats = 512;     // how far ahead (2 KiB) the weight rows are prefetched
+constexpr int kPrefetchFloats = 128;     // how far ahead (512 B) every tile prefetches its weight rows
 constexpr int kKBlock = 256;             // k per block beyond kCols token rows: 6 KiB of weights, 16 KiB of x at T=16
 
 // Lane i of the result: the sum of the 16 lanes of v[i].
@@ -74,11 +78,9 @@ inline void fma_step(const float* x, int64_t ldx, const float* w, int64_t ldw, i
 }
 
 // The 16-lane partial sums of x[c, 0:k] . w[r, 0:k] added to sums[16 (r * C + c) ...] (zero first when
-// `first`), r < R, c < C. `prefetch`: the tile that first reads these weight rows brings the next
-// stretch of them in (the other tiles find them in cache).
+// `first`), r < R, c < C.
 template <int R, int C>
-inline void tile(int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first,
-                 bool prefetch) {
+inline void tile(int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first) {
   // The loops over the R * C sums are unrolled by hand: GCC peels at most 16 iterations by itself,
   // and a loop it leaves indexes acc at run time, which puts acc on the stack, copied to and from
   // `sums` at every call (that cost a third of a T=16 step).
@@ -87,8 +89,7 @@ inline void tile(int k, const float* x, int64_t ldx, const float* w, int64_t ldw
   for (int i = 0; i < R * C; ++i) acc[i] = first ? _mm512_setzero_ps() : _mm512_load_ps(sums + 16 * i);
   const int full = k & ~15;
   for (int kk = 0; kk < full; kk += 16) {
-    if (prefetch)
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * ldw + kk + kPrefetchFloats), _MM_HINT_T1);
+    for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * ldw + kk + kPrefetchFloats), _MM_HINT_T1);
     fma_step<R, C, true>(x, ldx, w, ldw, kk, __mmask16(0xFFFF), acc);
   }
   if (full < k) fma_step<R, C, false>(x, ldx, w, ldw, full, __mmask16((1u << (k - full)) - 1), acc);
@@ -110,13 +111,12 @@ inline void store_tile(const float* sums, float* y, int64_t ldy) {
 
 // One block of token rows: a kCols-row tile, or the C < kCols rows left over.
 template <int R>
-inline void token_tile(int C, int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first,
-                       bool prefetch) {
+inline void token_tile(int C, int k, const float* x, int64_t ldx, const float* w, int64_t ldw, float* sums, bool first) {
   switch (C) {
-    case 1: tile<R, 1>(k, x, ldx, w, ldw, sums, first, prefetch); break;
-    case 2: tile<R, 2>(k, x, ldx, w, ldw, sums, first, prefetch); break;
-    case 3: tile<R, 3>(k, x, ldx, w, ldw, sums, first, prefetch); break;
-    default: tile<R, kCols>(k, x, ldx, w, ldw, sums, first, prefetch); break;
+    case 1: tile<R, 1>(k, x, ldx, w, ldw, sums, first); break;
+    case 2: tile<R, 2>(k, x, ldx, w, ldw, sums, first); break;
+    case 3: tile<R, 3>(k, x, ldx, w, ldw, sums, first); break;
+    default: tile<R, kCols>(k, x, ldx, w, ldw, sums, first); break;
   }
 }
 
@@ -141,7 +141,7 @@ inline void weight_rows(int T, int k, const float* x, int64_t ldx, const float* 
   for (int k0 = 0; k0 < k; k0 += block)
     for (int t = 0; t < T; t += kCols)
       token_tile<R>(T - t < kCols ? T - t : kCols, k - k0 < block ? k - k0 : block, x + t * ldx + k0, ldx, w + k0,
-                    ldw, sums + 16 * R * t, k0 == 0, t == 0);
+                    ldw, sums + 16 * R * t, k0 == 0);
   for (int t = 0; t < T; t += kCols) store_token_tile<R>(T - t < kCols ? T - t : kCols, sums + 16 * R * t, y + t * ldy, ldy);
 }
 
