@@ -279,7 +279,7 @@ inline void causal_attention(const Mat& qkv, int64_t heads, int64_t S, const Pos
         for (int64_t k = 0; k < n; ++k) {
           const real wk = w(g * block + k);
           const real* value = &v_cache(b, kh, k0 + k, 0);
-          prefetch_rows_ahead(value, head_dim);
+          if (g == 0) prefetch_rows_ahead(value, head_dim);  // the group's other heads find the rows in cache
           Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, head_dim), [&](const int64_t j) { sum[j] += wk * value[j]; });
         }
       });
