@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import h5py
@@ -30,6 +30,7 @@ class AllReduceRun:
     time_s: np.ndarray
     overlap_pct: np.ndarray | None
     cpu_model: str
+    start_s: np.ndarray | None = None  # blocking: the part inside start_allreduce (newer apps)
 
     def link_delay_s(self, nbytes):
         """LinkModel::delay_s at this file's emulated link."""
@@ -81,20 +82,23 @@ def read_allreduce(path: Path) -> AllReduceRun:
                 link_latency_us=float(h5.attrs.get("link_latency_us", 0.0)) if int(h5.attrs.get("link_emulated", 0)) else 0.0,
                 link_bandwidth_gbps=float(h5.attrs.get("link_bandwidth_gbps", 0.0)) if int(h5.attrs.get("link_emulated", 0)) else 0.0,
                 bytes=np.asarray(blocking["bytes"][()], float), time_s=np.asarray(blocking["time_p50_s"][()], float),
-                overlap_pct=overlap, cpu_model=_text(h5.attrs.get("cpu_model", "")))
+                overlap_pct=overlap, cpu_model=_text(h5.attrs.get("cpu_model", "")),
+                start_s=np.asarray(blocking["start_p50_s"][()], float) if "start_p50_s" in blocking else None)
     except AnalysisError:
         raise
     except (OSError, KeyError, ValueError) as exc:
         raise AnalysisError(f"{path}: not a readable ladder-allreduce file ({exc})") from None
 
 
-def allreduce_calibration(runs: list[AllReduceRun]) -> tuple[list[AllReduceTable], float | None]:
-    """(tables at link 0 per rank count, sleep overshoot or None).
+def allreduce_calibration(runs: list[AllReduceRun]) -> tuple[list[AllReduceTable], float | None, dict]:
+    """(tables at link 0 per rank count, sleep overshoot or None, overshoot per emulated latency).
 
     Several link-0 files at one rank count are pooled (median time and overlap per size, over
     the sizes all of them measured). The overshoot is the median over every emulated-link file
     and size of time - link delay - the link-0 time of that size (what a wait that sleeps until
-    the emulated link's end takes beyond it), floored at 0.
+    the emulated link's end takes beyond it), floored at 0; per latency (µs) the same over the
+    files of that latency alone (a longer sleep may wake later: the model takes the cell's own
+    latency's where there is one).
     """
     tables = []
     for ranks in sorted({r.ranks for r in runs}):
@@ -109,28 +113,90 @@ def allreduce_calibration(runs: list[AllReduceRun]) -> tuple[list[AllReduceTable
             return np.asarray([values[np.flatnonzero(r.bytes == s)[0]] for s in sizes])
 
         time_s = np.median([at(r, r.time_s) for r in base], axis=0)
+        with_start = [r for r in base if r.start_s is not None]
+        start_s = np.median([at(r, r.start_s) for r in with_start], axis=0) if with_start else np.zeros(len(sizes))
         with_async = [r for r in base if r.overlap_pct is not None]
-        interference = (np.clip(1 - np.median([at(r, r.overlap_pct) for r in with_async], axis=0) / 100, 0, 1).tolist()
-                        if with_async else None)
+        interference = None
+        if with_async:
+            # The async mode's cost of an overlapped all-reduce, (1 - overlap) r, includes its hand-off
+            # h, which the model charges on its own: the rest costs (iota r - h) / (r - h) of itself.
+            iota = 1 - np.median([at(r, r.overlap_pct) for r in with_async], axis=0) / 100
+            rest = np.maximum(time_s - start_s, 1e-12)
+            interference = np.clip((iota * time_s - start_s) / rest, 0, 1).tolist()
         tables.append(AllReduceTable(ranks=ranks, bytes=list(map(float, sizes)), time_s=time_s.tolist(),
-                                     interference=interference))
-    excess = []
+                                     interference=interference, start_s=start_s.tolist() if with_start else None))
+    excess, by_latency = [], {}
     for r in runs:
         table = next((t for t in tables if t.ranks == r.ranks), None)
         if table is None or (r.link_latency_us == 0 and r.link_bandwidth_gbps == 0):
             continue
         base = np.asarray([table.time(b) for b in r.bytes])
-        excess.extend((r.time_s - r.link_delay_s(r.bytes) - base).tolist())
+        e = (r.time_s - r.link_delay_s(r.bytes) - base).tolist()
+        excess.extend(e)
+        if r.link_bandwidth_gbps == 0:
+            by_latency.setdefault(float(r.link_latency_us), []).extend(e)
     overshoot = max(0.0, float(np.median(excess))) if excess else None
-    return tables, overshoot
+    return tables, overshoot, {lat: max(0.0, float(np.median(e))) for lat, e in sorted(by_latency.items())}
 
 
-def _gemm_table(h5) -> list:
-    if "roofline/gemm" not in h5:
+def _gemm_table(h5_or_group) -> list:
+    """Rows [m, n, k, decode, seconds per call (median)] of /roofline/gemm (given the file) or of
+    a group with the same columns."""
+    if "m" in h5_or_group:
+        g = h5_or_group
+    elif "roofline/gemm" in h5_or_group:
+        g = h5_or_group["roofline/gemm"]
+    else:
         return []
-    g = h5["roofline/gemm"]
     cols = [np.asarray(g[name][()]) for name in ("m", "n", "k", "decode", "time_s")]
     return [[int(m), int(n), int(k), int(dec), float(t)] for m, n, k, dec, t in zip(*cols)]
+
+
+def _one_row_per_shape(rows: list) -> list:
+    """Kinds that share a shape (e.g. QKV and down_proj when both are d x d) as one row: their mean."""
+    by_shape: dict[tuple, list] = {}
+    for r in rows:
+        by_shape.setdefault(tuple(r[:4]), []).append(r[4])
+    return [[*k, float(np.mean(v))] for k, v in by_shape.items()]
+
+
+@dataclass
+class StepCalibration:
+    """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, and at TP > 1 the hand-off
+    of a decode all-reduce of `allreduce_bytes` (0: none)."""
+
+    gemms: list
+    allreduce_start_s: float = 0.0
+    allreduce_bytes: int = 0
+
+
+def step_calibrations(path: Path) -> dict:
+    """The cells' own calibrations in a results file (`ladder-bench --roofline`: each cell's decode
+    and prefill GEMMs timed on the model's own weights between its generations, and the decode
+    all-reduce's hand-off, /roofline/step/c*), as StepCalibration by (batch, prompt_len, gen_len);
+    {} for a file without them (an app before them)."""
+    tables = {}
+    with h5py.File(path, "r") as h5:
+        if "roofline/step" not in h5:
+            return tables
+        for group in h5["roofline/step"].values():
+            key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
+            tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)),
+                                          float(group.attrs.get("allreduce_start_s", 0.0)),
+                                          int(group.attrs.get("allreduce_bytes", 0)))
+    return tables
+
+
+def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
+    """`machine` with its GEMM table's rows of the same (m, n, k, decode) replaced by the cell's,
+    and the cell's all-reduce hand-off at its message size."""
+    measured = {tuple(r[:4]) for r in step.gemms}
+    table = [r for r in machine.gemm_table if tuple(r[:4]) not in measured] + [list(r) for r in step.gemms]
+    start = dict(machine.allreduce_start_in_step)
+    if step.allreduce_bytes > 0:
+        start[float(step.allreduce_bytes)] = step.allreduce_start_s
+    return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, allreduce_start_in_step=start,
+                   provenance={**machine.provenance, "step_calibration": label})
 
 
 # The memory bandwidth a decode reads its weights at: STREAM read (sum a; the decode's own ceiling,
@@ -179,10 +245,11 @@ def machine_from_results(path: Path, allreduce_paths=()) -> Machine:
     for r in runs:
         if cpu and r.cpu_model and r.cpu_model != cpu:
             warnings.warn(f"{r.path}: measured on {r.cpu_model!r}, the results on {cpu!r}", AnalysisWarning)
-    tables, overshoot = allreduce_calibration(runs)
+    tables, overshoot, by_latency = allreduce_calibration(runs)
     machine.allreduce_tables = tables
     if overshoot is not None:
         machine.sleep_overshoot_s = overshoot
+    machine.sleep_overshoot_by_latency = by_latency
     machine.provenance["allreduce"] = [str(r.path) for r in runs]
     if world > 1 and not any(t.ranks == world for t in tables):
         machine.provenance["missing"] = f"no ladder-allreduce table at {world} ranks (link 0)"

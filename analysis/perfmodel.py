@@ -159,14 +159,19 @@ def _interp(x: float, xs, ys) -> float:
 
 @dataclass
 class AllReduceTable:
-    """A measured ladder-allreduce sweep at `ranks` (link 0): blocking time per size, and the
-    interference per size, 1 - overlap/100 of the async mode (what an overlapped all-reduce still
-    costs the compute it overlaps, as a fraction of its own time)."""
+    """A measured ladder-allreduce sweep at `ranks` (link 0): blocking time per size, the part of
+    it inside start_allreduce (the hand-off, the caller's thread busy), and the interference per
+    size: what the rest of an overlapped all-reduce costs the compute it overlaps, as a fraction of
+    that rest (from the async mode's overlap, the hand-off taken out)."""
 
     ranks: int
     bytes: list
     time_s: list
     interference: list | None = None
+    start_s: list | None = None
+
+    def start(self, nbytes: float) -> float:
+        return float(np.interp(nbytes, self.bytes, self.start_s)) if self.start_s else 0.0
 
     def time(self, nbytes: float) -> float:
         return _interp(nbytes, self.bytes, self.time_s)
@@ -187,7 +192,11 @@ class Machine:
     added per kernel launch. allreduce: per link class ("on", "off", "inter_node") alpha_s and
     busbw_Bps; allreduce_tables: measured sweeps, used first for their rank count; interference:
     scalar or per link class; sleep_overshoot_s: what a wait that sleeps on the emulated link
-    takes past the link's end (the compute thread's timer wake-up); ranks_per_node: beyond it a TP
+    takes past the link's end (the compute thread's timer wake-up), sleep_overshoot_by_latency the
+    same measured at given latencies (a cell at one of them takes its own); allreduce_start_in_step:
+    the hand-off (time inside start_allreduce) of a message of these sizes as a decode step meets it,
+    right after the module's GEMMs (the cell's calibration), used instead of the table's for the
+    caller's share; ranks_per_node: beyond it a TP
     group's all-reduce also crosses nodes. activation_bytes, wire_bytes, kv_read: the software's
     storage of activations/KV cache, all-reduced elements and attention reads (None: the app's).
     """
@@ -204,6 +213,8 @@ class Machine:
     allreduce_tables: list = field(default_factory=list)
     interference: float | dict = 0.0
     sleep_overshoot_s: float = 0.0
+    sleep_overshoot_by_latency: dict = field(default_factory=dict)  # {latency µs: seconds}
+    allreduce_start_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the hand-off in a step
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
     activation_bytes: int | None = None
@@ -225,6 +236,8 @@ class Machine:
                                 f"(known: {', '.join(sorted(known))})")
         data = {k: v for k, v in data.items() if k in known}
         data["allreduce_tables"] = [AllReduceTable(**t) for t in data.get("allreduce_tables", [])]
+        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step"):  # JSON keys are strings
+            data[key] = {float(k): float(v) for k, v in data.get(key, {}).items()}
         return cls(**data)
 
     def to_json(self) -> str:
@@ -245,6 +258,13 @@ class Machine:
         """One kernel: max(bytes / bandwidth, FLOPs / rate) + the launch overhead."""
         return np.maximum(np.asarray(nbytes, float) / self.bandwidth,
                           np.asarray(flops, float) / (rate or self.flops)) + self.kernel_overhead_s
+
+    def overshoot_at(self, latency_us: float) -> float:
+        """The sleep overshoot measured at this emulated latency, else the one over all latencies."""
+        for lat, value in self.sleep_overshoot_by_latency.items():
+            if math.isclose(float(lat), latency_us, rel_tol=1e-9, abs_tol=1e-9):
+                return float(value)
+        return self.sleep_overshoot_s
 
     def gemm_s(self, m: int, n: int, k: int, decode: bool, weight_bytes: int, act_bytes: int) -> float:
         """y[m,n] = x[m,k] W[n,k]^T: the measured time of this matrix and kind (decode or prefill)
@@ -288,6 +308,17 @@ class Machine:
                 raise AnalysisError(f"machine {self.name}: TP {ranks} spans nodes but 'inter_node' is not described")
             t = alpha + net["alpha_s"] + ring / min(link["busbw_Bps"], net["busbw_Bps"])
         return float(t)
+
+    def allreduce_start_s(self, nbytes: float, ranks: int) -> tuple[float, float]:
+        """(hand-off the caller pays, the part of allreduce_s it covers): the time inside
+        start_allreduce as a step meets it where measured for this size, else the table's; the
+        table's is the part of its all-reduce time already spent by then. (0, 0) without either."""
+        table = self._table(ranks)
+        covered = table.start(nbytes) if table is not None else 0.0
+        for size, value in self.allreduce_start_in_step.items():
+            if math.isclose(float(size), nbytes):
+                return float(value), covered
+        return covered, covered
 
     def interference_at(self, nbytes: float, ranks: int, p2p: str = "on") -> float:
         table = self._table(ranks)
@@ -396,6 +427,7 @@ class Timeline:
     total: np.ndarray
     compute: np.ndarray        # modules' own compute (without interference)
     stretch: np.ndarray        # compute lost to overlapped all-reduces (interference)
+    handoff: np.ndarray        # the compute thread inside start_allreduce
     wait: np.ndarray           # the compute thread blocked in wait(): exposed communication
     comm: np.ndarray           # every all-reduce's time (real + emulated link + wake-up), exposed or not
     attention: np.ndarray      # compute of the attention modules (parallel: the blocks)
@@ -405,8 +437,10 @@ class Timeline:
 def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes: float) -> Timeline:
     """Transformer::forward on the compute thread and the MpiComm progress thread, event by event.
 
-    Per all-reduce of module i (started when its compute ends): the real all-reduce runs when the
-    progress thread is free (FIFO) for r seconds; the emulated link then holds it for D seconds
+    Per all-reduce of module i (started when its compute ends): the compute thread first hands it
+    off for h seconds (start_allreduce; h covers h_covered of the measured r); the real all-reduce
+    then runs when the progress thread is free (FIFO) for r - h_covered seconds; the emulated link
+    then holds it for D seconds
     after the previous transfer left (link_free = max(real_done, link_free) + D); wait() returns
     at the real end, or, when the link is emulated and its end is later, at that end plus the
     sleep overshoot. A module computing while a real all-reduce runs is stretched by
@@ -420,7 +454,9 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     r = mc.allreduce_s(msg_bytes, w.tp, w.p2p) if comm else 0.0
     D = w.link_delay_s(msg_bytes) if comm else 0.0
     iota = mc.interference_at(msg_bytes, w.tp, w.p2p) if comm else 0.0
-    overshoot = mc.sleep_overshoot_s if comm and w.link_enabled else 0.0
+    overshoot = mc.overshoot_at(w.link_latency_us) if comm and w.link_enabled else 0.0
+    h, h_covered = mc.allreduce_start_s(msg_bytes, w.tp) if comm else (0.0, 0.0)
+    handoff = zero.copy()
     real_free = zero.copy()
     link_free = np.full(n, -np.inf)
     pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # i -> (real_start, real_done, ready)
@@ -447,8 +483,10 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         compute[...] += c
         stretch[...] += extra
         if comm:
+            t = t + h  # start_allreduce: the hand-off, on the compute thread
+            handoff[...] += h
             real_start = np.maximum(t, real_free)
-            real_done = real_start + r
+            real_done = real_start + max(r - h_covered, 0.0)
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
@@ -473,7 +511,8 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         settle(k)
     t = t + costs.tail
     n_ar = sched.layers if sched.parallel_block else 2 * sched.layers
-    return Timeline(t, compute, stretch, wait, zero + (n_ar * (r + D + overshoot) if comm else 0.0), attention, mlp)
+    comm_s = n_ar * (h + max(r - h_covered, 0.0) + D + overshoot) if comm else 0.0
+    return Timeline(t, compute, stretch, handoff, wait, zero + comm_s, attention, mlp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,6 +529,7 @@ class Prediction:
     attention_ms: float      # per decode step (mean): attention modules' compute
     mlp_ms: float
     stretch_ms: float        # compute lost to overlapped all-reduces
+    handoff_ms: float        # the compute thread handing all-reduces off (start_allreduce)
     wait_ms: float           # exposed communication
     comm_ms: float           # all communication, exposed or not
     allreduce_us: float      # one decode all-reduce: real part
@@ -529,6 +569,7 @@ def predict(w: Workload, mc: Machine, variants=VARIANTS) -> list[Prediction]:
             variant=variant, prefill_s=prefill_s, decode_s=decode_s, step_s=decode_s / nsteps,
             tokens_per_s=w.batch * w.gen_len / (prefill_s + decode_s),
             attention_ms=per_step(dec.attention), mlp_ms=per_step(dec.mlp), stretch_ms=per_step(dec.stretch),
+            handoff_ms=per_step(dec.handoff),
             wait_ms=per_step(dec.wait), comm_ms=per_step(dec.comm),
             allreduce_us=1e6 * (mc.allreduce_s(decode_msg, w.tp, w.p2p) if sched.communicates else 0.0),
             link_us=1e6 * (w.link_delay_s(decode_msg) if sched.communicates else 0.0)))

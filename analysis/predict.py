@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import file_kind, find_allreduce_files, machine_from_results, world_size_of
+from .calibrate import (file_kind, find_allreduce_files, machine_from_results, step_calibrations,
+                        with_step_calibration, world_size_of)
 from .load import find_result_files
 from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
 from .errors import AnalysisError, AnalysisWarning
@@ -25,7 +26,8 @@ from .tables import setting_columns
 TOKENS_TOLERANCE = 0.15
 SPEEDUP_TOLERANCE = 0.05
 PREDICTED_COLUMNS = ["predicted_tokens_per_s", "predicted_speedup", "predicted_prefill_s", "predicted_step_ms",
-                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_wait_ms", "calibration",
+                     "predicted_compute_ms", "predicted_stretch_ms", "predicted_handoff_ms", "predicted_wait_ms",
+                     "calibration",
                      "calibration_bw"]
 
 
@@ -41,7 +43,8 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
                 "model": w.shape.name, "tp": w.tp, "batch": w.batch, "prompt_len": w.prompt_len,
                 "gen_len": w.gen_len, "p2p": w.p2p, "link_us": w.link_latency_us, "variant": p.variant,
                 "prefill_ms": 1e3 * p.prefill_s, "step_ms": 1e3 * p.step_s, "attention_ms": p.attention_ms,
-                "mlp_ms": p.mlp_ms, "interference_ms": p.stretch_ms, "exposed_comm_ms": p.wait_ms,
+                "mlp_ms": p.mlp_ms, "interference_ms": p.stretch_ms, "handoff_ms": p.handoff_ms,
+                "exposed_comm_ms": p.wait_ms,
                 "comm_ms": p.comm_ms, "allreduce_us": p.allreduce_us, "link_delay_us": p.link_us,
                 "tokens_per_s": p.tokens_per_s, "speedup": p.speedup})
     data = pd.DataFrame(rows)
@@ -50,7 +53,8 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
     display = data[shown + ["variant"]].copy()
     for col, label in (("prefill_ms", "prefill ms"), ("step_ms", "decode ms/step"),
                        ("attention_ms", "attention ms/step"), ("mlp_ms", "MLP ms/step"),
-                       ("interference_ms", "interference ms/step"), ("exposed_comm_ms", "exposed comm ms/step"),
+                       ("interference_ms", "interference ms/step"), ("handoff_ms", "hand-off ms/step"),
+                       ("exposed_comm_ms", "exposed comm ms/step"),
                        ("comm_ms", "all comm ms/step"), ("tokens_per_s", "tok/s")):
         display[label] = data[col].map(number)
     display["speedup"] = data["speedup"].map(ratio)
@@ -58,8 +62,9 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
     notes = [f"Predicted by the performance model on machine `{machine.name}`"
              + (f" ({machine.description})" if machine.description else "") + " (docs/measurement.md). "
              "Per decode step (mean over the generation): each module kind's compute, the compute lost to "
-             "overlapped all-reduces (interference), the communication the schedule leaves exposed, and all "
-             "communication (real all-reduce + emulated link), exposed or not.",
+             "overlapped all-reduces (interference), the compute thread's time handing all-reduces off "
+             "(start_allreduce), the communication the schedule leaves exposed, and all communication "
+             "(hand-off + real all-reduce + emulated link), exposed or not.",
              "Same in every row: " + ", ".join(f"{k}={data[k].iloc[0]}" for k in const) + "." if const else ""]
     return Table(data, display, shown + ["variant"], [n for n in notes if n])
 
@@ -100,7 +105,8 @@ class Calibrations:
     """Machines by results file: each file's own roofline plus the ladder-allreduce files given
     (`job`), or the median of every results file's at the same rank count (`pooled`: steadier on a
     noisy machine, but no longer the same job's); or one machine for every cell (--machine /
-    --calibrate)."""
+    --calibrate). In `job` mode a cell whose file has its own calibration (measured between the
+    cell's generations) takes its GEMM times and all-reduce hand-off from there (`for_cell`)."""
 
     def __init__(self, allreduce_files=(), machine: Machine | None = None, pooled_over=()):
         self.allreduce_files = list(allreduce_files)
@@ -108,6 +114,7 @@ class Calibrations:
         self.pooled_over = [str(p) for p in pooled_over]
         self._cache: dict[str, Machine | None] = {}
         self._pools: dict[int, Machine | None] = {}
+        self._steps: dict[str, dict] = {}
 
     @classmethod
     def discover(cls, paths, machine: Machine | None = None, mode: str = "job") -> "Calibrations":
@@ -127,6 +134,16 @@ class Calibrations:
             except AnalysisError:
                 self._cache[file] = None  # no roofline in that file: no prediction
         return self._cache[file]
+
+    def for_cell(self, file: str, batch: int, prompt_len: int, gen_len: int) -> Machine | None:
+        """for_file's machine, with the cell's own calibration where the file has one (job mode)."""
+        machine = self.for_file(file)
+        if machine is None or self.machine is not None or self.pooled_over:
+            return machine
+        if file not in self._steps:
+            self._steps[file] = step_calibrations(Path(file))
+        step = self._steps[file].get((int(batch), int(prompt_len), int(gen_len)))
+        return with_step_calibration(machine, step, f"the cell's calibration (batch {int(batch)})") if step else machine
 
     def for_file(self, file: str) -> Machine | None:
         if self.machine is not None:
@@ -154,7 +171,8 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
         out = dict.fromkeys(PREDICTED_COLUMNS, np.nan)
         out["calibration"] = out["calibration_bw"] = ""
         sample = first.loc[key].to_dict() if key in first.index else None
-        machine = calibrations.for_file(sample["file"]) if sample else None
+        machine = calibrations.for_cell(sample["file"], *(row[k] for k in ("batch", "prompt_len", "gen_len"))) \
+            if sample else None
         if machine is not None:
             sample.update(dict(zip(CELL_KEYS + ["variant"], key)))
             try:
@@ -167,6 +185,7 @@ def add_predictions(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Ca
                 out.update(predicted_tokens_per_s=p.tokens_per_s, predicted_speedup=p.speedup,
                            predicted_prefill_s=p.prefill_s, predicted_step_ms=1e3 * p.step_s,
                            predicted_compute_ms=p.attention_ms + p.mlp_ms, predicted_stretch_ms=p.stretch_ms,
+                           predicted_handoff_ms=p.handoff_ms,
                            predicted_wait_ms=p.wait_ms, calibration=machine.name,
                            calibration_bw=str(machine.provenance.get("mem_bw", "")))
         rows.append(out)
@@ -214,14 +233,17 @@ def rank_skew_ms(rows: pd.DataFrame) -> pd.Series:
     wait: compute and wait are each the slowest rank's, so when one rank computes slower, the
     other's longer wait is added to it, and compute + wait exceed the step less its other work.
     That other work (embedding, LM head, argmax: no all-reduce) is measured by upper-bound's
-    breakdown in the same cell (step - compute), else taken as predicted. skew = compute + wait -
+    breakdown in the same cell (step - compute), else taken as predicted; the row's predicted
+    hand-off (start_allreduce, in neither compute nor wait) is added to it. skew = compute + wait -
     (step - other), floored at 0; NaN where there is no breakdown or no wait (upper-bound, TP 1)."""
     steps = (rows["gen_len"] - 1).clip(lower=1)
     if "breakdown_compute_s_median" not in rows:
         return pd.Series(np.nan, index=rows.index)
     step = 1e3 * rows["decode_s_median"] / steps
     compute, wait = 1e3 * rows["breakdown_compute_s_median"], 1e3 * rows["breakdown_wait_s_median"]
-    other = rows["predicted_step_ms"] - rows["predicted_compute_ms"] - rows["predicted_stretch_ms"] - rows["predicted_wait_ms"]
+    handoff = rows["predicted_handoff_ms"].fillna(0) if "predicted_handoff_ms" in rows else 0.0
+    other = (rows["predicted_step_ms"] - rows["predicted_compute_ms"] - rows["predicted_stretch_ms"]
+             - rows["predicted_wait_ms"] - handoff)
     keys = [k for k in CELL_KEYS if k in rows]
     upper = rows["variant"] == "upper-bound"
     measured_other = (step - compute)[upper & compute.notna()]
@@ -230,7 +252,7 @@ def rank_skew_ms(rows: pd.DataFrame) -> pd.Series:
         ref = ref.drop_duplicates(keys)
         merged = rows[keys].reset_index().merge(ref, on=keys, how="left").set_index("index")["_other"]
         other = merged.reindex(rows.index).fillna(other)
-    skew = (compute + wait - (step - other)).clip(lower=0)
+    skew = (compute + wait - (step - other - handoff)).clip(lower=0)
     return skew.where(wait > 0)
 
 
@@ -334,12 +356,13 @@ def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Cal
     for setting, group in samples[samples["tp"] > 1].groupby(keys, sort=False):
         if group["latency_us"].nunique() < 2 or group["link_bandwidth_gbps"].fillna(0).max() > 0:
             continue
-        machines = [m for m in (calibrations.for_file(f) for f in group["file"].unique()) if m is not None]
-        if not machines:
-            continue
-        machine = pooled_machine(machines)
         grid = np.linspace(0.0, group["latency_us"].max(), points)
         for batch, cell in group.groupby("batch"):
+            machines = [m for m in (calibrations.for_cell(f, batch, *setting[3:5]) for f in cell["file"].unique())
+                        if m is not None]
+            if not machines:
+                continue
+            machine = pooled_machine(machines)
             variants = ordered_variants(cell["variant"].unique())
             base = workload_of(cell.iloc[0].to_dict())
             for latency in grid:

@@ -2,8 +2,12 @@
 // sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
 // store_roofline writes as root attributes.
 #include "bench/roofline_report.hpp"
+#include "bench/step_calibration.hpp"
+#include "comm/comm_backend.hpp"
 #include "kernels/gemm.hpp"
 #include "model/model_config.hpp"
+#include "model/weight_source.hpp"
+#include "model/weights.hpp"
 
 #include "harness.hpp"
 #include "io/results_file.hpp"
@@ -13,7 +17,9 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <filesystem>
 
 namespace lb {
@@ -231,6 +237,95 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
     EXPECT_EQ(median[i], r.model_gemms[i].median_s);
     EXPECT_EQ(best[i], r.model_gemms[i].best_s);
   }
+  H5Fclose(file);
+  std::filesystem::remove(path);
+}
+
+// The cell's calibration times exactly the GEMM shapes the roofline lists for the cell (the
+// model's own weight matrices: calls = copies = the layers, 1 for the LM head), one sample per
+// round, at TP > 1 the hand-off of a decode all-reduce (and at TP 1 none), and
+// store_step_calibration writes it with the cell as /roofline/step/<cell>.
+TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const ModelConfig cfg = load_model_config(testing::source_path("configs/models/tiny"));
+  const Shard shard = Shard::of(cfg, rank, size);
+  const ModelWeights w = load_weights(cfg, shard, *make_random_source(5));
+  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, DType::F32);
+  const Cell cell{3, 4, 6};
+  StepCalibrator calibrator(w, cell.batch, cell.batch * cell.prompt_len, *comm);
+  EXPECT_EQ(calibrator.result(MPI_COMM_WORLD).rounds, 0);
+  for (int r = 0; r < 3; ++r) calibrator.round(MPI_COMM_WORLD);
+  const StepCalibration c = calibrator.result(MPI_COMM_WORLD);
+  ASSERT_EQ(c.rounds, 3);
+  const std::vector<GemmTiming>& t = c.gemms;
+  std::vector<GemmShape> want = model_gemm_shapes(cfg, shard, {cell.batch}, {cell.prompt_len}), got;
+  for (const GemmTiming& g : t) got.push_back(g.shape);
+  auto order = [](const GemmShape& a, const GemmShape& b) {
+    return std::tie(a.decode, a.m, a.n, a.k) < std::tie(b.decode, b.m, b.n, b.k);
+  };
+  std::sort(want.begin(), want.end(), order);
+  std::sort(got.begin(), got.end(), order);
+  got.erase(std::unique(got.begin(), got.end()), got.end());  // tiny at TP 2: QKV and down_proj are both 64x64
+  EXPECT_EQ(got, want);
+  ASSERT_EQ(t.size(), 11u);  // decode: QKV, o_proj, gate/up, down_proj, LM head, fused input; prefill: all but the LM head
+  for (size_t i = 0; i < t.size(); ++i) {
+    const GemmTiming& g = t[i];
+    EXPECT_EQ(g.shape.decode, i < 6) << i;
+    EXPECT_EQ(g.shape.m, i < 6 ? cell.batch : cell.batch * cell.prompt_len) << i;
+    EXPECT_TRUE(g.best_s > 0 && g.best_s <= g.median_s && std::isfinite(g.median_s)) << i;
+    EXPECT_EQ(g.calls, i == 4 ? 1 : cfg.num_layers) << i;
+    EXPECT_EQ(g.copies, g.calls) << i;
+  }
+  if (size > 1) {  // a decode step's message: batch x d floats
+    EXPECT_EQ(c.allreduce_bytes, int64_t(cell.batch * cfg.hidden_size * sizeof(real)));
+    EXPECT_TRUE(c.allreduce_start_s > 0 && c.allreduce_start_s < 1);
+  } else {
+    EXPECT_EQ(c.allreduce_bytes, 0);
+    EXPECT_EQ(c.allreduce_start_s, 0);
+  }
+  if (rank != 0) return;
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("ladderbench-step-" + std::to_string(::getpid()) + ".h5")).string();
+  {
+    ResultsFile f(path, true);
+    store_step_calibration(f, "roofline/step/c0000", cell, c, DType::F32);
+    f.finalize();
+  }
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t g = H5Gopen2(file, "roofline/step/c0000", H5P_DEFAULT);
+  ASSERT_GE(g, 0);
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"batch", cell.batch}, {"prompt_len", 4},
+                                    {"gen_len", 6}, {"rounds", 3}, {"allreduce_bytes", c.allreduce_bytes}}) {
+    int64_t got_value = -1;
+    const hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    ASSERT_GE(a, 0) << name;
+    EXPECT_GE(H5Aread(a, H5T_NATIVE_INT64, &got_value), 0);
+    EXPECT_EQ(got_value, value) << name;
+    H5Aclose(a);
+  }
+  double start_s = -1;
+  const hid_t a = H5Aopen(g, "allreduce_start_s", H5P_DEFAULT);
+  ASSERT_GE(a, 0);
+  EXPECT_GE(H5Aread(a, H5T_NATIVE_DOUBLE, &start_s), 0);
+  EXPECT_EQ(start_s, c.allreduce_start_s);
+  H5Aclose(a);
+  const auto read = [&](const char* name) {
+    std::vector<double> v(t.size());
+    const hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    EXPECT_GE(d, 0) << name;
+    EXPECT_GE(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), 0) << name;
+    H5Dclose(d);
+    return v;
+  };
+  const std::vector<double> median = read("time_s"), best = read("time_best_s");
+  for (size_t i = 0; i < t.size(); ++i) {
+    EXPECT_EQ(median[i], t[i].median_s) << i;
+    EXPECT_EQ(best[i], t[i].best_s) << i;
+  }
+  H5Gclose(g);
   H5Fclose(file);
   std::filesystem::remove(path);
 }

@@ -28,7 +28,9 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
     link; breakdown: {component: fraction of the generation time} written as breakdown_<component>;
     fixed_strings: store strings as fixed-length ASCII instead of h5py's variable-length UTF-8.
     model_config: the config.json dict (default a 2-layer stub); roofline: {"triad": B/s, "gemm": FLOP/s,
-    "table": [[m, n, k, decode, seconds], ...]} stored as --roofline does; prefill_fraction: the share of
+    "table": [[m, n, k, decode, seconds], ...], "step": {(batch, prompt_len, gen_len): (rows like table,
+    all-reduce hand-off seconds, its bytes)}} stored as --roofline does (the cells' calibrations as
+    /roofline/step/c*); prefill_fraction: the share of
     each generation's time that is prefill.
     """
     path = Path(path)
@@ -63,6 +65,16 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
             for i, name in enumerate(("m", "n", "k", "decode")):
                 g[name] = rows[:, i].astype(np.int64)
             g["time_s"] = rows[:, 4]
+            for c, ((batch, prompt, gen), (step_rows, start_s, nbytes)) in enumerate(roofline.get("step", {}).items()):
+                rows = np.asarray(step_rows, dtype=np.float64).reshape(-1, 5)
+                g = h5.create_group(f"roofline/step/c{c:04d}")
+                for name, value in (("batch", batch), ("prompt_len", prompt), ("gen_len", gen), ("rounds", 3),
+                                    ("allreduce_bytes", nbytes)):
+                    g.attrs[name] = np.int64(value)
+                g.attrs["allreduce_start_s"] = np.float64(start_s)
+                for i, name in enumerate(("m", "n", "k", "decode")):
+                    g[name] = rows[:, i].astype(np.int64)
+                g["time_s"] = rows[:, 4]
         root["weights"] = text("random")
         root["seed"] = np.int64(1234)
         root["versions"] = text(json.dumps({"MPI": "4.1", "HDF5": "1.12"}))
@@ -91,8 +103,9 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
 
 
 def write_allreduce(path, *, ranks=2, sizes=(4096, 65536, 1048576), time_s=(1e-4, 1.2e-4, 4e-4), overlap_pct=None,
-                    link_latency_us=None) -> Path:
-    """A ladder-allreduce file: blocking p50 time per size; with overlap_pct also the async mode."""
+                    link_latency_us=None, start_s=None) -> Path:
+    """A ladder-allreduce file: blocking p50 time per size (and with start_s the part inside
+    start_allreduce); with overlap_pct also the async mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as h5:
@@ -112,6 +125,8 @@ def write_allreduce(path, *, ranks=2, sizes=(4096, 65536, 1048576), time_s=(1e-4
             g = h5.create_group(f"allreduce/{mode}")
             g["bytes"] = np.asarray(sizes, dtype=np.int64)
             g["time_p50_s"] = np.asarray(time_s, dtype=np.float64)
+            if mode == "blocking" and start_s is not None:
+                g["start_p50_s"] = np.asarray(start_s, dtype=np.float64)
             if overlap is not None:
                 g["overlap_pct"] = np.asarray(overlap, dtype=np.float64)
     return path

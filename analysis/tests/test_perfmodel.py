@@ -93,6 +93,39 @@ def test_standard_step_by_hand():
     assert t.wait[0] == pytest.approx(4 * (1e-4 + 5e-4 + 5e-5))
 
 
+def test_the_overshoot_of_the_cells_own_latency_is_used_where_measured(tmp_path):
+    m = Machine(sleep_overshoot_s=5e-5, sleep_overshoot_by_latency={1000.0: 1.4e-4, 50.0: 8e-5})
+    assert m.overshoot_at(1000.0) == 1.4e-4 and m.overshoot_at(50.0) == 8e-5
+    assert m.overshoot_at(200.0) == 5e-5  # no file at 200 us: the median over all
+    (tmp_path / "m.json").write_text(m.to_json())  # JSON keys are strings: read back as latencies
+    assert Machine.from_json(tmp_path / "m.json").overshoot_at(1000.0) == 1.4e-4
+    # standard with the link at 1000 us exposes r + D + that overshoot per module.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    m.allreduce = {"on": {"alpha_s": 1e-4, "busbw_Bps": 1e12}}
+    t = simulate(Schedule.of("standard", s, 2), _costs(1e-3, 2e-3), Workload(s, tp=2, link_latency_us=1000), m, 1024)
+    assert t.wait[0] == pytest.approx(4 * (1e-4 + 1024 / 1e12 + 1e-3 + 1.4e-4))
+
+
+def test_the_handoff_is_paid_by_the_compute_thread_before_the_rest_of_the_allreduce():
+    # r = 0.1 ms, of which 0.02 ms inside start_allreduce in the hot loop; in a step the hand-off
+    # takes 0.05 ms. Standard: each of the 4 all-reduces exposes 0.05 + (0.1 - 0.02) = 0.13 ms,
+    # 0.05 of it on the compute thread (handoff) and 0.08 waiting. Ladder (link 0, interference 0):
+    # the hand-offs are paid, the rest of every all-reduce but the last hides behind the next module.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2)
+    m = machine(r=1e-4)
+    m.allreduce_tables[0].start_s = [2e-5, 2e-5]
+    m.allreduce_start_in_step = {1024.0: 5e-5}
+    std = simulate(Schedule.of("standard", s, 2), _costs(1e-3, 2e-3), w, m, 1024)
+    assert std.total[0] == pytest.approx(2 * 3e-3 + 4 * 1.3e-4)
+    assert std.handoff[0] == pytest.approx(4 * 5e-5) and std.wait[0] == pytest.approx(4 * 8e-5)
+    lad = simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, m, 1024)
+    assert lad.total[0] == pytest.approx(2 * 3e-3 + 4 * 5e-5 + 8e-5)
+    # Another message size: the hot loop's hand-off, so r in total as before.
+    other = simulate(Schedule.of("standard", s, 2), _costs(1e-3, 2e-3), w, m, 4096)
+    assert other.total[0] == pytest.approx(2 * 3e-3 + 4 * 1e-4)
+
+
 def test_ladder_step_by_hand():
     # The same, ladder, no interference (ms): a0 [0, 1], AR0 real [1, 1.1], ready 1.6.
     # m0 [1, 3] (reads through -1), AR1 real [3, 3.1], ready max(3.1, 1.6) + 0.5 = 3.6.

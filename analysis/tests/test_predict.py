@@ -9,6 +9,7 @@ import pytest
 from analysis.calibrate import machine_from_results
 from analysis.cli import main
 from analysis.compare import load_reference
+from analysis.predict import Calibrations
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
@@ -86,6 +87,62 @@ def test_check_judges_every_cell_and_names_the_misses(tmp_path, capsys):
     assert "4 of 6 cells ok" in out
     assert "BW calibrated from `roofline_stream_triad_Bps` (6 cells)" in out
     assert (check.loc[check["verdict"] == "MISS", "why"].str.len() > 0).all()
+
+
+def test_a_cells_step_gemm_table_replaces_the_job_start_one(tmp_path):
+    # The cell's decode GEMMs timed between its generations are twice the job-start table's: the
+    # check predicts the cell from them (measured = that prediction passes; the job-start machine
+    # alone would miss), and the pooled calibration, across jobs, keeps the job-start tables.
+    step = [[1, 768, 256, 1, 6e-5], [1, 1024, 256, 1, 8e-5]]
+    roofline = {**ROOFLINE, "step": {(1, 16, 8): (step, 0.0, 0), (4, 16, 8): ([[4, 768, 256, 1, 1.0]], 0.0, 0)}}
+    path = tmp_path / "run.h5"
+    write_result(path, {(v, 1): 1.0 for v in VARIANTS}, model="toy", tp=1, prompt_len=16, gen_len=8, device="cpu",
+                 dtype="fp32", model_config=CONFIG, roofline=roofline)
+    calibrations = Calibrations.discover([tmp_path])
+    cell = calibrations.for_cell(str(path), 1, 16, 8)
+    assert sorted(cell.gemm_table) == sorted(step)
+    label = "the cell's calibration (batch 1)"
+    assert label in cell.name and cell.provenance["step_calibration"] == label
+    assert cell.allreduce_start_in_step == {}  # TP 1: no all-reduce
+    assert calibrations.for_cell(str(path), 2, 16, 8).gemm_table == ROOFLINE["table"]  # no table for batch 2
+    assert Calibrations.discover([tmp_path], mode="pooled").for_cell(str(path), 1, 16, 8).gemm_table == ROOFLINE["table"]
+    w = Workload(Shape.from_config(CONFIG, "toy"), tp=1, batch=1, prompt_len=16, gen_len=8)
+    truth = {p.variant: p.tokens_per_s for p in predict(w, cell, VARIANTS)}
+    job_start = {p.variant: p.tokens_per_s for p in predict(w, machine_from_results(path), VARIANTS)}
+    assert all(job_start[v] > 1.05 * truth[v] for v in VARIANTS)
+    write_result(path, {(v, 1): truth[v] for v in VARIANTS}, model="toy", tp=1, reps=3, spread=0.0, prompt_len=16,
+                 gen_len=8, device="cpu", dtype="fp32", model_config=CONFIG, roofline=roofline)
+    assert main(["predict", "--check", str(tmp_path), "--out-dir", str(tmp_path / "t")]) == 0
+    check = pd.read_csv(tmp_path / "t" / "predict-check.csv")
+    assert check["tokens_error"].abs().max() < 1e-9
+    assert check["calibration"].str.endswith("+ " + label).all()
+
+
+def test_the_handoff_comes_from_the_cell_where_measured_and_the_interference_excludes_it(tmp_path):
+    # ladder-allreduce: 100 us per 1 KiB all-reduce, 20 us of it inside start_allreduce, async
+    # overlap 40 %: (1 - 0.4) x 100 = 60 us cost the overlapped compute, 20 of them the hand-off,
+    # so the rest costs (60 - 20) / (100 - 20) = 0.5 of itself.
+    ar = write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5),
+                         overlap_pct=(40.0, 40.0))
+    config = {**CONFIG, "hidden_size": 256}
+    path = write_result(tmp_path / "run.h5", {("standard", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
+                        device="cpu", dtype="fp32", model_config=config,
+                        roofline={**ROOFLINE, "step": {(1, 16, 8): ([], 9e-5, 1024)}})
+    job = machine_from_results(path, [ar])
+    table, = job.allreduce_tables
+    assert table.start_s == [2e-5, 2e-5] and table.interference == pytest.approx([0.5, (0.6 * 2e-4 - 2e-5) / 1.8e-4])
+    assert job.allreduce_start_s(1024, 2) == (2e-5, 2e-5)  # the hot loop's: no change to r in total
+    cell = Calibrations.discover([tmp_path]).for_cell(str(path), 1, 16, 8)
+    assert cell.allreduce_start_s(1024, 2) == (9e-5, 2e-5)  # the step's hand-off, covering the hot one
+    assert cell.allreduce_start_s(65536, 2) == (2e-5, 2e-5)  # a size the cell did not measure
+    # Standard, decode (1 KiB message = 256 fp32): each of the 4 all-reduces costs 90 us of hand-off
+    # + the 80 us rest, 70 us more than with the job-start calibration.
+    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
+    steps = {name: predict(w, m, ("standard", "ladder"))
+             for name, m in (("job", job), ("cell", cell))}
+    job_std, cell_std = steps["job"][0], steps["cell"][0]
+    assert cell_std.step_s - job_std.step_s == pytest.approx(4 * 7e-5)
+    assert cell_std.handoff_ms == pytest.approx(4 * 0.09) and job_std.handoff_ms == pytest.approx(4 * 0.02)
 
 
 def test_check_passes_when_measured_equals_predicted(tmp_path):

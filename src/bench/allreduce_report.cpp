@@ -95,6 +95,7 @@ GroupRecord mode_record(const ModeResult& m, int ranks, const AllreduceOptions& 
   g.i64 = {{"bytes", {S}, m.bytes}, {"count", {S}, m.count}, {"wrong", {S}, m.wrong}};
   g.f64 = {{"time_p50_s", {S}, m.p50}, {"time_p95_s", {S}, m.p95}, {"time_min_s", {S}, m.min},
            {"algbw_Bps", {S}, m.algbw}, {"busbw_Bps", {S}, m.busbw}, {"time_s", {S, I}, m.samples}};
+  if (m.mode == "blocking") g.f64.push_back({"start_p50_s", {S}, m.start_p50});
   if (m.mode == "async") {
     g.double_attrs = {{"compute_factor", o.compute_factor}};
     g.string_attrs.push_back({"async_definition",

@@ -62,12 +62,23 @@ void Sweep::reduce(std::vector<double>& t, int64_t& wrong) {
 void Sweep::blocking(int64_t bytes, ModeResult& out) {
   const int64_t n = bytes / int64_t(sizeof(real));
   int64_t wrong = 0;
-  const auto op = [&] { comm_.allreduce(buf_.data(), size_t(n)); };
+  double started = 0;  // the last iteration's time inside start_allreduce
+  const auto op = [&] {
+    const auto t0 = Clock::now();
+    const Comm::Ticket ticket = comm_.start_allreduce(buf_.data(), size_t(n));
+    started = seconds_since(t0);
+    comm_.wait(ticket);
+  };
   for (int64_t w = 0; w < o_.warmup; ++w) iteration(n, wrong, op);
-  std::vector<double> t(size_t(o_.iters));
-  for (auto& s : t) s = iteration(n, wrong, op);
+  std::vector<double> t(size_t(o_.iters)), start_t(size_t(o_.iters));
+  for (size_t k = 0; k < t.size(); ++k) {
+    t[k] = iteration(n, wrong, op);
+    start_t[k] = started;
+  }
+  MPI_Allreduce(MPI_IN_PLACE, start_t.data(), int(start_t.size()), MPI_DOUBLE, MPI_MAX, world_);
   reduce(t, wrong);
   out.add_times(bytes, wrong, t, size_);
+  out.start_p50.push_back(quantile(start_t, 0.5));
 }
 
 void Sweep::async(int64_t bytes, ModeResult& out) {

@@ -22,6 +22,9 @@ struct ModeResult {
   std::vector<int64_t> bytes, count, wrong;
   std::vector<double> p50, p95, min, algbw, busbw;
   std::vector<double> samples;
+  // blocking only: per size, the median of the slowest rank's time inside start_allreduce (the
+  // hand-off to the progress thread or stream), part of the iteration's time
+  std::vector<double> start_p50;
   // async only
   std::vector<double> compute_samples, overall_samples, compute_p50, overall_p50, overlap;
   std::vector<int64_t> compute_reps;

@@ -22,6 +22,8 @@ class BenchReporter {
   virtual void roofline(const Roofline& r) = 0;
   // The records of one cell of the sweep, in schedule order.
   virtual void cell(const std::vector<RunRecord>& runs) = 0;
+  // With --roofline: the cell's own calibration (StepCalibrator), after its runs.
+  virtual void step_calibration(const Cell& cell, const StepCalibration& c) = 0;
   // The end of the job: complete, or stopped by `stop_signal` after `runs_written` runs.
   virtual void finish(int stop_signal, int64_t runs_written) = 0;
 };
@@ -32,6 +34,7 @@ class ConsoleReporter final : public BenchReporter {
   ConsoleReporter(const BenchOptions& o, const ModelConfig& cfg, int tp, const std::string& cmdline, const Comm& comm);
   void roofline(const Roofline& r) override;
   void cell(const std::vector<RunRecord>& runs) override;
+  void step_calibration(const Cell& cell, const StepCalibration& c) override;
   void finish(int stop_signal, int64_t runs_written) override;
 
  private:
@@ -47,10 +50,13 @@ class Hdf5Reporter final : public BenchReporter {
   ResultsFile& file() { return file_; }
   void roofline(const Roofline& r) override;
   void cell(const std::vector<RunRecord>& runs) override;
+  void step_calibration(const Cell& cell, const StepCalibration& c) override;
   void finish(int stop_signal, int64_t runs_written) override;
 
  private:
   ResultsFile file_;
+  DType weights_;
+  int64_t step_calibrations_ = 0;  // /roofline/step/c0000, c0001, ... in cell order
 };
 
 }  // namespace lb

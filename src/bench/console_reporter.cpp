@@ -78,6 +78,10 @@ ConsoleReporter::ConsoleReporter(const BenchOptions& o, const ModelConfig& c, in
 
 void ConsoleReporter::roofline(const Roofline& r) { print_roofline(stdout, r); }
 
+void ConsoleReporter::step_calibration(const Cell& cell, const StepCalibration& c) {
+  print_step_calibration(stdout, cell, c);
+}
+
 void ConsoleReporter::table_header() {
   std::printf("#\n%6s %7s %7s  %-13s %14s %14s %26s %8s\n", "batch", "prompt", "gen", "variant", "prefill_ms", "decode_ms",
               "tokens/s med [min, max]", "speedup");

@@ -2,10 +2,12 @@
 
 #include "bench/stop_signal.hpp"
 
+#include <cstdio>
+
 namespace lb {
 
 Hdf5Reporter::Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const std::string& weights_description)
-    : file_(o.out, o.overwrite) {
+    : file_(o.out, o.overwrite), weights_(parse_dtype(o.dtype)) {
   file_.set_attr("model", cfg.name);
   file_.set_attr("model_config", cfg.raw.dump());
   file_.set_attr("weights", weights_description);
@@ -17,6 +19,12 @@ void Hdf5Reporter::roofline(const Roofline& r) { store_roofline(file_, r); }
 
 void Hdf5Reporter::cell(const std::vector<RunRecord>& runs) {
   for (const RunRecord& r : runs) file_.write_run(r);
+}
+
+void Hdf5Reporter::step_calibration(const Cell& cell, const StepCalibration& c) {
+  char path[48];
+  std::snprintf(path, sizeof path, "roofline/step/c%04lld", (long long)step_calibrations_++);
+  store_step_calibration(file_, path, cell, c, weights_);
 }
 
 void Hdf5Reporter::finish(int stop_signal, int64_t) {

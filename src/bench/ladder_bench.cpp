@@ -8,6 +8,7 @@
 #include "bench/roofline.hpp"
 #include "bench/run_records.hpp"
 #include "bench/step_graph.hpp"
+#include "bench/step_calibration.hpp"
 #include "bench/stop_signal.hpp"
 #include "comm/comm_backend.hpp"
 #include "comm/watchdog.hpp"
@@ -58,21 +59,35 @@ Sample reduce_over_ranks(const GenerationTiming& t, MPI_Comm world) {
   return s;
 }
 
-// Warm-ups, then timed generations of every schedule interleaved (A B C A B C); the samples of
-// each schedule. Every generation ends with one reduction over ranks, which also carries "a rank
-// received SIGTERM/SIGINT": all ranks then set `stop` after the same generation.
-std::vector<RunRecord> measure_cell(Transformer& model, const std::vector<Schedule>& schedules, const Cell& c,
-                                    const std::vector<int32_t>& prompt, const BenchOptions& o, MPI_Comm world, int& stop) {
+// The samples of each schedule, and with --roofline the cell's own calibration (StepCalibrator).
+struct CellMeasurement {
+  std::vector<RunRecord> runs;
+  StepCalibration calibration;
+};
+
+// Warm-ups, then timed generations of every schedule interleaved (A B C A B C), with --roofline
+// each preceded by a round of the cell's calibration. Every generation ends with one reduction
+// over ranks, which also carries "a rank received SIGTERM/SIGINT": all ranks then set `stop` after
+// the same generation.
+CellMeasurement measure_cell(Transformer& model, const std::vector<Schedule>& schedules, const Cell& c,
+                             const std::vector<int32_t>& prompt, const BenchOptions& o, MPI_Comm world, int& stop) {
   Generator gen(model, c.batch, c.prompt_len, c.gen_len, o.cuda_graph);
+  std::unique_ptr<StepCalibrator> calibrator;
+  if (o.roofline)
+    calibrator = std::make_unique<StepCalibrator>(model.weights(), c.batch,
+                                                  std::min(c.batch * c.prompt_len, kPrefillGemmRowsMax), model.comm());
   for (int64_t w = 0; w < o.warmup && !stop; ++w)
     for (size_t i = 0; i < schedules.size() && !stop; ++i) {
       barrier(world);
       stop = reduce_over_ranks(gen.run(prompt, schedules[i], false), world).stop_signal;
     }
-  std::vector<RunRecord> runs(schedules.size());
+  CellMeasurement out;
+  std::vector<RunRecord>& runs = out.runs;
+  runs.resize(schedules.size());
   for (int64_t rep = 0; rep < o.reps && !stop; ++rep)
     for (size_t i = 0; i < schedules.size() && !stop; ++i) {
       const bool last = rep == o.reps - 1;
+      if (calibrator) calibrator->round(world);
       barrier(world);
       ModuleProfile profile;
       const Sample t = reduce_over_ranks(
@@ -93,7 +108,8 @@ std::vector<RunRecord> measure_cell(Transformer& model, const std::vector<Schedu
       r.tokens = gen.tokens();
       if (last && o.save_logits) r.logits = gen.prefill_logits();
     }
-  return runs;
+  if (calibrator) out.calibration = calibrator->result(world);
+  return out;
 }
 
 }  // namespace
@@ -194,11 +210,13 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   for (const Cell& cell : sweep_cells(o)) {
     const std::vector<int32_t> prompt =
         prompt_ids.ids.empty() ? make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size) : prompt_ids.ids;
-    std::vector<RunRecord> runs = measure_cell(model, schedules, cell, prompt, o, world, stop);
+    CellMeasurement m = measure_cell(model, schedules, cell, prompt, o, world, stop);
     if (rank == 0) {
       const std::vector<RunRecord> records =
-          build_run_records(std::move(runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
+          build_run_records(std::move(m.runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
       for (auto& r : reporters) r->cell(records);
+      if (m.calibration.rounds > 0)
+        for (auto& r : reporters) r->step_calibration(cell, m.calibration);
       written += int64_t(records.size());
     }
     if (stop) break;

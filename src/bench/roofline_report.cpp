@@ -4,6 +4,37 @@
 
 namespace lb {
 
+namespace {
+
+// One row per GEMM shape: the shape, calls and copies, median and best seconds per call, and the
+// FLOP rate and weight bandwidth at the median.
+GroupRecord gemm_timings_record(const std::vector<GemmTiming>& timings, DType weights) {
+  GroupRecord g;
+  g.string_attrs = {{"dtype", std::string(dtype_name(weights))}};
+  const hsize_t n = timings.size();
+  GroupRecord::Data<int64_t> m{"m", {n}, {}}, nn{"n", {n}, {}}, k{"k", {n}, {}}, decode{"decode", {n}, {}},
+      calls{"calls", {n}, {}}, copies{"copies", {n}, {}};
+  GroupRecord::Data<double> best{"time_best_s", {n}, {}}, median{"time_s", {n}, {}}, flops{"flops_per_s", {n}, {}},
+      bw{"weight_Bps", {n}, {}};
+  for (const GemmTiming& x : timings) {
+    m.data.push_back(x.shape.m);
+    nn.data.push_back(x.shape.n);
+    k.data.push_back(x.shape.k);
+    decode.data.push_back(x.shape.decode ? 1 : 0);
+    calls.data.push_back(x.calls);
+    copies.data.push_back(x.copies);
+    best.data.push_back(x.best_s);
+    median.data.push_back(x.median_s);
+    flops.data.push_back(2.0 * double(x.shape.m) * double(x.shape.n) * double(x.shape.k) / x.median_s);
+    bw.data.push_back(double(x.shape.n) * double(x.shape.k) * double(dtype_bytes(weights)) / x.median_s);
+  }
+  g.i64 = {m, nn, k, decode, calls, copies};
+  g.f64 = {median, best, flops, bw};
+  return g;
+}
+
+}  // namespace
+
 void store_roofline(ResultsFile& f, const Roofline& r) {
   f.set_attr("roofline_stream_read_Bps", r.stream_read_Bps);
   f.set_attr("roofline_stream_copy_Bps", r.stream_copy_Bps);
@@ -22,34 +53,37 @@ void store_roofline(ResultsFile& f, const Roofline& r) {
   f.set_attr("roofline_timer", r.timer);
   if (r.model_gemms.empty()) return;
   // The model's own GEMM shapes (ladder-bench): one row per shape in /roofline/gemm.
-  GroupRecord g;
-  g.string_attrs = {{"dtype", std::string(dtype_name(r.options.gemm_weights))},
-                                    {"scope", "per rank, all ranks measuring concurrently; seconds per gemm_xwt call, best and median "
-                              "trial, each trial the max over ranks (docs/measurement.md)"}};
+  GroupRecord g = gemm_timings_record(r.model_gemms, r.options.gemm_weights);
+  g.string_attrs.push_back({"scope", "per rank, all ranks measuring concurrently; seconds per gemm_xwt call, best and "
+                                     "median trial, each trial the max over ranks (docs/measurement.md)"});
   g.int_attrs = {{"trials", int64_t(r.options.model_gemm_rounds) * r.options.model_gemm_trials},
                  {"rounds", int64_t(r.options.model_gemm_rounds)},
                  {"stream_bytes", r.options.model_gemm_stream_bytes},
                  {"prefill_rows_max", kPrefillGemmRowsMax}};
-  const hsize_t n = r.model_gemms.size();
-  GroupRecord::Data<int64_t> m{"m", {n}, {}}, nn{"n", {n}, {}}, k{"k", {n}, {}}, decode{"decode", {n}, {}},
-      calls{"calls", {n}, {}}, copies{"copies", {n}, {}};
-  GroupRecord::Data<double> best{"time_best_s", {n}, {}}, median{"time_s", {n}, {}}, flops{"flops_per_s", {n}, {}},
-      bw{"weight_Bps", {n}, {}};
-  for (const GemmTiming& x : r.model_gemms) {
-    m.data.push_back(x.shape.m);
-    nn.data.push_back(x.shape.n);
-    k.data.push_back(x.shape.k);
-    decode.data.push_back(x.shape.decode ? 1 : 0);
-    calls.data.push_back(x.calls);
-    copies.data.push_back(x.copies);
-    best.data.push_back(x.best_s);
-    median.data.push_back(x.median_s);
-    flops.data.push_back(2.0 * double(x.shape.m) * double(x.shape.n) * double(x.shape.k) / x.median_s);
-    bw.data.push_back(double(x.shape.n) * double(x.shape.k) * double(dtype_bytes(r.options.gemm_weights)) / x.median_s);
-  }
-  g.i64 = {m, nn, k, decode, calls, copies};
-  g.f64 = {median, best, flops, bw};
   f.write_group("roofline/gemm", g);
+}
+
+void store_step_calibration(ResultsFile& f, const std::string& path, const Cell& cell, const StepCalibration& c,
+                            DType weights) {
+  GroupRecord g = gemm_timings_record(c.gemms, weights);
+  g.string_attrs.push_back({"scope", "per rank, all ranks at once, on the model's own weights between the cell's "
+                                     "generations; seconds per gemm_xwt call, median and best round, each round the "
+                                     "max over ranks (docs/measurement.md)"});
+  g.int_attrs = {{"batch", cell.batch}, {"prompt_len", cell.prompt_len}, {"gen_len", cell.gen_len},
+                 {"rounds", int64_t(c.rounds)}, {"allreduce_bytes", c.allreduce_bytes}};
+  g.double_attrs = {{"allreduce_start_s", c.allreduce_start_s}};
+  f.write_group(path, g);
+}
+
+void print_step_calibration(std::FILE* out, const Cell& cell, const StepCalibration& c) {
+  std::fprintf(out, "# step calibration (batch %lld, model weights, median of %d rounds between generations):",
+               (long long)cell.batch, c.rounds);
+  if (c.allreduce_bytes > 0)
+    std::fprintf(out, " all-reduce hand-off %.1f us (%lld B);", c.allreduce_start_s * 1e6, (long long)c.allreduce_bytes);
+  for (const GemmTiming& x : c.gemms)
+    std::fprintf(out, " %s %lldx%lldx%lld %.1f us;", x.shape.decode ? "decode" : "prefill", (long long)x.shape.m,
+                 (long long)x.shape.n, (long long)x.shape.k, x.median_s * 1e6);
+  std::fprintf(out, "\n");
 }
 
 void print_roofline(std::FILE* out, const Roofline& r) {

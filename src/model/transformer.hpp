@@ -42,6 +42,7 @@ class Transformer {
   void set_observer(ModuleObserver* observer) { observer_ = observer; }
 
   const ModelConfig& config() const { return cfg_; }
+  const ModelWeights& weights() const { return w_; }
   Comm& comm() const { return comm_; }
 
  private:
