@@ -193,7 +193,8 @@ class Machine:
     busbw_Bps; allreduce_tables: measured sweeps, used first for their rank count; interference:
     scalar or per link class; sleep_overshoot_s: what a wait that sleeps on the emulated link
     takes past the link's end (the compute thread's timer wake-up), sleep_overshoot_by_latency the
-    same measured at given latencies (a cell at one of them takes its own); allreduce_start_in_step:
+    same measured at given latencies (a cell at one of them takes its own, linear between them);
+    allreduce_start_in_step:
     the hand-off (time inside start_allreduce) of a message of these sizes as a decode step meets it,
     right after the module's GEMMs (the cell's calibration), used instead of the table's for the
     caller's share; ranks_per_node: beyond it a TP
@@ -260,11 +261,12 @@ class Machine:
                           np.asarray(flops, float) / (rate or self.flops)) + self.kernel_overhead_s
 
     def overshoot_at(self, latency_us: float) -> float:
-        """The sleep overshoot measured at this emulated latency, else the one over all latencies."""
-        for lat, value in self.sleep_overshoot_by_latency.items():
-            if math.isclose(float(lat), latency_us, rel_tol=1e-9, abs_tol=1e-9):
-                return float(value)
-        return self.sleep_overshoot_s
+        """The sleep overshoot at this emulated latency: linear between the latencies it was measured
+        at, the nearest one's outside them; without any, the one over all latencies."""
+        if not self.sleep_overshoot_by_latency:
+            return self.sleep_overshoot_s
+        lats = sorted(self.sleep_overshoot_by_latency)
+        return float(np.interp(latency_us, lats, [self.sleep_overshoot_by_latency[x] for x in lats]))
 
     def gemm_s(self, m: int, n: int, k: int, decode: bool, weight_bytes: int, act_bytes: int) -> float:
         """y[m,n] = x[m,k] W[n,k]^T: the measured time of this matrix and kind (decode or prefill)

@@ -96,7 +96,9 @@ def test_standard_step_by_hand():
 def test_the_overshoot_of_the_cells_own_latency_is_used_where_measured(tmp_path):
     m = Machine(sleep_overshoot_s=5e-5, sleep_overshoot_by_latency={1000.0: 1.4e-4, 50.0: 8e-5})
     assert m.overshoot_at(1000.0) == 1.4e-4 and m.overshoot_at(50.0) == 8e-5
-    assert m.overshoot_at(200.0) == 5e-5  # no file at 200 us: the median over all
+    assert m.overshoot_at(525.0) == pytest.approx(1.1e-4)  # between measured latencies: linear
+    assert m.overshoot_at(10.0) == 8e-5 and m.overshoot_at(2000.0) == 1.4e-4  # outside: the nearest
+    assert Machine(sleep_overshoot_s=5e-5).overshoot_at(200.0) == 5e-5  # none per latency: the one over all
     (tmp_path / "m.json").write_text(m.to_json())  # JSON keys are strings: read back as latencies
     assert Machine.from_json(tmp_path / "m.json").overshoot_at(1000.0) == 1.4e-4
     # standard with the link at 1000 us exposes r + D + that overshoot per module.
