@@ -36,7 +36,9 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   add_comm_flags(app, o.link, o.timeout_s);
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
   app.add_flag("--roofline", o.roofline,
-               "measure STREAM copy/triad and a prefill-shaped GEMM on every rank first; report each run as % of them");
+               "measure STREAM read/copy/triad and the run's GEMM shapes on every rank first, report each run as % "
+               "of them, and calibrate each cell between its generations (its GEMMs on the model's weights, the "
+               "all-reduce hand-off; docs/measurement.md)");
   o.cuda_graph = StepGraph::available();
   app.add_flag("--cuda-graph,!--no-cuda-graph", o.cuda_graph,
                "replay each decode step from a CUDA graph captured once per variant and batch (GPU build; default there)")
