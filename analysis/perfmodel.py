@@ -194,11 +194,10 @@ class Machine:
     scalar or per link class; sleep_overshoot_s: what a wait that sleeps on the emulated link
     takes past the link's end (the compute thread's timer wake-up), sleep_overshoot_by_latency the
     same measured at given latencies (a cell at one of them takes its own, linear between them);
-    allreduce_start_in_step:
-    the hand-off (time inside start_allreduce) of a message of these sizes as a decode step meets it,
-    right after the module's GEMMs (the cell's calibration), used instead of the table's for the
-    caller's share; ranks_per_node: beyond it a TP
-    group's all-reduce also crosses nodes. activation_bytes, wire_bytes, kv_read: the software's
+    allreduce_start_in_step: the hand-off (time inside start_allreduce) of a message of these sizes
+    as a decode step meets it, right after the module's GEMMs (the cell's calibration), used instead
+    of the table's for the caller's share; ranks_per_node: beyond it a TP group's all-reduce also
+    crosses nodes. activation_bytes, wire_bytes, kv_read: the software's
     storage of activations/KV cache, all-reduced elements and attention reads (None: the app's).
     """
 
@@ -442,11 +441,10 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     Per all-reduce of module i (started when its compute ends): the compute thread first hands it
     off for h seconds (start_allreduce; h covers h_covered of the measured r); the real all-reduce
     then runs when the progress thread is free (FIFO) for r - h_covered seconds; the emulated link
-    then holds it for D seconds
-    after the previous transfer left (link_free = max(real_done, link_free) + D); wait() returns
-    at the real end, or, when the link is emulated and its end is later, at that end plus the
-    sleep overshoot. A module computing while a real all-reduce runs is stretched by
-    interference x the overlap.
+    then holds it for D seconds after the previous transfer left (link_free = max(real_done,
+    link_free) + D); wait() returns at the real end, or, when the link is emulated and its end is
+    later, at that end plus the sleep overshoot. A module computing while a real all-reduce runs
+    is stretched by interference x the overlap.
     """
     n = costs.attention.shape
     zero = np.zeros(n)

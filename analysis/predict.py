@@ -27,8 +27,7 @@ TOKENS_TOLERANCE = 0.15
 SPEEDUP_TOLERANCE = 0.05
 PREDICTED_COLUMNS = ["predicted_tokens_per_s", "predicted_speedup", "predicted_prefill_s", "predicted_step_ms",
                      "predicted_compute_ms", "predicted_stretch_ms", "predicted_handoff_ms", "predicted_wait_ms",
-                     "calibration",
-                     "calibration_bw"]
+                     "calibration", "calibration_bw"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,19 +326,24 @@ def noise_floor(result: pd.DataFrame) -> str:
 
 
 def pooled_machine(machines: list[Machine]) -> Machine:
-    """One machine from several jobs' calibrations: the median of every roofline number and of
-    every measured GEMM time (the all-reduce calibration is the first's: the same files)."""
+    """One machine from several jobs' calibrations: the median of every roofline number, of every
+    measured GEMM time and of every cell's all-reduce hand-off per size (the all-reduce tables are
+    the first's: the same ladder-allreduce files)."""
     base = machines[0]
     if len(machines) == 1:
         return base
     times: dict[tuple, list] = {}
+    handoffs: dict[float, list] = {}
     for m in machines:
         for row in m.gemm_table:
             times.setdefault(tuple(row[:4]), []).append(row[4])
+        for size, seconds in m.allreduce_start_in_step.items():
+            handoffs.setdefault(size, []).append(seconds)
     return Machine(**{**vars(base), "name": f"median of {len(machines)} calibrations",
                       "mem_bw_Bps": float(np.median([m.mem_bw_Bps for m in machines])),
                       "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
-                      "gemm_table": [[*k, float(np.median(v))] for k, v in times.items()]})
+                      "gemm_table": [[*k, float(np.median(v))] for k, v in times.items()],
+                      "allreduce_start_in_step": {k: float(np.median(v)) for k, v in handoffs.items()}})
 
 
 def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,

@@ -9,7 +9,7 @@ import pytest
 from analysis.calibrate import machine_from_results
 from analysis.cli import main
 from analysis.compare import load_reference
-from analysis.predict import Calibrations
+from analysis.predict import Calibrations, pooled_machine
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
@@ -143,6 +143,12 @@ def test_the_handoff_comes_from_the_cell_where_measured_and_the_interference_exc
     job_std, cell_std = steps["job"][0], steps["cell"][0]
     assert cell_std.step_s - job_std.step_s == pytest.approx(4 * 7e-5)
     assert cell_std.handoff_ms == pytest.approx(4 * 0.09) and job_std.handoff_ms == pytest.approx(4 * 0.02)
+
+
+def test_pooling_takes_the_median_of_the_cells_handoffs():
+    # The latency-sweep curves pool one calibration per job: each job's cell measured its own hand-off.
+    machines = [Machine(name=f"m{i}", allreduce_start_in_step={1024.0: h}) for i, h in enumerate((1e-4, 3e-4, 1.2e-4))]
+    assert pooled_machine(machines).allreduce_start_in_step == {1024.0: 1.2e-4}
 
 
 def test_check_passes_when_measured_equals_predicted(tmp_path):
