@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import h5py
@@ -162,12 +162,23 @@ def _one_row_per_shape(rows: list) -> list:
 
 @dataclass
 class StepCalibration:
-    """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, and at TP > 1 the hand-off
-    of a decode all-reduce of `allreduce_bytes` (0: none)."""
+    """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, [kernel, decode, rows,
+    keys, seconds] rows of the other kernels of the replayed decode step and prefill, and at TP > 1
+    the hand-off of a decode all-reduce of `allreduce_bytes` (0: none)."""
 
     gemms: list
+    kernels: list = field(default_factory=list)
     allreduce_start_s: float = 0.0
     allreduce_bytes: int = 0
+
+
+def _kernel_table(group) -> list:
+    """Rows [kernel, decode, rows, keys (attention; else 0), seconds per call (median)] of a cell
+    calibration's kernel/decode/* and kernel/prefill/* groups; [] for one without them (an app
+    before them)."""
+    return [[name, int(phase == "decode"), int(k.attrs["rows"]), int(k.attrs.get("keys", 0)), float(k.attrs["time_s"])]
+            for phase in ("decode", "prefill") if f"kernel/{phase}" in group
+            for name, k in group[f"kernel/{phase}"].items()]
 
 
 def step_calibrations(path: Path) -> dict:
@@ -181,21 +192,27 @@ def step_calibrations(path: Path) -> dict:
             return tables
         for group in h5["roofline/step"].values():
             key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
-            tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)),
+            tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)), _kernel_table(group),
                                           float(group.attrs.get("allreduce_start_s", 0.0)),
                                           int(group.attrs.get("allreduce_bytes", 0)))
     return tables
 
 
 def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
-    """`machine` with its GEMM table's rows of the same (m, n, k, decode) replaced by the cell's,
-    and the cell's all-reduce hand-off at its message size."""
-    measured = {tuple(r[:4]) for r in step.gemms}
-    table = [r for r in machine.gemm_table if tuple(r[:4]) not in measured] + [list(r) for r in step.gemms]
+    """`machine` with its GEMM table's rows of the same (m, n, k, decode) and its kernel table's of
+    the same (kernel, decode, rows) replaced by the cell's, and the cell's all-reduce hand-off at its
+    message size."""
+    def replaced(rows, by, key_columns):
+        measured = {tuple(r[:key_columns]) for r in by}
+        return [r for r in rows if tuple(r[:key_columns]) not in measured] + [list(r) for r in by]
+
+    table = replaced(machine.gemm_table, step.gemms, 4)
+    kernels = replaced(machine.kernel_table, step.kernels, 3)
     start = dict(machine.allreduce_start_in_step)
     if step.allreduce_bytes > 0:
         start[float(step.allreduce_bytes)] = step.allreduce_start_s
-    return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, allreduce_start_in_step=start,
+    return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, kernel_table=kernels,
+                   allreduce_start_in_step=start,
                    provenance={**machine.provenance, "step_calibration": label})
 
 

@@ -196,7 +196,9 @@ class Machine:
     same measured at given latencies (a cell at one of them takes its own, linear between them);
     allreduce_start_in_step: the hand-off (time inside start_allreduce) of a message of these sizes
     as a decode step meets it, right after the module's GEMMs (the cell's calibration), used instead
-    of the table's for the caller's share; ranks_per_node: beyond it a TP group's all-reduce also
+    of the table's for the caller's share; kernel_table: the other kernels of a decode step (decode 1)
+    or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
+    at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node: beyond it a TP group's all-reduce also
     crosses nodes. activation_bytes, wire_bytes, kv_read: the software's
     storage of activations/KV cache, all-reduced elements and attention reads (None: the app's).
     """
@@ -217,6 +219,7 @@ class Machine:
     allreduce_start_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the hand-off in a step
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
+    kernel_table: list = field(default_factory=list)  # [kernel, decode, rows, keys, seconds per call]
     activation_bytes: int | None = None
     wire_bytes: int | None = None
     kv_read: str | None = None
@@ -283,6 +286,14 @@ class Machine:
             return float(np.interp(m, ms, ts))
         m0, t0 = (ms[0], ts[0]) if m < ms[0] else (ms[-1], ts[-1])
         return t0 * formula(m) / formula(m0)
+
+    def measured_kernel(self, name: str, decode: bool, rows: int) -> tuple[float, int] | None:
+        """(seconds per call, keys per query it attended) of a decode step's (or a prefill's) kernel
+        measured at `rows` tokens, or None."""
+        for kernel, dec, r, keys, seconds in self.kernel_table:
+            if kernel == name and bool(dec) == decode and int(r) == rows:
+                return float(seconds), int(keys)
+        return None
 
     # -- communication -----------------------------------------------------------------------
     def _table(self, ranks: int):
@@ -358,31 +369,44 @@ def _costs(w: Workload, mc: Machine, tokens: int, ctx: np.ndarray, prefill: bool
     def gemm(m, n, k, decode=not prefill):
         return mc.gemm_s(m, n, k, decode, wb, a)
 
-    norm = mc.kernel_s(2.0 * T * d * a + d * 4)
-    rope = 2 * mc.kernel_s(2.0 * T * (Hl + Kl) * dh * a)
-    append = mc.kernel_s(4.0 * T * Kl * dh * a)
-    if prefill:
-        S = w.prompt_len
-        pairs = B * S * (S + 1) / 2.0
-        att_flops = 4.0 * Hl * dh * pairs
-        att_bytes = 2.0 * B * S * Kl * dh * a + 2.0 * T * Hl * dh * a
-    else:
-        keys = np.full_like(ctx, w.prompt_len + w.gen_len - 1, dtype=float) if w.kv_read == "full" else ctx
-        att_flops = 4.0 * B * Hl * dh * keys
-        att_bytes = 2.0 * B * Kl * keys * dh * a + 2.0 * T * Hl * dh * a
-    # Split attention: the chunk kernel and the combine pass.
-    attention_core = mc.kernel_s(att_bytes, att_flops, mc.attention_flops or mc.flops) + mc.kernel_overhead_s
-    silu = mc.kernel_s(3.0 * T * Fl * a)
-    add = mc.kernel_s(3.0 * T * d * a)
+    def measured(name, formula):
+        """A kernel's time per call measured in the cell's replayed forward, else `formula`."""
+        m = mc.measured_kernel(name, not prefill, T)
+        return formula if m is None else m[0]
+
+    norm = measured("rms_norm", mc.kernel_s(2.0 * T * d * a + d * 4))
+    rope = measured("apply_rope", 2 * mc.kernel_s(2.0 * T * (Hl + Kl) * dh * a))  # measured: queries and keys
+    append = measured("append_kv", mc.kernel_s(4.0 * T * Kl * dh * a))
+
+    def attention_formula(keys):
+        if prefill:
+            S = w.prompt_len
+            pairs = B * S * (S + 1) / 2.0
+            flops, nbytes = 4.0 * Hl * dh * pairs, 2.0 * B * S * Kl * dh * a + 2.0 * T * Hl * dh * a
+        else:
+            flops, nbytes = 4.0 * B * Hl * dh * keys, 2.0 * B * Kl * keys * dh * a + 2.0 * T * Hl * dh * a
+        # Split attention: the chunk kernel and the combine pass.
+        return mc.kernel_s(nbytes, flops, mc.attention_flops or mc.flops) + mc.kernel_overhead_s
+
+    keys = np.full_like(ctx, w.prompt_len + w.gen_len - 1, dtype=float) if w.kv_read == "full" else ctx
+    attention_core = attention_formula(keys)
+    at = mc.measured_kernel("causal_attention", not prefill, T)
+    if at is not None and prefill:
+        attention_core = at[0]
+    elif at is not None:  # measured at one step's keys: the others by the formula's ratio
+        measured_keys = w.prompt_len + w.gen_len - 1 if w.kv_read == "full" else at[1]
+        attention_core = at[0] * attention_core / attention_formula(measured_keys)
+    silu = measured("silu_mul", mc.kernel_s(3.0 * T * Fl * a))
+    add = measured("add_into", mc.kernel_s(3.0 * T * d * a))
 
     attention = norm + gemm(T, qkv, d) + rope + append + attention_core + gemm(T, d, Hl * dh)
     mlp = norm + gemm(T, 2 * Fl, d) + silu + gemm(T, d, Fl)
     parallel = (norm + gemm(T, qkv + 2 * Fl, d) + rope + append + attention_core + silu
                 + gemm(T, d, Hl * dh) + gemm(T, d, Fl) + add)
-    head = mc.kernel_s(2.0 * T * d * a)
+    head = measured("embed_tokens", mc.kernel_s(2.0 * T * d * a))
     # The LM head sees the last position of each sequence: B rows, a decode-shaped GEMM.
-    tail = (mc.kernel_s(2.0 * B * d * a) + mc.kernel_s(2.0 * B * d * a + d * 4) + gemm(B, V, d, decode=True)
-            + mc.kernel_s(1.0 * B * V * a))
+    tail = (measured("gather_last", mc.kernel_s(2.0 * B * d * a)) + measured("rms_norm", mc.kernel_s(2.0 * B * d * a + d * 4))
+            + gemm(B, V, d, decode=True) + mc.kernel_s(1.0 * B * V * a))
     ones = np.ones_like(ctx, dtype=float)
     return Costs(*(np.asarray(x, float) * ones for x in (attention, mlp, parallel, add, head, tail)))
 

@@ -325,24 +325,32 @@ def noise_floor(result: pd.DataFrame) -> str:
 # Curves over the emulated link latency (the latency-sweep figure)
 
 
+def _median_rows(tables: list[list]) -> list:
+    """Rows of several tables whose last column is seconds: one row per key (the other columns),
+    the median of its seconds."""
+    times: dict[tuple, list] = {}
+    for table in tables:
+        for row in table:
+            times.setdefault(tuple(row[:-1]), []).append(row[-1])
+    return [[*k, float(np.median(v))] for k, v in times.items()]
+
+
 def pooled_machine(machines: list[Machine]) -> Machine:
     """One machine from several jobs' calibrations: the median of every roofline number, of every
-    measured GEMM time and of every cell's all-reduce hand-off per size (the all-reduce tables are
-    the first's: the same ladder-allreduce files)."""
+    measured GEMM and kernel time and of every cell's all-reduce hand-off per size (the all-reduce
+    tables are the first's: the same ladder-allreduce files)."""
     base = machines[0]
     if len(machines) == 1:
         return base
-    times: dict[tuple, list] = {}
     handoffs: dict[float, list] = {}
     for m in machines:
-        for row in m.gemm_table:
-            times.setdefault(tuple(row[:4]), []).append(row[4])
         for size, seconds in m.allreduce_start_in_step.items():
             handoffs.setdefault(size, []).append(seconds)
     return Machine(**{**vars(base), "name": f"median of {len(machines)} calibrations",
                       "mem_bw_Bps": float(np.median([m.mem_bw_Bps for m in machines])),
                       "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
-                      "gemm_table": [[*k, float(np.median(v))] for k, v in times.items()],
+                      "gemm_table": _median_rows([m.gemm_table for m in machines]),
+                      "kernel_table": _median_rows([m.kernel_table for m in machines]),
                       "allreduce_start_in_step": {k: float(np.median(v)) for k, v in handoffs.items()}})
 
 

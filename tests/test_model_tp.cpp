@@ -5,11 +5,16 @@
 #include "kernels/gemm.hpp"
 #include "bench/step_graph.hpp"
 #include "model/shard.hpp"
+#include "model/transformer.hpp"
+#include "model/weight_source.hpp"
+#include "model/weights.hpp"
 #include "harness.hpp"
 #include "reference_model.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
+
+#include <array>
 
 namespace lb {
 namespace {
@@ -139,6 +144,63 @@ TEST_F(TensorParallel, KvHeadsReplicatedWhenRanksOutnumberThem) {
     const Shard last = Shard::of(cfg_, size_ - 1, size_);
     EXPECT_EQ(last.kv_heads, 1);
     EXPECT_EQ(last.kv0, 0);
+  }
+}
+
+// Counts forward's kernel hooks, and that each begins and ends before the next begins.
+class KernelCounter final : public ModuleObserver {
+ public:
+  void kernel_begin(Kernel k) override {
+    EXPECT_FALSE(open_) << kernel_name(k) << " began inside " << kernel_name(last_);
+    open_ = true;
+    last_ = k;
+  }
+  void kernel_end(Kernel k) override {
+    EXPECT_TRUE(open_ && k == last_) << kernel_name(k) << " ended, not begun";
+    open_ = false;
+    ++calls[size_t(k)];
+  }
+  std::array<int64_t, kKernelKinds> calls{};
+
+ private:
+  bool open_ = false;
+  Kernel last_ = Kernel::Embed;
+};
+
+// The kernel hooks (the cell's calibration times a decode step through them) see every kernel of
+// forward once, in both block kinds, and an observed forward computes exactly what a plain one does.
+TEST_F(TensorParallel, KernelHooksSeeEveryKernelAndChangeNothing) {
+  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, DType::F32);
+  const Shard shard = Shard::of(cfg_, rank_, size_);
+  Transformer model(cfg_, shard, load_weights(cfg_, shard, *src_), *comm);
+  model.reserve(kBatch, kPromptLen, kPromptLen + 1);
+  Tokens tokens("tokens", kBatch, kPromptLen);
+  auto h = Kokkos::create_mirror_view(tokens);
+  for (size_t i = 0; i < prompt_.size(); ++i) h.data()[i] = prompt_[i];
+  Kokkos::deep_copy(tokens, h);
+  const int64_t L = cfg_.num_layers;
+  const bool biased = model.weights().layers[0].bqkv.extent(0) > 0;
+  for (const Variant v : {Variant::Standard, Variant::Parallel}) {
+    const Schedule schedule(v, cfg_, size_);
+    const std::vector<double> plain = testing::to_host(model.forward(tokens, 0, schedule));
+    KernelCounter counter;
+    model.set_observer(&counter);
+    const std::vector<double> observed = testing::to_host(model.forward(tokens, 0, schedule));
+    model.set_observer(nullptr);
+    EXPECT_EQ(observed, plain) << to_string(v);
+    const bool parallel = v == Variant::Parallel;
+    const auto calls = [&](Kernel k) { return counter.calls[size_t(k)]; };
+    for (const Kernel k : {Kernel::Rope, Kernel::AppendKv, Kernel::Attention, Kernel::GemmO, Kernel::SiluMul,
+                           Kernel::GemmDown})
+      EXPECT_EQ(calls(k), L) << to_string(v) << " " << kernel_name(k);
+    for (const Kernel k : {Kernel::Embed, Kernel::GatherLast, Kernel::GemmLmHead})
+      EXPECT_EQ(calls(k), 1) << to_string(v) << " " << kernel_name(k);
+    EXPECT_EQ(calls(Kernel::RmsNorm), (parallel ? L : 2 * L) + 1) << to_string(v);
+    EXPECT_EQ(calls(Kernel::AddInto), 2 * L) << to_string(v);  // parallel: the block's sum and its settle
+    EXPECT_EQ(calls(Kernel::GemmQkv), parallel ? 0 : L) << to_string(v);
+    EXPECT_EQ(calls(Kernel::GemmGateUp), parallel ? 0 : L) << to_string(v);
+    EXPECT_EQ(calls(Kernel::GemmFusedIn), parallel ? L : 0) << to_string(v);
+    EXPECT_EQ(calls(Kernel::Bias) > 0, biased) << to_string(v);
   }
 }
 

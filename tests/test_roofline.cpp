@@ -7,6 +7,7 @@
 #include "kernels/gemm.hpp"
 #include "model/model_config.hpp"
 #include "model/weight_source.hpp"
+#include "model/transformer.hpp"
 #include "model/weights.hpp"
 
 #include "harness.hpp"
@@ -21,6 +22,8 @@
 #include <cmath>
 #include <tuple>
 #include <filesystem>
+#include <map>
+#include <string>
 
 namespace lb {
 namespace {
@@ -243,18 +246,20 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
 
 // The cell's calibration times exactly the GEMM shapes the roofline lists for the cell (the
 // model's own weight matrices: calls = copies = the layers, 1 for the LM head), one sample per
-// round, at TP > 1 the hand-off of a decode all-reduce (and at TP 1 none), and
-// store_step_calibration writes it with the cell as /roofline/step/<cell>.
+// round, every other kernel of the replayed decode step as often as a step calls it, at TP > 1
+// the hand-off of a decode all-reduce (and at TP 1 none), and store_step_calibration writes it
+// with the cell as /roofline/step/<cell>.
 TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const ModelConfig cfg = load_model_config(testing::source_path("configs/models/tiny"));
   const Shard shard = Shard::of(cfg, rank, size);
-  const ModelWeights w = load_weights(cfg, shard, *make_random_source(5));
   auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, DType::F32);
+  Transformer model(cfg, shard, load_weights(cfg, shard, *make_random_source(5)), *comm);
   const Cell cell{3, 4, 6};
-  StepCalibrator calibrator(w, cell.batch, cell.batch * cell.prompt_len, *comm);
+  model.reserve(cell.batch, cell.prompt_len, cell.prompt_len + cell.gen_len - 1);
+  StepCalibrator calibrator(model, cell);
   EXPECT_EQ(calibrator.result(MPI_COMM_WORLD).rounds, 0);
   for (int r = 0; r < 3; ++r) calibrator.round(MPI_COMM_WORLD);
   const StepCalibration c = calibrator.result(MPI_COMM_WORLD);
@@ -277,6 +282,24 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     EXPECT_TRUE(g.best_s > 0 && g.best_s <= g.median_s && std::isfinite(g.median_s)) << i;
     EXPECT_EQ(g.calls, i == 4 ? 1 : cfg.num_layers) << i;
     EXPECT_EQ(g.copies, g.calls) << i;
+  }
+  // The replayed forwards' other kernels, each seen as often as a forward calls it; attention with
+  // the mean decode step's keys and the prefill's last query's.
+  const int64_t L = cfg.num_layers;
+  const std::map<std::string, int64_t> want_calls = {
+      {"embed_tokens", 1}, {"rms_norm", 2 * L + 1}, {"apply_rope", L},  {"append_kv", L},
+      {"causal_attention", L}, {"silu_mul", L}, {"add_into", 2 * L}, {"gather_last", 1}};
+  for (const bool decode : {true, false}) {
+    std::map<std::string, int64_t> got_calls;
+    for (const KernelTiming& k : c.kernels) {
+      if (k.decode != decode) continue;
+      got_calls[k.name] = k.calls;
+      EXPECT_EQ(k.rows, decode ? cell.batch : cell.batch * cell.prompt_len) << k.name;
+      EXPECT_TRUE(k.best_s > 0 && k.best_s <= k.median_s && std::isfinite(k.median_s)) << k.name;
+      const int64_t keys = decode ? cell.prompt_len + (cell.gen_len - 2) / 2 + 1 : cell.prompt_len;
+      EXPECT_EQ(k.keys, k.name == "causal_attention" ? keys : 0) << k.name;
+    }
+    EXPECT_EQ(got_calls, want_calls) << decode;  // tiny has no biases
   }
   if (size > 1) {  // a decode step's message: batch x d floats
     EXPECT_EQ(c.allreduce_bytes, int64_t(cell.batch * cfg.hidden_size * sizeof(real)));
@@ -324,6 +347,27 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   for (size_t i = 0; i < t.size(); ++i) {
     EXPECT_EQ(median[i], t[i].median_s) << i;
     EXPECT_EQ(best[i], t[i].best_s) << i;
+  }
+  for (const KernelTiming& k : c.kernels) {  // one group each: seconds per call, and attention's keys
+    const hid_t kg = H5Gopen2(g, ((k.decode ? "kernel/decode/" : "kernel/prefill/") + k.name).c_str(), H5P_DEFAULT);
+    ASSERT_GE(kg, 0) << k.name;
+    double time_s = -1;
+    int64_t calls = -1, keys = -1;
+    const auto attr = [&](const char* name, hid_t type, void* value) {
+      const hid_t a = H5Aopen(kg, name, H5P_DEFAULT);
+      EXPECT_GE(a, 0) << k.name << " " << name;
+      EXPECT_GE(H5Aread(a, type, value), 0);
+      H5Aclose(a);
+    };
+    attr("time_s", H5T_NATIVE_DOUBLE, &time_s);
+    attr("calls", H5T_NATIVE_INT64, &calls);
+    EXPECT_EQ(time_s, k.median_s) << k.name;
+    EXPECT_EQ(calls, k.calls) << k.name;
+    if (k.name == "causal_attention") {
+      attr("keys", H5T_NATIVE_INT64, &keys);
+      EXPECT_EQ(keys, k.keys);
+    }
+    H5Gclose(kg);
   }
   H5Gclose(g);
   H5Fclose(file);

@@ -213,6 +213,39 @@ def test_decode_step_of_the_app_on_a_formula_machine_by_hand():
     assert p.attention_ms == pytest.approx(1e3 * attention)
 
 
+def test_measured_kernels_replace_their_formulas():
+    # The same cell with every non-GEMM kernel of a decode step measured (the cell's replayed step):
+    # each is its measured time per call; attention, measured at 14 keys, scales with the keys by
+    # the formula's ratio (here exactly linear: bandwidth-bound, no overhead); the unmeasured argmax
+    # keeps its formula. The prefill takes its own measured attention (10 rows), nothing of the decode's.
+    s = Shape("s", layers=1, hidden=64, heads=4, kv_heads=2, ffn=128, vocab=100)
+    w = Workload(s, tp=2, batch=1, prompt_len=10, gen_len=2, act_bytes=4, weight_bytes=4)
+    base = Machine(mem_bw_Bps=1e9, gemm_flops=1e15, allreduce={"on": {"alpha_s": 1e-5, "busbw_Bps": 1e9}})
+    dh, Hl, Kl, c = 16, 2, 1, 11
+    decode = [["rms_norm", 1, 1, 0, 1e-5], ["apply_rope", 1, 1, 0, 2e-5], ["append_kv", 1, 1, 0, 3e-5],
+              ["causal_attention", 1, 1, 14, 4e-5], ["silu_mul", 1, 1, 0, 5e-5], ["add_into", 1, 1, 0, 6e-5],
+              ["embed_tokens", 1, 1, 0, 7e-5], ["gather_last", 1, 1, 0, 8e-5]]
+    others = [["rms_norm", 1, 4, 0, 1.0],  # another batch's
+              ["causal_attention", 0, 10, 10, 1e-3]]  # the prefill's (B * S = 10 rows)
+    p0, = predict(w, base, ("upper-bound",))
+    p, = predict(w, Machine(**{**vars(base), "kernel_table": decode + others}), ("upper-bound",))
+
+    def attention_bytes(keys):
+        return 2 * Kl * keys * dh * 4 + 2 * Hl * dh * 4
+
+    attention = 4e-5 * attention_bytes(c) / attention_bytes(14)
+    formula = {"norm": (2 * 64 * 4 + 64 * 4) / 1e9, "rope": 2 * 2 * (Hl + Kl) * dh * 4 / 1e9,
+               "append": 4 * Kl * dh * 4 / 1e9, "attention": attention_bytes(c) / 1e9, "silu": 3 * 64 * 4 / 1e9,
+               "add": 3 * 64 * 4 / 1e9, "embed": 2 * 64 * 4 / 1e9, "gather": 2 * 64 * 4 / 1e9}
+    # Per step: embed, 2 norms + rope + append + attention + silu + 2 adds, gather and the final norm.
+    measured = 7e-5 + 2 * 1e-5 + 2e-5 + 3e-5 + attention + 5e-5 + 2 * 6e-5 + 8e-5 + 1e-5
+    formulas = (formula["embed"] + 2 * formula["norm"] + formula["rope"] + formula["append"] + formula["attention"]
+                + formula["silu"] + 2 * formula["add"] + formula["gather"] + formula["norm"])
+    assert p.step_s - p0.step_s == pytest.approx(measured - formulas, rel=1e-9)
+    prefill_attention = (2 * 10 * Kl * dh * 4 + 2 * 10 * Hl * dh * 4) / 1e9  # bandwidth-bound
+    assert p.prefill_s - p0.prefill_s == pytest.approx(1e-3 - prefill_attention, rel=1e-9)
+
+
 def test_allreduce_from_alpha_and_bus_bandwidth_and_across_nodes():
     m = Machine(allreduce={"on": {"alpha_s": 1e-5, "busbw_Bps": 1e11}, "off": {"alpha_s": 4e-5, "busbw_Bps": 1e10},
                            "inter_node": {"alpha_s": 2e-5, "busbw_Bps": 5e10}}, ranks_per_node=8)

@@ -1,5 +1,6 @@
 """`predict`, `--check`, `fit-paper` and the predicted columns: calibration read from synthetic
 --roofline and ladder-allreduce files, expectations derived from the model on the same inputs."""
+import math
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,23 @@ def test_the_handoff_comes_from_the_cell_where_measured_and_the_interference_exc
     job_std, cell_std = steps["job"][0], steps["cell"][0]
     assert cell_std.step_s - job_std.step_s == pytest.approx(4 * 7e-5)
     assert cell_std.handoff_ms == pytest.approx(4 * 0.09) and job_std.handoff_ms == pytest.approx(4 * 0.02)
+
+
+def test_a_cells_kernels_replace_the_formulas_and_pool_by_their_median(tmp_path):
+    # The cell's replayed decode step and prefill: their kernels reach the cell's machine (attention
+    # with its keys) and, pooled over jobs, each (kernel, decode, rows) takes the median.
+    kernels = [["rms_norm", 1, 1, 0, 2e-6], ["causal_attention", 1, 1, 20, 9e-6], ["causal_attention", 0, 16, 16, 3e-5]]
+    roofline = {**ROOFLINE, "step": {(1, 16, 8): ([], 0.0, 0, kernels)}}
+    path = tmp_path / "run.h5"
+    write_result(path, {(v, 1): 1.0 for v in VARIANTS}, model="toy", tp=1, prompt_len=16, gen_len=8, device="cpu",
+                 dtype="fp32", model_config=CONFIG, roofline=roofline)
+    cell = Calibrations.discover([tmp_path]).for_cell(str(path), 1, 16, 8)
+    assert sorted(cell.kernel_table) == sorted(kernels)
+    assert cell.measured_kernel("causal_attention", True, 1) == (9e-6, 20)
+    assert cell.measured_kernel("causal_attention", False, 16) == (3e-5, 16)
+    assert cell.measured_kernel("causal_attention", True, 4) is None
+    machines = [Machine(name=f"m{i}", kernel_table=[["rms_norm", 1, 1, 0, t]]) for i, t in enumerate((1e-6, 3e-6, 2e-6))]
+    assert pooled_machine(machines).kernel_table == [["rms_norm", 1, 1, 0, 2e-6]]
 
 
 def test_pooling_takes_the_median_of_the_cells_handoffs():

@@ -37,7 +37,8 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_flag("--save-logits", o.save_logits, "store rank 0's prefill logits at the last prompt position");
   app.add_flag("--roofline", o.roofline,
                "measure STREAM read/copy/triad and the run's GEMM shapes on every rank first, report each run as % "
-               "of them, and calibrate each cell between its generations (its GEMMs on the model's weights, the "
+               "of them, and calibrate each cell between its generations (a prefill and a decode step timed kernel by kernel, the "
+               "other GEMMs on the model's weights, the "
                "all-reduce hand-off; docs/measurement.md)");
   o.cuda_graph = StepGraph::available();
   app.add_flag("--cuda-graph,!--no-cuda-graph", o.cuda_graph,

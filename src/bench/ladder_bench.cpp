@@ -74,8 +74,7 @@ CellMeasurement measure_cell(Transformer& model, const std::vector<Schedule>& sc
   Generator gen(model, c.batch, c.prompt_len, c.gen_len, o.cuda_graph);
   std::unique_ptr<StepCalibrator> calibrator;
   if (o.roofline)
-    calibrator = std::make_unique<StepCalibrator>(model.weights(), c.batch,
-                                                  std::min(c.batch * c.prompt_len, kPrefillGemmRowsMax), model.comm());
+    calibrator = std::make_unique<StepCalibrator>(model, c);
   for (int64_t w = 0; w < o.warmup && !stop; ++w)
     for (size_t i = 0; i < schedules.size() && !stop; ++i) {
       barrier(world);

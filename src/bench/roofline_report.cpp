@@ -73,6 +73,14 @@ void store_step_calibration(ResultsFile& f, const std::string& path, const Cell&
                  {"rounds", int64_t(c.rounds)}, {"allreduce_bytes", c.allreduce_bytes}};
   g.double_attrs = {{"allreduce_start_s", c.allreduce_start_s}};
   f.write_group(path, g);
+  // The replayed forwards' other kernels: one group each, seconds per call.
+  for (const KernelTiming& k : c.kernels) {
+    GroupRecord kg;
+    kg.int_attrs = {{"rows", k.rows}, {"calls", k.calls}};
+    if (k.keys > 0) kg.int_attrs.push_back({"keys", k.keys});
+    kg.double_attrs = {{"time_s", k.median_s}, {"time_best_s", k.best_s}};
+    f.write_group(path + (k.decode ? "/kernel/decode/" : "/kernel/prefill/") + k.name, kg);
+  }
 }
 
 void print_step_calibration(std::FILE* out, const Cell& cell, const StepCalibration& c) {
@@ -83,6 +91,11 @@ void print_step_calibration(std::FILE* out, const Cell& cell, const StepCalibrat
   for (const GemmTiming& x : c.gemms)
     std::fprintf(out, " %s %lldx%lldx%lld %.1f us;", x.shape.decode ? "decode" : "prefill", (long long)x.shape.m,
                  (long long)x.shape.n, (long long)x.shape.k, x.median_s * 1e6);
+  for (const KernelTiming& k : c.kernels) {
+    std::fprintf(out, " %s %s %.1f us", k.decode ? "decode" : "prefill", k.name.c_str(), k.median_s * 1e6);
+    if (k.keys > 0) std::fprintf(out, " (%lld keys)", (long long)k.keys);
+    std::fprintf(out, ";");
+  }
   std::fprintf(out, "\n");
 }
 

@@ -9,12 +9,40 @@
 namespace lb {
 
 namespace {
-// The decode kinds, in the order a decode step meets them; the prefill's follow.
-enum KindIndex { kQkv, kO, kGateUp, kDown, kLmHead, kFusedIn, kDecodeKinds };
+// The projections timed outside the replayed forwards: the standard module's four (the hand-off
+// pass's GEMMs, not timed), the parallel block's fused input at decode and at prefill rows.
+enum KindIndex { kQkv, kO, kGateUp, kDown, kFusedIn, kFusedInPrefill };
+// The replayed forwards, in a round's order; each records seconds then calls per Kernel.
+enum Replay { kPrefill, kDecode, kReplays };
+constexpr size_t kClock = 2 * kKernelKinds;
+bool is_gemm(Kernel k) { return k >= Kernel::GemmQkv; }
+
+// Seconds and calls per kernel kind of the forwards it observes, each kernel fenced.
+class KernelClock final : public ModuleObserver {
+ public:
+  explicit KernelClock(double* seconds_then_calls) : out_(seconds_then_calls) {}
+  void kernel_begin(Kernel) override { timer_.start(); }
+  void kernel_end(Kernel k) override {
+    out_[int(k)] += timer_.stop();
+    out_[kKernelKinds + int(k)] += 1;
+  }
+
+ private:
+  double* out_;
+  TrialTimer timer_;
+};
 }  // namespace
 
-StepCalibrator::StepCalibrator(const ModelWeights& w, int64_t batch, int64_t prefill_rows, Comm& comm) : comm_(comm) {
-  std::vector<std::vector<Weight>> groups(kDecodeKinds);
+StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell)
+    : model_(model),
+      no_communication_(Variant::UpperBound, model.config(), model.comm().size()),
+      prompt_("step_prompt", cell.batch, cell.prompt_len),
+      token_("step_token", cell.batch, 1),
+      // Decode steps sit at positions prompt_len .. prompt_len + gen_len - 2; attention's cost grows
+      // linearly with the position, so the mean position's is the mean step's.
+      position_(cell.prompt_len + (cell.gen_len - 2) / 2) {
+  const ModelWeights& w = model.weights();
+  std::vector<std::vector<Weight>> groups(kFusedIn + 1);
   for (const LayerWeights& l : w.layers) {
     groups[kQkv].push_back(l.wqkv);
     groups[kO].push_back(l.wo);
@@ -22,7 +50,6 @@ StepCalibrator::StepCalibrator(const ModelWeights& w, int64_t batch, int64_t pre
     groups[kDown].push_back(l.w2);
     groups[kFusedIn].push_back(l.w_in);
   }
-  groups[kLmHead].push_back(w.lm_head);
   const auto add = [&](const std::vector<Weight>& g, int64_t rows, bool decode) {
     Kind k;
     k.shape = {rows, g.front().rows(), g.front().cols(), decode};
@@ -32,39 +59,42 @@ StepCalibrator::StepCalibrator(const ModelWeights& w, int64_t batch, int64_t pre
     Kokkos::deep_copy(k.x, real(0.01));  // the time of a GEMM does not depend on its values
     kinds_.push_back(std::move(k));
   };
-  for (const std::vector<Weight>& g : groups) add(g, batch, true);
-  // The prefill's: the same matrices but the LM head (a prefill's LM head sees one row per sequence).
-  if (prefill_rows > 0)
-    for (int kind : {kQkv, kO, kGateUp, kDown, kFusedIn}) add(groups[size_t(kind)], prefill_rows, false);
-  message_ = Mat("step_allreduce", batch, kinds_[kO].shape.n);  // o_proj's output: [batch, d]
+  for (const std::vector<Weight>& g : groups) add(g, cell.batch, true);
+  add(groups[kFusedIn], std::min(cell.batch * cell.prompt_len, kPrefillGemmRowsMax), false);
+  message_ = Mat("step_allreduce", cell.batch, kinds_[kO].shape.n);  // o_proj's output: [batch, d]
   time_calls();  // warm-up, not kept
 }
 
 std::vector<double> StepCalibrator::time_calls() {
-  std::vector<double> t(kinds_.size() + 1, 0.0);
-  TrialTimer timer;
-  const auto call = [&](size_t kind, size_t matrix) {
-    Kind& k = kinds_[kind];
-    timer.start();
-    gemm_xwt(k.x, k.weights[matrix], k.y);
-    t[kind] += timer.stop();
+  std::vector<double> t(kReplays * kClock + kinds_.size() + 1, 0.0);
+  const auto replay = [&](Replay r, const Tokens& tokens, int64_t pos0) {  // every kernel, as the model runs it
+    KernelClock clock(t.data() + r * kClock);
+    model_.set_observer(&clock);
+    model_.forward(tokens, pos0, no_communication_);
+    model_.set_observer(nullptr);
   };
+  replay(kPrefill, prompt_, 0);
+  replay(kDecode, token_, position_);
+  double* const kind_s = t.data() + kReplays * kClock;
+  TrialTimer timer;
   const size_t layers = kinds_[kQkv].weights.size();
-  for (size_t l = 0; l < layers; ++l)
-    for (size_t kind : {kQkv, kO, kGateUp, kDown}) call(kind, l);
-  call(kLmHead, 0);
-  for (size_t l = 0; l < layers; ++l) call(kFusedIn, l);
-  for (size_t kind = kDecodeKinds; kind < kinds_.size(); ++kind)
-    for (size_t l = 0; l < layers; ++l) call(kind, l);
-  if (comm_.size() > 1) {
+  for (size_t kind : {kFusedIn, kFusedInPrefill})
+    for (size_t l = 0; l < layers; ++l) {
+      Kind& k = kinds_[kind];
+      timer.start();
+      gemm_xwt(k.x, k.weights[l], k.y);
+      kind_s[kind] += timer.stop();
+    }
+  if (model_.comm().size() > 1) {
     // A host clock around the call alone: the hand-off is the host thread's time, not the device's.
+    Comm& comm = model_.comm();
     const auto module = [&](size_t first, size_t second, size_t l) {
       gemm_xwt(kinds_[first].x, kinds_[first].weights[l], kinds_[first].y);
       gemm_xwt(kinds_[second].x, kinds_[second].weights[l], kinds_[second].y);
       const auto t0 = std::chrono::steady_clock::now();
-      const Comm::Ticket ticket = comm_.start_allreduce(message_.data(), message_.size());
+      const Comm::Ticket ticket = comm.start_allreduce(message_.data(), message_.size());
       t.back() += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      comm_.wait(ticket);
+      comm.wait(ticket);
     };
     for (size_t l = 0; l < layers; ++l) {
       module(kQkv, kO, l);
@@ -85,7 +115,7 @@ void StepCalibrator::round(MPI_Comm world) {
 StepCalibration StepCalibrator::result(MPI_Comm world) const {
   std::vector<double> s = seconds_;
   MPI_Allreduce(MPI_IN_PLACE, s.data(), int(s.size()), MPI_DOUBLE, MPI_MAX, world);
-  const size_t n = kinds_.size() + 1, rounds = s.size() / n;
+  const size_t n = kReplays * kClock + kinds_.size() + 1, rounds = s.size() / n;
   StepCalibration out;
   out.rounds = int(rounds);
   if (rounds == 0) return out;
@@ -94,17 +124,54 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     for (size_t r = 0; r < rounds; ++r) v.push_back(s[r * n + j] / divisor);
     return v;
   };
-  for (size_t kind = 0; kind + 1 < n; ++kind) {
-    const Kind& k = kinds_[kind];
-    const std::vector<double> per_call = column(kind, double(k.weights.size()));
+  struct Times {
+    double median_s, best_s;
+  };
+  const auto per_call = [&](size_t j, int64_t calls) {
+    const std::vector<double> v = column(j, double(calls));
+    return Times{median_of(v), *std::min_element(v.begin(), v.end())};
+  };
+  const auto gemm = [&](const GemmShape& shape, size_t j, int64_t calls) {
+    const Times t = per_call(j, calls);
     GemmTiming g;
-    g.shape = k.shape;
-    g.calls = g.copies = int64_t(k.weights.size());
-    g.best_s = *std::min_element(per_call.begin(), per_call.end());
-    g.median_s = median_of(per_call);
+    g.shape = shape;
+    g.calls = g.copies = calls;
+    g.median_s = t.median_s;
+    g.best_s = t.best_s;
     out.gemms.push_back(g);
+  };
+  const int64_t batch = token_.extent(0), prompt_len = prompt_.extent(1);
+  const auto calls_of = [&](Replay r, Kernel k) {  // the same every round
+    return int64_t(s[r * kClock + kKernelKinds + size_t(k)]);
+  };
+  const ModelWeights& w = model_.weights();
+  const std::pair<Kernel, const Weight&> projections[] = {{Kernel::GemmQkv, w.layers[0].wqkv},
+                                                          {Kernel::GemmO, w.layers[0].wo},
+                                                          {Kernel::GemmGateUp, w.layers[0].w13},
+                                                          {Kernel::GemmDown, w.layers[0].w2},
+                                                          {Kernel::GemmLmHead, w.lm_head}};
+  // Decode shapes, then the prefill's (whose LM head, on one row per sequence, is a decode shape).
+  for (const Replay r : {kDecode, kPrefill}) {
+    const bool decode = r == kDecode;
+    for (const auto& [k, weight] : projections)
+      if (decode || k != Kernel::GemmLmHead)
+        gemm({decode ? batch : batch * prompt_len, weight.rows(), weight.cols(), decode}, r * kClock + size_t(k),
+             calls_of(r, k));
+    const size_t fused = decode ? kFusedIn : kFusedInPrefill;
+    gemm(kinds_[fused].shape, kReplays * kClock + fused, int64_t(kinds_[fused].weights.size()));
   }
-  if (comm_.size() > 1) {
+  for (const Replay r : {kDecode, kPrefill})
+    for (int i = 0; i < kKernelKinds; ++i) {
+      const Kernel k = Kernel(i);
+      if (is_gemm(k) || calls_of(r, k) == 0) continue;
+      const Times t = per_call(r * kClock + size_t(i), calls_of(r, k));
+      const bool decode = r == kDecode;
+      // Attention's keys per query: the mean decode step's; in the prefill the last query's.
+      const int64_t keys = k != Kernel::Attention ? 0 : decode ? position_ + 1 : prompt_len;
+      out.kernels.push_back({kernel_name(k), decode, decode ? batch : batch * prompt_len, calls_of(r, k), keys,
+                             t.median_s, t.best_s});
+    }
+  if (model_.comm().size() > 1) {
     out.allreduce_start_s = median_of(column(n - 1, 1.0));
     out.allreduce_bytes = int64_t(message_.size() * sizeof(real));
   }

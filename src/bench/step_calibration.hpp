@@ -1,34 +1,55 @@
 // The cell's own calibration, measured between its generations (ladder-bench --roofline;
-// docs/measurement.md, "Performance model"): its GEMMs timed on the model's own weights, and the
-// all-reduce hand-off as a decode step meets it.
+// docs/measurement.md, "Performance model"): every kernel of a decode step timed on the model's
+// own weights, buffers and KV cache, and so is a prefill; the projections of the parallel block;
+// and the all-reduce hand-off as a decode step meets it.
 //
 // Why: the roofline's GEMM table is measured once, at the job's start, on copies of one matrix;
 // on a machine whose speed drifts by 10-20 % from minute to minute (a shared VM) that table and
 // the cell's steps can be minutes apart, and the performance model then misses by the drift, not
 // by its formulas (issue 17). These rounds run in the same minutes as the cell's samples, on the
-// same weight matrices (so the same caches see them). And the compute thread's time inside
-// start_allreduce (handing the all-reduce to the progress thread, which posts it on the same
-// core) is 4x longer right after a module's GEMMs than in ladder-allreduce's hot loop (CPU VM:
-// 80-115 us against 19 us), time no other calibration sees.
+// same weight matrices (so the same caches see them). A prefill and a decode step are replayed
+// through the model's own forward (upper-bound's schedule: no communication), each kernel fenced
+// and timed on its own: the model's per-kernel costs are then measured, not derived from bytes and
+// a STREAM bandwidth (CPU VM, demo-cpu at batch 4: the decode step's kernels between the GEMMs took
+// 1.6 ms, 4x what bytes / bandwidth gives; Kokkos Serial runs them as scalar loops). And the compute thread's time inside start_allreduce (handing the all-reduce
+// to the progress thread, which posts it on the same core) is 4x longer right after a module's
+// GEMMs than in ladder-allreduce's hot loop (CPU VM: 80-115 us against 19 us), time no other
+// calibration sees.
 #pragma once
 
+#include "bench/bench_options.hpp"
 #include "bench/roofline.hpp"
-#include "comm/comm.hpp"
-#include "model/weights.hpp"
+#include "model/module_observer.hpp"
+#include "model/schedule.hpp"
+#include "model/transformer.hpp"
 
 #include <mpi.h>
 
+#include <string>
 #include <vector>
 
 namespace lb {
+
+// A replayed forward's kernel other than a GEMM, per call: median and best round of each round's
+// mean over its `calls` (a round's time the slowest rank's), in a forward of `rows` tokens.
+struct KernelTiming {
+  std::string name;  // kernel_name(): rms_norm, apply_rope (a layer's queries and keys), ...
+  bool decode = true;  // the decode step's (else the prefill's)
+  int64_t rows = 0, calls = 0;
+  int64_t keys = 0;  // causal_attention: keys per query (the mean decode step's; the prefill's last query's)
+  double median_s = 0, best_s = 0;
+};
 
 struct StepCalibration {
   int rounds = 0;
   // Per GEMM shape, seconds per call: median and best round, each round's time the slowest rank's
   // (its sum over the shape's calls); `calls` the calls per round, `copies` the distinct matrices
   // they read (one per layer, one LM head). Decode shapes first (QKV, o_proj, gate/up, down_proj,
-  // LM head, fused input), then the prefill's (the same but the LM head).
+  // LM head: in the replayed step; the fused input: in a pass of its own), then the prefill's (the
+  // same but the LM head; the fused input at no more than kPrefillGemmRowsMax rows).
   std::vector<GemmTiming> gemms;
+  // The replayed decode step's other kernels, then the replayed prefill's.
+  std::vector<KernelTiming> kernels;
   // TP > 1: seconds inside start_allreduce of a decode step's all-reduce (`allreduce_bytes`) right
   // after the module's GEMMs: median round of each round's mean over its calls, the slowest rank's.
   double allreduce_start_s = 0;
@@ -37,34 +58,41 @@ struct StepCalibration {
 
 class StepCalibrator {
  public:
-  // Buffers for a decode step of `batch` rows and a prefill of `prefill_rows` (0: no prefill
-  // pass); the hand-off pass when `comm` has more than one rank. One untimed round on this rank
-  // (page faults, BLAS buffers). `w` and `comm` must outlive it.
-  StepCalibrator(const ModelWeights& w, int64_t batch, int64_t prefill_rows, Comm& comm);
+  // For the cell's prefill and decode steps; the hand-off pass when the model's Comm has more than
+  // one rank. One untimed round on this rank (page faults, BLAS buffers). `model` must outlive it
+  // and have been reserved for the cell.
+  StepCalibrator(Transformer& model, const Cell& cell);
 
-  // One round, on every rank at once (collective over `world` and the Comm): each layer's QKV,
-  // o_proj, gate/up and down_proj projections in a decode step's order, the LM head, every layer's
-  // fused input projection (the parallel block's: in a pass of its own, so that the rows of QKV
-  // and gate/up it shares are not fresh in the cache), the prefill's projections of every layer,
-  // each call timed on its own; then (TP > 1) each layer's attention GEMMs, its all-reduce (the
-  // start timed), the MLP's GEMMs and its all-reduce, as standard TP runs them.
+  // One round, on every rank at once (collective over `world` and the Comm), between two
+  // generations (the replayed forwards write the KV cache; the next prefill overwrites it): a
+  // prefill and a decode step (at the cell's mean decode position) through the model's forward,
+  // each kernel timed; every layer's fused input projection at decode and prefill rows (the
+  // parallel block's: in a pass of its own, so that the rows of QKV and gate/up it shares are not
+  // fresh in the cache), each call timed on its own; then (TP > 1) each layer's attention GEMMs, its
+  // all-reduce (the start timed), the MLP's GEMMs and its all-reduce, as standard TP runs them.
   void round(MPI_Comm world);
 
   // Collective: every rank must have made the same rounds. No GEMMs if no round was made.
   StepCalibration result(MPI_Comm world) const;
 
  private:
+  // A projection timed outside the step: views of the model's matrices, called in this order.
   struct Kind {
     GemmShape shape;
-    std::vector<Weight> weights;  // views of the model's matrices, called in this order
+    std::vector<Weight> weights;
     Mat x, y;
   };
-  // One pass: this rank's seconds per kind, then its mean seconds per start_allreduce (0 at TP 1).
+  // One pass: this rank's seconds and calls per kernel kind of the replayed prefill, then of the
+  // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce (0 at TP 1).
   std::vector<double> time_calls();
+  Transformer& model_;
+  Schedule no_communication_;
+  Tokens prompt_;    // [batch, prompt_len]: the replayed prefill's input
+  Tokens token_;     // [batch, 1]: the replayed decode step's
+  int64_t position_;  // its position: the cell's mean decode position
   std::vector<Kind> kinds_;
-  Comm& comm_;
   Mat message_;                  // a decode step's all-reduce, [batch, d]
-  std::vector<double> seconds_;  // [round][kinds + 1]
+  std::vector<double> seconds_;  // [round][2 replays * 2 * kKernelKinds + kinds + 1]
 };
 
 }  // namespace lb

@@ -58,38 +58,47 @@ void Transformer::attention_from_projection(int64_t l, Workspace& ws, int64_t S)
   const int64_t dh = cfg_.head_dim();
   const int64_t k_col0 = shard_.heads * dh, v_col0 = k_col0 + shard_.kv_heads * dh;
   const LayerWeights& lw = w_.layers[l];
-  if (lw.bqkv.extent(0)) add_bias(ws.in_proj, 0, lw.bqkv);  // the projection's bias comes before RoPE
-  apply_rope(ws.in_proj, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
-  apply_rope(ws.in_proj, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
-  append_kv(ws.in_proj, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]);
-  causal_attention(ws.in_proj, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
-  gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]);
+  if (lw.bqkv.extent(0)) kernel(Kernel::Bias, [&] { add_bias(ws.in_proj, 0, lw.bqkv); });  // before RoPE
+  kernel(Kernel::Rope, [&] {  // queries and keys, timed as one
+    apply_rope(ws.in_proj, 0, shard_.heads, dh, S, pos_, rope_.cos, rope_.sin);
+    apply_rope(ws.in_proj, k_col0, shard_.kv_heads, dh, S, pos_, rope_.cos, rope_.sin);
+  });
+  kernel(Kernel::AppendKv, [&] { append_kv(ws.in_proj, k_col0, v_col0, S, pos_, k_cache_[l], v_cache_[l]); });
+  kernel(Kernel::Attention, [&] {
+    causal_attention(ws.in_proj, shard_.heads, S, pos_, k_cache_[l], v_cache_[l], ws.attn_partials, ws.attn);
+  });
+  kernel(Kernel::GemmO, [&] { gemm_xwt(ws.attn, lw.wo, ws.module_out[kAttention]); });
   // Rank 0 alone holds o_proj's bias (weights.hpp): its partial sum carries it into the
   // all-reduce once, so the module's output has it once in every variant's schedule.
-  if (lw.bo.extent(0)) add_bias(ws.module_out[kAttention], 0, lw.bo);
+  if (lw.bo.extent(0)) kernel(Kernel::Bias, [&] { add_bias(ws.module_out[kAttention], 0, lw.bo); });
 }
 
 // Spec step 8 after the column-parallel gate/up projection (the columns after QKV): SwiGLU,
 // row-parallel down_proj.
 void Transformer::mlp_from_projection(int64_t l, Workspace& ws) {
   const LayerWeights& lw = w_.layers[l];
-  if (lw.b13.extent(0)) add_bias(ws.in_proj, qkv_width(), lw.b13);
-  silu_mul(ws.in_proj, qkv_width(), ws.act);
-  gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]);
-  if (lw.b2.extent(0)) add_bias(ws.module_out[kMlp], 0, lw.b2);  // rank 0 only, as o_proj's
+  if (lw.b13.extent(0)) kernel(Kernel::Bias, [&] { add_bias(ws.in_proj, qkv_width(), lw.b13); });
+  kernel(Kernel::SiluMul, [&] { silu_mul(ws.in_proj, qkv_width(), ws.act); });
+  kernel(Kernel::GemmDown, [&] { gemm_xwt(ws.act, lw.w2, ws.module_out[kMlp]); });
+  if (lw.b2.extent(0)) kernel(Kernel::Bias, [&] { add_bias(ws.module_out[kMlp], 0, lw.b2); });  // rank 0 only
 }
 
 // Spec steps 1-4 (attention) or 6-8 (MLP) on this rank: the module's norm, its column-parallel
 // input projection (a row block of the fused w_in, into its columns of in_proj) and its body.
 void Transformer::compute_module(int64_t l, Module m, Workspace& ws, int64_t S) {
   const LayerWeights& lw = w_.layers[l];
-  rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed);
+  kernel(Kernel::RmsNorm,
+         [&] { rms_norm(ws.x, m == kAttention ? lw.attn_norm : lw.mlp_norm, real(cfg_.rms_norm_eps), ws.normed); });
   const int64_t q = qkv_width();
   if (m == kAttention) {
-    gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
+    kernel(Kernel::GemmQkv, [&] {
+      gemm_xwt(ws.normed, lw.wqkv, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(int64_t(0), q)));
+    });
     attention_from_projection(l, ws, S);
   } else {
-    gemm_xwt(ws.normed, lw.w13, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
+    kernel(Kernel::GemmGateUp, [&] {
+      gemm_xwt(ws.normed, lw.w13, Kokkos::subview(ws.in_proj, Kokkos::ALL, std::make_pair(q, int64_t(ws.in_proj.extent(1)))));
+    });
     mlp_from_projection(l, ws);
   }
 }
@@ -98,11 +107,11 @@ void Transformer::compute_module(int64_t l, Module m, Workspace& ws, int64_t S) 
 // outputs summed locally into module_out[kAttention] (one all-reduce per layer).
 void Transformer::compute_parallel_block(int64_t l, Workspace& ws, int64_t S) {
   const LayerWeights& lw = w_.layers[l];
-  rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed);
-  gemm_xwt(ws.normed, lw.w_in, ws.in_proj);
+  kernel(Kernel::RmsNorm, [&] { rms_norm(ws.x, lw.attn_norm, real(cfg_.rms_norm_eps), ws.normed); });
+  kernel(Kernel::GemmFusedIn, [&] { gemm_xwt(ws.normed, lw.w_in, ws.in_proj); });
   attention_from_projection(l, ws, S);
   mlp_from_projection(l, ws);
-  add_into(ws.module_out[kAttention], ws.module_out[kMlp]);
+  kernel(Kernel::AddInto, [&] { add_into(ws.module_out[kAttention], ws.module_out[kMlp]); });
 }
 
 const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) {
@@ -112,7 +121,7 @@ const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) 
   if (schedule.tp() != comm_.size() || schedule.modules() != 2 * cfg_.num_layers)
     throw std::logic_error("Transformer::forward: the schedule was made for another model or TP degree");
   Workspace& ws = workspace(B * S);
-  embed_tokens(tokens, w_.embed, ws.x);
+  kernel(Kernel::Embed, [&] { embed_tokens(tokens, w_.embed, ws.x); });
 
   // At most one pending (computed, not yet added) output per module kind.
   struct Pending {
@@ -130,7 +139,7 @@ const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) 
       comm_.wait(pending[m].ticket);
       if (observer_) observer_->wait_end(pending[m].index);
     }
-    add_into(ws.x, ws.module_out[m]);
+    kernel(Kernel::AddInto, [&] { add_into(ws.x, ws.module_out[m]); });
     pending[m].active = false;
   };
   const auto settle_through = [&](int64_t index) {  // in module order: a fixed summation order
@@ -160,9 +169,9 @@ const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) 
   }
   settle_through(schedule.modules());
 
-  gather_last(ws.x, S, last_);
-  rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_);
-  gemm_xwt(last_normed_, w_.lm_head, logits_);
+  kernel(Kernel::GatherLast, [&] { gather_last(ws.x, S, last_); });
+  kernel(Kernel::RmsNorm, [&] { rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_); });
+  kernel(Kernel::GemmLmHead, [&] { gemm_xwt(last_normed_, w_.lm_head, logits_); });
   return logits_;
 }
 

@@ -38,7 +38,8 @@ class Transformer {
   const Mat& forward(const Tokens& tokens, const Schedule& schedule);
   const Mat& logits() const { return logits_; }
 
-  // Tell `observer` about every module of the following forwards (nullptr: stop; the default).
+  // Tell `observer` about every module and kernel of the following forwards (nullptr: stop; the
+  // default).
   void set_observer(ModuleObserver* observer) { observer_ = observer; }
 
   const ModelConfig& config() const { return cfg_; }
@@ -69,6 +70,13 @@ class Transformer {
   // whole layer for the parallel schedule.
   void compute_module(int64_t layer, Module m, Workspace& ws, int64_t S);
   void compute_parallel_block(int64_t layer, Workspace& ws, int64_t S);
+  // Launches `k` (the body), between the observer's kernel hooks.
+  template <class F>
+  void kernel(Kernel k, F&& launch) {
+    if (observer_) observer_->kernel_begin(k);
+    launch();
+    if (observer_) observer_->kernel_end(k);
+  }
 
   ModelConfig cfg_;
   Shard shard_;
