@@ -65,6 +65,7 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     stats = stats.merge(baseline.rename(columns={"tokens_per_s_median": "standard_tokens_per_s"}),
                         on=CELL_KEYS, how="left")
     stats["speedup"] = stats["tokens_per_s_median"] / stats["standard_tokens_per_s"]
+    stats = stats.merge(split_half_speedup_diff(samples), on=CELL_KEYS + ["variant"], how="left")
 
     # Parameters per model, from the file's config.json where it has one, to order rows and the
     # speedup-vs-model-size figure; NaN when neither the config nor the paper's table knows it.
@@ -86,6 +87,22 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
              "_p2p", "p2p", "_variant"]
     stats = stats.assign(**helpers).sort_values(order, kind="stable").reset_index(drop=True)
     return stats.drop(columns=list(helpers))
+
+
+def split_half_speedup_diff(samples: pd.DataFrame) -> pd.DataFrame:
+    """The measured speedup's own reproducibility, per (cell, variant): the speedup from the odd
+    repetitions alone against the one from the even repetitions alone (each variant's median over
+    standard's of the same half), as `speedup_split_diff` = |odd - even|. Alternate repetitions
+    share any slow drift of the machine, so what differs is the per-repetition noise of a speedup
+    measured on half the samples. NaN with fewer than two samples per half-cell."""
+    keys = CELL_KEYS + ["variant"]
+    half = samples.groupby(keys, sort=False).cumcount() % 2
+    medians = samples.assign(_half=half).groupby(keys + ["_half"], sort=False)["tokens_per_s"].median()
+    medians = medians.unstack("_half").reindex(columns=[0, 1]).set_axis(["even", "odd"], axis=1).reset_index()
+    base = medians[medians["variant"] == BASELINE].drop(columns="variant")
+    merged = medians.merge(base, on=CELL_KEYS, how="left", suffixes=("", "_standard"))
+    diff = (merged["even"] / merged["even_standard"] - merged["odd"] / merged["odd_standard"]).abs()
+    return merged[keys].assign(speedup_split_diff=diff.values)
 
 
 def link_latency_us(frame: pd.DataFrame) -> pd.Series:

@@ -224,6 +224,9 @@ def _why(row) -> str:
     skew = row.get("rank_skew_ms", math.nan)
     if name in ("module compute", "exposed comm") and skew > max(0.25 * abs(diff), 0.5):
         why += f" (≈{skew:.2f} ms/step of rank skew counted in both compute and wait)"
+    split = row.get("speedup_split_diff", math.nan)
+    if not math.isnan(split) and row["variant"] != BASELINE:
+        why += f"; measured speedup from odd vs even repetitions: {split:.3f} apart"
     return why
 
 
@@ -305,7 +308,20 @@ def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol
     return (f"{ok} of {n} cells ok; tokens/s within {tokens_tol:.0%}: {tok} of {n} (largest error "
             f"{100 * result['tokens_error'].abs().max():.1f}%); speedup within {speedup_tol:.2f}: "
             f"{int((sp.abs() <= speedup_tol).sum())} of {len(sp)} (largest difference {sp.abs().max():.3f})."
-            + noise_floor(result))
+            + split_half_note(result, speedup_tol) + noise_floor(result))
+
+
+def split_half_note(result: pd.DataFrame, speedup_tol=SPEEDUP_TOLERANCE) -> str:
+    """How reproducible the measured speedups are by themselves: the odd and the even repetitions
+    alone (`speedup_split_diff`), over the cells other than standard."""
+    if "speedup_split_diff" not in result:
+        return ""
+    split = result.loc[result["variant"] != BASELINE, "speedup_split_diff"].dropna()
+    if split.empty:
+        return ""
+    return (f" The measured speedups themselves, from the odd and the even repetitions alone, differ by more "
+            f"than {speedup_tol:.2f} in {int((split > speedup_tol).sum())} of {len(split)} cells (median "
+            f"{split.median():.3f}, largest {split.max():.3f}).")
 
 
 def noise_floor(result: pd.DataFrame) -> str:

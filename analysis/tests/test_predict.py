@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from analysis.calibrate import machine_from_results
+from analysis.cells import CELL_KEYS, split_half_speedup_diff
 from analysis.cli import main
 from analysis.compare import load_reference
-from analysis.predict import Calibrations, pooled_machine
+from analysis.predict import Calibrations, pooled_machine, split_half_note
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
@@ -254,3 +255,20 @@ def test_rank_skew_is_what_compute_plus_wait_count_twice():
     why = _why({**rows.iloc[0].to_dict(), "rank_skew_ms": skew[0]})
     assert why.startswith("exposed comm: measured 10.00 vs predicted 5.00 ms/step")
     assert "≈4.00 ms/step of rank skew counted in both compute and wait" in why
+
+
+def test_the_measured_speedups_reproducibility_from_odd_and_even_repetitions():
+    # standard 10, 20, 10, 20 (even reps: median 10, odd: 20); ladder 15, 30, 16, 30 (15.5 and 30):
+    # speedups 1.55 and 1.50 from the halves alone, 0.05 apart; one sample: no halves.
+    cell = dict.fromkeys(CELL_KEYS, "x")
+    rows = [{**cell, "variant": v, "tokens_per_s": t}
+            for v, ts in (("standard", (10, 20, 10, 20)), ("ladder", (15, 30, 16, 30)), ("parallel", (12,)))
+            for t in ts]
+    split = split_half_speedup_diff(pd.DataFrame(rows)).set_index("variant")["speedup_split_diff"]
+    assert split["standard"] == 0.0
+    assert split["ladder"] == pytest.approx(0.05)
+    assert math.isnan(split["parallel"])
+    result = pd.DataFrame({"variant": ["standard", "ladder", "parallel"], "speedup_split_diff": split.values})
+    assert split_half_note(result, 0.04) == (" The measured speedups themselves, from the odd and the even "
+                                             "repetitions alone, differ by more than 0.04 in 1 of 1 cells "
+                                             "(median 0.050, largest 0.050).")
