@@ -113,9 +113,36 @@ void StepCalibrator::round(MPI_Comm world) {
 }
 
 StepCalibration StepCalibrator::result(MPI_Comm world) const {
-  std::vector<double> s = seconds_;
-  MPI_Allreduce(MPI_IN_PLACE, s.data(), int(s.size()), MPI_DOUBLE, MPI_MAX, world);
-  const size_t n = kReplays * kClock + kinds_.size() + 1, rounds = s.size() / n;
+  const size_t n = kReplays * kClock + kinds_.size() + 1, rounds = seconds_.size() / n;
+  int ranks = 1;
+  MPI_Comm_size(world, &ranks);
+  std::vector<double> all(seconds_.size() * size_t(ranks));
+  MPI_Allgather(seconds_.data(), int(seconds_.size()), MPI_DOUBLE, all.data(), int(seconds_.size()), MPI_DOUBLE, world);
+  const auto at = [&](int rank, size_t round, size_t j) { return all[size_t(rank) * seconds_.size() + round * n + j]; };
+  const auto kernel_seconds = [&](auto&& value, Replay b) {  // a replayed forward's total
+    double sum = 0;
+    for (size_t k = 0; k < size_t(kKernelKinds); ++k) sum += value(b * kClock + k);
+    return sum;
+  };
+  // Each round as a sample is: a replayed forward the slowest rank's, kernel by kernel (the rank
+  // with the longest forward, so that its kernels add up to the forward's time as the step's
+  // sample does: the max over ranks of the whole); any other column the max over ranks.
+  std::vector<double> s(seconds_.size());
+  for (size_t r = 0; r < rounds; ++r) {
+    for (size_t j = 0; j < n; ++j) {
+      double slowest = at(0, r, j);
+      for (int rank = 1; rank < ranks; ++rank) slowest = std::max(slowest, at(rank, r, j));
+      s[r * n + j] = slowest;
+    }
+    for (const Replay b : {kPrefill, kDecode}) {
+      int slowest = 0;
+      for (int rank = 1; rank < ranks; ++rank)
+        if (kernel_seconds([&](size_t j) { return at(rank, r, j); }, b) >
+            kernel_seconds([&](size_t j) { return at(slowest, r, j); }, b))
+          slowest = rank;
+      for (size_t j = b * kClock; j < (b + 1) * kClock; ++j) s[r * n + j] = at(slowest, r, j);
+    }
+  }
   StepCalibration out;
   out.rounds = int(rounds);
   if (rounds == 0) return out;
@@ -124,12 +151,29 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     for (size_t r = 0; r < rounds; ++r) v.push_back(s[r * n + j] / divisor);
     return v;
   };
+  // A replayed forward's median round(s): its kernels then add up to the median forward (the mean
+  // of the two middle rounds for an even count, as median_of).
+  std::vector<size_t> median_rounds[kReplays];
+  for (const Replay b : {kPrefill, kDecode}) {
+    std::vector<size_t> order(rounds);
+    for (size_t r = 0; r < rounds; ++r) order[r] = r;
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return kernel_seconds([&](size_t j) { return s[x * n + j]; }, b) <
+             kernel_seconds([&](size_t j) { return s[y * n + j]; }, b);
+    });
+    median_rounds[b] = {order[(rounds - 1) / 2], order[rounds / 2]};
+  }
   struct Times {
     double median_s, best_s;
   };
   const auto per_call = [&](size_t j, int64_t calls) {
     const std::vector<double> v = column(j, double(calls));
-    return Times{median_of(v), *std::min_element(v.begin(), v.end())};
+    double median = median_of(v);
+    if (j < kReplays * kClock) {
+      const std::vector<size_t>& m = median_rounds[j / kClock];
+      median = (v[m[0]] + v[m[1]]) / 2;
+    }
+    return Times{median, *std::min_element(v.begin(), v.end())};
   };
   const auto gemm = [&](const GemmShape& shape, size_t j, int64_t calls) {
     const Times t = per_call(j, calls);

@@ -30,8 +30,11 @@
 
 namespace lb {
 
-// A replayed forward's kernel other than a GEMM, per call: median and best round of each round's
-// mean over its `calls` (a round's time the slowest rank's), in a forward of `rows` tokens.
+// A replayed forward's kernel other than a GEMM, per call, in a forward of `rows` tokens: its mean
+// over its `calls` in the median round and in the best. A round's forward is its slowest rank's
+// (kernel by kernel), and the median round is the one whose forward is the median (the mean of the
+// two middle ones for an even count), so that the kernels add up to the median forward, as a
+// step's sample is the slowest rank's whole step.
 struct KernelTiming {
   std::string name;  // kernel_name(): rms_norm, apply_rope (a layer's queries and keys), ...
   bool decode = true;  // the decode step's (else the prefill's)
@@ -43,10 +46,11 @@ struct KernelTiming {
 struct StepCalibration {
   int rounds = 0;
   // Per GEMM shape, seconds per call: median and best round, each round's time the slowest rank's
-  // (its sum over the shape's calls); `calls` the calls per round, `copies` the distinct matrices
-  // they read (one per layer, one LM head). Decode shapes first (QKV, o_proj, gate/up, down_proj,
-  // LM head: in the replayed step; the fused input: in a pass of its own), then the prefill's (the
-  // same but the LM head; the fused input at no more than kPrefillGemmRowsMax rows).
+  // (its sum over the shape's calls; in a replayed forward its median round, as KernelTiming's);
+  // `calls` the calls per round, `copies` the distinct matrices they read (one per layer, one LM
+  // head). Decode shapes first (QKV, o_proj, gate/up, down_proj, LM head: in the replayed step; the
+  // fused input: in a pass of its own), then the prefill's (the same but the LM head; the fused
+  // input at no more than kPrefillGemmRowsMax rows).
   std::vector<GemmTiming> gemms;
   // The replayed decode step's other kernels, then the replayed prefill's.
   std::vector<KernelTiming> kernels;
