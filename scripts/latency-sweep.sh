@@ -17,8 +17,9 @@
 #
 # Exit status: that of `python -m analysis predict --check` (1 if any cell misses), or the first
 # failing measurement's. Knobs (environment): LATENCIES ("0 50 100 200 500 1000"), MODEL (demo-cpu),
-# BATCHES (1,4), PROMPT (16), GEN (24), WARMUP (1), REPS (6: a sample on the CI VM spreads ±5 %, and a
-# speedup is the ratio of two medians), VARIANTS (standard,ladder,parallel,upper-bound), TP1_VARIANTS
+# BATCHES (1,4), PROMPT (16), GEN (24), WARMUP (1), REPS (12, about 15 minutes on the CI VM: a sample
+# there spreads ±5-10 %, and a speedup, the ratio of two medians, from 6 repetitions moved by more than
+# 0.05 between the odd and the even half of a job in a third of the cells), VARIANTS (standard,ladder,parallel,upper-bound), TP1_VARIANTS
 # (standard; empty: no TP 1 job), AR_MIN/AR_MAX (4K/1M: the decode and prefill messages of demo-cpu at
 # these batches and prompt), LB_MEASURE_LOCK (a
 # lock file each measurement holds exclusively, e.g. on a machine shared with builds). A job spoiled
@@ -33,7 +34,7 @@ BATCHES=${BATCHES:-1,4}
 PROMPT=${PROMPT:-16}
 GEN=${GEN:-24}
 WARMUP=${WARMUP:-1}
-REPS=${REPS:-6}
+REPS=${REPS:-12}
 VARIANTS=${VARIANTS:-standard,ladder,parallel,upper-bound}
 TP1_VARIANTS=${TP1_VARIANTS-standard}
 AR_MIN=${AR_MIN:-4K}
