@@ -129,7 +129,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   // sample does: the max over ranks of the whole); any other column the max over ranks.
   std::vector<double> s(seconds_.size());
   for (size_t r = 0; r < rounds; ++r) {
-    for (size_t j = 0; j < n; ++j) {
+    for (size_t j = kReplays * kClock; j < n; ++j) {
       double slowest = at(0, r, j);
       for (int rank = 1; rank < ranks; ++rank) slowest = std::max(slowest, at(rank, r, j));
       s[r * n + j] = slowest;
@@ -168,11 +168,8 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   };
   const auto per_call = [&](size_t j, int64_t calls) {
     const std::vector<double> v = column(j, double(calls));
-    double median = median_of(v);
-    if (j < kReplays * kClock) {
-      const std::vector<size_t>& m = median_rounds[j / kClock];
-      median = (v[m[0]] + v[m[1]]) / 2;
-    }
+    const std::vector<size_t>* m = j < kReplays * kClock ? &median_rounds[j / kClock] : nullptr;
+    const double median = m ? (v[(*m)[0]] + v[(*m)[1]]) / 2 : median_of(v);
     return Times{median, *std::min_element(v.begin(), v.end())};
   };
   const auto gemm = [&](const GemmShape& shape, size_t j, int64_t calls) {
