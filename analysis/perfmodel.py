@@ -198,9 +198,10 @@ class Machine:
     as a decode step meets it, right after the module's GEMMs (the cell's calibration), used instead
     of the table's for the caller's share; kernel_table: the other kernels of a decode step (decode 1)
     or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
-    at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node: beyond it a TP group's all-reduce also
-    crosses nodes. activation_bytes, wire_bytes, kv_read: the software's
-    storage of activations/KV cache, all-reduced elements and attention reads (None: the app's).
+    at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node:
+    beyond it a TP group's all-reduce also crosses nodes. activation_bytes, wire_bytes, kv_read: the
+    software's storage of activations/KV cache, all-reduced elements and attention reads (None: the
+    app's).
     """
 
     name: str = "machine"
@@ -391,9 +392,7 @@ def _costs(w: Workload, mc: Machine, tokens: int, ctx: np.ndarray, prefill: bool
     keys = np.full_like(ctx, w.prompt_len + w.gen_len - 1, dtype=float) if w.kv_read == "full" else ctx
     attention_core = attention_formula(keys)
     at = mc.measured_kernel("causal_attention", not prefill, T)
-    if at is not None and prefill:
-        attention_core = at[0]
-    elif at is not None:  # measured at one step's keys: the others by the formula's ratio
+    if at is not None:  # measured at one step's keys: the others by the formula's ratio (the prefill's is 1)
         measured_keys = w.prompt_len + w.gen_len - 1 if w.kv_read == "full" else at[1]
         attention_core = at[0] * attention_core / attention_formula(measured_keys)
     silu = measured("silu_mul", mc.kernel_s(3.0 * T * Fl * a))

@@ -358,16 +358,13 @@ def pooled_machine(machines: list[Machine]) -> Machine:
     base = machines[0]
     if len(machines) == 1:
         return base
-    handoffs: dict[float, list] = {}
-    for m in machines:
-        for size, seconds in m.allreduce_start_in_step.items():
-            handoffs.setdefault(size, []).append(seconds)
+    handoffs = _median_rows([list(m.allreduce_start_in_step.items()) for m in machines])
     return Machine(**{**vars(base), "name": f"median of {len(machines)} calibrations",
                       "mem_bw_Bps": float(np.median([m.mem_bw_Bps for m in machines])),
                       "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
                       "gemm_table": _median_rows([m.gemm_table for m in machines]),
                       "kernel_table": _median_rows([m.kernel_table for m in machines]),
-                      "allreduce_start_in_step": {k: float(np.median(v)) for k, v in handoffs.items()}})
+                      "allreduce_start_in_step": {size: seconds for size, seconds in handoffs}})
 
 
 def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,
