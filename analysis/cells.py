@@ -3,10 +3,12 @@
 A cell is one value of CELL_KEYS plus a variant. Samples of the same cell from several runs or
 files are pooled. Throughput is summarised by its median and its interquartile range (25th and
 75th percentile, linear interpolation), which a single slow outlier repetition cannot move; the
-speedup of a variant is its median tokens/s over the standard variant's median in the same cell.
+speedup of a variant is its median tokens/s over the standard variant's median in the same cell,
+with a bootstrap interval that says how precisely the samples determine it.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .errors import AnalysisError
@@ -18,6 +20,11 @@ CELL_KEYS = ["model", "device", "dtype", "prompt_len", "gen_len", "p2p", "link",
 BASELINE = "standard"
 VARIANT_ORDER = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder")
 P2P_ORDER = ("on", "off", "emulated")
+# The measured speedup's interval (speedup_interval): a 95 % percentile bootstrap; 2000 resamples
+# put the interval's ends within about 0.005 of their limit for the spreads measured here.
+SPEEDUP_CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+MIN_INTERVAL_SAMPLES = 3
 
 
 def ordered_variants(variants) -> list[str]:
@@ -37,7 +44,8 @@ def component_label(column: str) -> str:
 
 def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell, variant): n, tokens/s median/q1/q3/min/max/mean, median latencies,
-    median breakdown components, standard's median tokens/s, the speedup over it, model_params."""
+    median breakdown components, standard's median tokens/s, the speedup over it and its interval,
+    model_params."""
     samples = samples.dropna(subset=["variant", "tokens_per_s"])
     if samples.empty:
         raise AnalysisError("the given result files hold no measured run yet (partial files of jobs "
@@ -65,7 +73,7 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     stats = stats.merge(baseline.rename(columns={"tokens_per_s_median": "standard_tokens_per_s"}),
                         on=CELL_KEYS, how="left")
     stats["speedup"] = stats["tokens_per_s_median"] / stats["standard_tokens_per_s"]
-    stats = stats.merge(split_half_speedup_diff(samples), on=CELL_KEYS + ["variant"], how="left")
+    stats = stats.merge(speedup_interval(samples), on=CELL_KEYS + ["variant"], how="left")
 
     # Parameters per model, from the file's config.json where it has one, to order rows and the
     # speedup-vs-model-size figure; NaN when neither the config nor the paper's table knows it.
@@ -89,20 +97,35 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     return stats.drop(columns=list(helpers))
 
 
-def split_half_speedup_diff(samples: pd.DataFrame) -> pd.DataFrame:
-    """The measured speedup's own reproducibility, per (cell, variant): the speedup from the odd
-    repetitions alone against the one from the even repetitions alone (each variant's median over
-    standard's of the same half), as `speedup_split_diff` = |odd - even|. Alternate repetitions
-    share any slow drift of the machine, so what differs is the per-repetition noise of a speedup
-    measured on half the samples. NaN with fewer than two samples per half-cell."""
+def speedup_interval(samples: pd.DataFrame, confidence=SPEEDUP_CONFIDENCE,
+                     resamples=BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
+    """The measured speedup's own uncertainty, per (cell, variant other than standard): a
+    percentile bootstrap interval (`speedup_ci_low`, `speedup_ci_high`) of the speedup, the
+    variant's median tokens/s over standard's, each median recomputed from its own repetitions
+    drawn with replacement. A speedup is the ratio of two medians of a few noisy samples; the
+    interval says how far the same job measured again could move it, so a prediction can be judged
+    against what the measurement can resolve. NaN with fewer than MIN_INTERVAL_SAMPLES samples on
+    either side. Every cell draws from the same seed: a table is the same each time it is made."""
     keys = CELL_KEYS + ["variant"]
-    half = samples.groupby(keys, sort=False).cumcount() % 2
-    medians = samples.assign(_half=half).groupby(keys + ["_half"], sort=False)["tokens_per_s"].median()
-    medians = medians.unstack("_half").reindex(columns=[0, 1]).set_axis(["even", "odd"], axis=1).reset_index()
-    base = medians[medians["variant"] == BASELINE].drop(columns="variant")
-    merged = medians.merge(base, on=CELL_KEYS, how="left", suffixes=("", "_standard"))
-    diff = (merged["even"] / merged["even_standard"] - merged["odd"] / merged["odd_standard"]).abs()
-    return merged[keys].assign(speedup_split_diff=diff.values)
+    values = {key: group.to_numpy(float) for key, group in samples.groupby(keys, sort=False)["tokens_per_s"]}
+    rows = []
+    for key, variant_tps in values.items():
+        *cell, variant = key
+        standard_tps = values.get((*cell, BASELINE))
+        if variant == BASELINE or standard_tps is None:
+            continue
+        low = high = np.nan
+        if min(len(variant_tps), len(standard_tps)) >= MIN_INTERVAL_SAMPLES:
+            rng = np.random.default_rng(0)
+            ratios = _resampled_medians(variant_tps, resamples, rng) / _resampled_medians(standard_tps, resamples, rng)
+            low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
+        rows.append((*key, low, high))
+    return pd.DataFrame(rows, columns=keys + ["speedup_ci_low", "speedup_ci_high"])
+
+
+def _resampled_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """The median of each of `resamples` draws of len(values) samples with replacement."""
+    return np.median(values[rng.integers(0, len(values), (resamples, len(values)))], axis=1)
 
 
 def link_latency_us(frame: pd.DataFrame) -> pd.Series:

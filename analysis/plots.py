@@ -111,6 +111,14 @@ def _predicted_line(variant: str) -> dict:
     return dict(color=_style(variant)["color"], linestyle=":", linewidth=1.4, marker="")
 
 
+def _speedup_interval_bars(line: pd.DataFrame) -> list | None:
+    """Error bars from each point's speedup interval (cells.speedup_interval); None without one."""
+    if not _has(line, "speedup_ci_low"):
+        return None
+    return [(line["speedup"] - line["speedup_ci_low"]).fillna(0).to_numpy(),
+            (line["speedup_ci_high"] - line["speedup"]).fillna(0).to_numpy()]
+
+
 def _has(frame: pd.DataFrame, column: str) -> bool:
     return column in frame and frame[column].notna().any()
 
@@ -172,14 +180,15 @@ def speedup_vs_batch(stats: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.axhline(1.0, color="#000000", linewidth=1, linestyle="-", alpha=0.5, label=f"{BASELINE} (1.0)")
         for variant in ordered_variants(group["variant"]):
             line = group[group["variant"] == variant].sort_values("batch")
-            ax.plot(line["batch"], line["speedup"], label=variant, **_line(variant))
+            ax.errorbar(line["batch"], line["speedup"], yerr=_speedup_interval_bars(line), capsize=3, label=variant,
+                        **_line(variant))
             if _has(line, "predicted_speedup"):
                 ax.plot(line["batch"], line["predicted_speedup"], label="predicted (model)", **_predicted_line(variant))
         _log2_axis(ax, group["batch"], "batch size (sequences)")
         ax.set_ylabel(f"speedup over {BASELINE} (x, median tokens/s ratio)")
         ax.grid(True, alpha=0.3)
         handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
-        ax.legend(handles.values(), handles.keys(), title="variant")
+        ax.legend(handles.values(), handles.keys(), title="variant (error bars: 95% bootstrap interval)")
         written += _save(fig, out_dir, _stem("speedup_vs_batch", stats, setting, f"tp{setting['tp']}"))
     return written
 
@@ -287,8 +296,9 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
             for variant in ordered_variants(cells["variant"]):
                 line = cells[cells["variant"] == variant].sort_values("latency_us")
                 if variant != BASELINE:
-                    top.plot(line["latency_us"], line["speedup"], label=variant, linestyle="none",
-                             **{k: v for k, v in _line(variant).items() if k != "linestyle"})
+                    top.errorbar(line["latency_us"], line["speedup"], yerr=_speedup_interval_bars(line), capsize=3,
+                                 label=variant, linestyle="none",
+                                 **{k: v for k, v in _line(variant).items() if k != "linestyle"})
                 errors = [(line["tokens_per_s_median"] - line["tokens_per_s_q1"]).to_numpy(),
                           (line["tokens_per_s_q3"] - line["tokens_per_s_median"]).to_numpy()]
                 bottom.errorbar(line["latency_us"], line["tokens_per_s_median"], yerr=errors, capsize=3,
@@ -328,7 +338,8 @@ def speedup_vs_link(stats: pd.DataFrame, out_dir: Path, curves: pd.DataFrame | N
         order = [label for v in ordered_variants(group["variant"]) for label in (v, f"{v} (predicted)")
                  if label in handles] + [label for label in handles if label.startswith("TP=1")]
         fig.legend([handles[k] for k in order], order, loc="outside lower center", ncols=min(len(order), 4),
-                   fontsize=8, title="markers: measured median (bars: 25th-75th percentile); lines: the model")
+                   fontsize=8, title="markers: measured median (bars: speedup's 95% bootstrap interval, tokens/s' "
+                         "25th-75th percentile); lines: the model")
         written += _save(fig, out_dir, _stem("speedup_vs_link", stats, setting, f"tp{setting['tp']}"))
     return written
 

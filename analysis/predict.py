@@ -20,7 +20,7 @@ from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
 from .errors import AnalysisError, AnalysisWarning
 from .perfmodel import DTYPE_BYTES, VARIANTS, Machine, Shape, Workload, predict
 from .render import MISSING, Table, number, ratio
-from .tables import setting_columns
+from .tables import setting_columns, speedup_with_interval
 
 # Acceptance of the latency sweep (issue 17): tokens/s within 15 %, speedup within 0.05.
 TOKENS_TOLERANCE = 0.15
@@ -224,9 +224,10 @@ def _why(row) -> str:
     skew = row.get("rank_skew_ms", math.nan)
     if name in ("module compute", "exposed comm") and skew > max(0.25 * abs(diff), 0.5):
         why += f" (≈{skew:.2f} ms/step of rank skew counted in both compute and wait)"
-    split = row.get("speedup_split_diff", math.nan)
-    if not math.isnan(split) and row["variant"] != BASELINE:
-        why += f"; measured speedup from odd vs even repetitions: {split:.3f} apart"
+    low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
+    if not math.isnan(low):
+        inside = "inside" if low <= row["predicted_speedup"] <= high else "outside"
+        why += f"; predicted speedup {inside} the measured one's 95% interval [{low:.3f}, {high:.3f}]"
     return why
 
 
@@ -266,6 +267,9 @@ def check(stats: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=SPEEDUP_
     tok_ok = rows["tokens_error"].abs() <= tokens_tol
     sp_ok = rows["speedup_error"].abs().le(speedup_tol) | rows["speedup"].isna()
     rows["verdict"] = np.where(tok_ok & sp_ok, "ok", "MISS")
+    if "speedup_ci_low" in rows:
+        inside = rows["predicted_speedup"].between(rows["speedup_ci_low"], rows["speedup_ci_high"])
+        rows["speedup_in_interval"] = inside.where(rows["speedup_ci_low"].notna())
     rows["rank_skew_ms"] = rank_skew_ms(rows)
     rows["why"] = [_why(r) if v == "MISS" else "" for r, v in zip(rows.to_dict("records"), rows["verdict"])]
     return rows
@@ -277,14 +281,15 @@ def check_table(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol=S
     display["measured tok/s"] = result["tokens_per_s_median"].map(number)
     display["predicted tok/s"] = result["predicted_tokens_per_s"].map(number)
     display["error"] = result["tokens_error"].map(lambda e: f"{100 * e:+.1f}%")
-    display["measured speedup"] = result["speedup"].map(ratio)
+    display["measured speedup"] = [speedup_with_interval(r) for r in result.to_dict("records")]
     display["predicted speedup"] = result["predicted_speedup"].map(ratio)
     display["diff"] = result["speedup_error"].map(lambda e: MISSING if math.isnan(e) else f"{e:+.3f}")
     display["verdict"] = result["verdict"]
     display["why (largest gap)"] = result["why"]
     return Table(result, display, shown + ["variant", "verdict", "why (largest gap)"],
                  [f"Predicted (performance model, calibrated per results file from its --roofline and the "
-                  f"ladder-allreduce files) vs measured median; error = predicted / measured - 1; verdict `ok` "
+                  f"ladder-allreduce files) vs measured median (speedup: [95% bootstrap interval]); error = predicted / "
+                  f"measured - 1; verdict `ok` "
                   f"when the tokens/s error is within {tokens_tol:.0%} and the speedup over {BASELINE} within "
                   f"{speedup_tol:.2f}; for a miss, the component (from --breakdown where recorded) whose "
                   "prediction is furthest off.", check_summary(result, tokens_tol, speedup_tol),
@@ -308,20 +313,26 @@ def check_summary(result: pd.DataFrame, tokens_tol=TOKENS_TOLERANCE, speedup_tol
     return (f"{ok} of {n} cells ok; tokens/s within {tokens_tol:.0%}: {tok} of {n} (largest error "
             f"{100 * result['tokens_error'].abs().max():.1f}%); speedup within {speedup_tol:.2f}: "
             f"{int((sp.abs() <= speedup_tol).sum())} of {len(sp)} (largest difference {sp.abs().max():.3f})."
-            + split_half_note(result, speedup_tol) + noise_floor(result))
+            + interval_note(result, speedup_tol) + noise_floor(result))
 
 
-def split_half_note(result: pd.DataFrame, speedup_tol=SPEEDUP_TOLERANCE) -> str:
-    """How reproducible the measured speedups are by themselves: the odd and the even repetitions
-    alone (`speedup_split_diff`), over the cells other than standard."""
-    if "speedup_split_diff" not in result:
+def interval_note(result: pd.DataFrame, speedup_tol=SPEEDUP_TOLERANCE) -> str:
+    """How precisely the measurement itself determines the speedups (cells.speedup_interval): the
+    cells whose 95 % interval is wider than ±speedup_tol, where no prediction can be judged to
+    that tolerance, and how many predictions, and how many speedup misses, lie inside it."""
+    if "speedup_in_interval" not in result:
         return ""
-    split = result.loc[result["variant"] != BASELINE, "speedup_split_diff"].dropna()
-    if split.empty:
+    rows = result[result["speedup_in_interval"].notna()]
+    if rows.empty:
         return ""
-    return (f" The measured speedups themselves, from the odd and the even repetitions alone, differ by more "
-            f"than {speedup_tol:.2f} in {int((split > speedup_tol).sum())} of {len(split)} cells (median "
-            f"{split.median():.3f}, largest {split.max():.3f}).")
+    half = (rows["speedup_ci_high"] - rows["speedup_ci_low"]) / 2
+    inside = rows["speedup_in_interval"].astype(bool)
+    missed = rows["speedup_error"].abs() > speedup_tol
+    return (f" The measured speedups' own 95% intervals (bootstrap over the repetitions) are wider than "
+            f"±{speedup_tol:.2f} in {int((half > speedup_tol).sum())} of {len(rows)} cells (median half-width "
+            f"{half.median():.3f}, largest {half.max():.3f}); the predicted speedup lies inside the measured "
+            f"interval in {int(inside.sum())} of {len(rows)} cells, and in {int((inside & missed).sum())} of the "
+            f"{int(missed.sum())} speedup misses.")
 
 
 def noise_floor(result: pd.DataFrame) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cells import BASELINE, CELL_KEYS, breakdown_columns, component_label, ordered_variants, varying
+from .cells import (BASELINE, CELL_KEYS, MIN_INTERVAL_SAMPLES, breakdown_columns, component_label, ordered_variants,
+                    varying)
 from .render import MISSING, Table, number, ratio, write_table
 
 # Always shown, as in the paper's tables; the other cell keys only when they differ between rows
@@ -47,8 +48,7 @@ def speedup_table(stats: pd.DataFrame) -> Table:
                 display[f"{v} tok/s"] = MISSING
         for v in variants:
             if v != BASELINE:
-                speedup = by_variant.loc[v, "speedup"] if v in by_variant.index else np.nan
-                display[f"{v} speedup"] = ratio(speedup)
+                display[f"{v} speedup"] = speedup_with_interval(by_variant.loc[v]) if v in by_variant.index else MISSING
         if predicted:  # the performance model's, where the cell has a calibration
             for v in variants:
                 value = by_variant.loc[v, "predicted_tokens_per_s"] if v in by_variant.index else np.nan
@@ -60,7 +60,8 @@ def speedup_table(stats: pd.DataFrame) -> Table:
         rows.append(display)
     notes = [
         "tokens/s: median [25th, 75th percentile] of the samples; speedup: median tokens/s over "
-        f"the {BASELINE} median in the same row ({MISSING} where either is missing). " + _sample_note(stats),
+        f"the {BASELINE} median in the same row ({MISSING} where either is missing) [95% bootstrap interval, "
+        f"where both have {MIN_INTERVAL_SAMPLES} or more samples]. " + _sample_note(stats),
         *constants,
     ]
     if predicted:
@@ -69,10 +70,18 @@ def speedup_table(stats: pd.DataFrame) -> Table:
                         "where the cell has no calibration).")
     data_columns = CELL_KEYS + ["variant", "n", "tokens_per_s_median", "tokens_per_s_q1", "tokens_per_s_q3",
                                 "tokens_per_s_min", "tokens_per_s_max", "tokens_per_s_mean",
-                                "standard_tokens_per_s", "speedup"]
+                                "standard_tokens_per_s", "speedup", "speedup_ci_low", "speedup_ci_high"]
     if predicted:
         data_columns += ["predicted_tokens_per_s", "predicted_speedup"]
     return Table(stats[data_columns], pd.DataFrame(rows), shown, notes)
+
+
+def speedup_with_interval(row) -> str:
+    """`1.23 [1.18, 1.29]`: a cell's speedup and its bootstrap interval (cells.speedup_interval);
+    the speedup alone where the cell has no interval."""
+    low, high = row.get("speedup_ci_low", np.nan), row.get("speedup_ci_high", np.nan)
+    text = ratio(row["speedup"])
+    return text if np.isnan(row["speedup"]) or np.isnan(low) else f"{text} [{ratio(low)}, {ratio(high)}]"
 
 
 def breakdown_table(stats: pd.DataFrame) -> Table:

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from analysis.calibrate import machine_from_results
-from analysis.cells import CELL_KEYS, split_half_speedup_diff
+from analysis.cells import CELL_KEYS, speedup_interval
 from analysis.cli import main
 from analysis.compare import load_reference
-from analysis.predict import Calibrations, pooled_machine, split_half_note
+from analysis.predict import Calibrations, check, interval_note, pooled_machine
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
@@ -257,18 +257,61 @@ def test_rank_skew_is_what_compute_plus_wait_count_twice():
     assert "≈4.00 ms/step of rank skew counted in both compute and wait" in why
 
 
-def test_the_measured_speedups_reproducibility_from_odd_and_even_repetitions():
-    # standard 10, 20, 10, 20 (even reps: median 10, odd: 20); ladder 15, 30, 16, 30 (15.5 and 30):
-    # speedups 1.55 and 1.50 from the halves alone, 0.05 apart; one sample: no halves.
+def _bootstrap_median_quantile(values, q):
+    """The q-quantile of the median of len(values) (odd) draws with replacement, exactly: the
+    median is at most the k-th smallest value when (n+1)/2 or more draws are, a binomial tail."""
+    n, ordered, previous = len(values), sorted(values), 0.0
+    for k in range(1, n + 1):
+        p = k / n
+        cdf = sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range((n + 1) // 2, n + 1))
+        if cdf >= q:
+            assert cdf - q > 0.01 and q - previous > 0.01, "q too near a jump: not a robust expectation"
+            return ordered[k - 1]
+        previous = cdf
+
+
+def test_the_measured_speedups_interval_is_the_bootstrap_of_the_ratio_of_medians():
+    # ladder constant at 30 tok/s: the speedup's resampled values are 30 / standard's resampled
+    # medians, so the interval's ends are 30 over the exact bootstrap quantiles of standard's median
+    # (7 samples: the 2nd and 6th smallest; 2000 resamples reproduce them).
     cell = dict.fromkeys(CELL_KEYS, "x")
+    standard = [9.0, 10.5, 10.0, 11.5, 9.5, 12.0, 10.8]
     rows = [{**cell, "variant": v, "tokens_per_s": t}
-            for v, ts in (("standard", (10, 20, 10, 20)), ("ladder", (15, 30, 16, 30)), ("parallel", (12,)))
+            for v, ts in (("standard", standard), ("ladder", [30.0] * 7), ("parallel", (12.0, 13.0)),
+                          ("upper-bound", [20.0] * 3))
             for t in ts]
-    split = split_half_speedup_diff(pd.DataFrame(rows)).set_index("variant")["speedup_split_diff"]
-    assert split["standard"] == 0.0
-    assert split["ladder"] == pytest.approx(0.05)
-    assert math.isnan(split["parallel"])
-    result = pd.DataFrame({"variant": ["standard", "ladder", "parallel"], "speedup_split_diff": split.values})
-    assert split_half_note(result, 0.04) == (" The measured speedups themselves, from the odd and the even "
-                                             "repetitions alone, differ by more than 0.04 in 1 of 1 cells "
-                                             "(median 0.050, largest 0.050).")
+    interval = speedup_interval(pd.DataFrame(rows)).set_index("variant")
+    assert "standard" not in interval.index  # its speedup is 1 by definition
+    low, high = 30.0 / _bootstrap_median_quantile(standard, 0.975), 30.0 / _bootstrap_median_quantile(standard, 0.025)
+    assert (low, high) == (30.0 / 11.5, 30.0 / 9.5)
+    assert interval.loc["ladder", ["speedup_ci_low", "speedup_ci_high"]].tolist() == pytest.approx([low, high])
+    assert interval.loc["parallel", ["speedup_ci_low", "speedup_ci_high"]].isna().all()  # 2 samples: too few to say how precise
+    # 3 constant samples against standard's 7: the interval is still standard's spread.
+    assert interval.loc["upper-bound", ["speedup_ci_low", "speedup_ci_high"]].tolist() == pytest.approx(
+        [20.0 / 11.5, 20.0 / 9.5])
+
+
+def test_check_says_which_predictions_lie_inside_the_measured_interval():
+    cell = dict.fromkeys(CELL_KEYS, 1)
+    stats = pd.DataFrame([
+        {**cell, "variant": "standard", "tokens_per_s_median": 10.0, "speedup": 1.0, "predicted_tokens_per_s": 10.0,
+         "predicted_speedup": 1.0, "speedup_ci_low": np.nan, "speedup_ci_high": np.nan},
+        # missed by 0.08, but inside a measured interval 0.2 wide: the measurement cannot tell
+        {**cell, "variant": "ladder", "tokens_per_s_median": 12.0, "speedup": 1.2, "predicted_tokens_per_s": 12.8,
+         "predicted_speedup": 1.28, "speedup_ci_low": 1.1, "speedup_ci_high": 1.3},
+        # missed by 0.08 and outside an interval 0.04 wide: the model's own error
+        {**cell, "variant": "parallel", "tokens_per_s_median": 11.0, "speedup": 1.1, "predicted_tokens_per_s": 11.8,
+         "predicted_speedup": 1.18, "speedup_ci_low": 1.08, "speedup_ci_high": 1.12},
+    ])
+    result = check(stats.assign(gen_len=1, decode_s_median=0.0, prefill_s_median=0.1, predicted_step_ms=0.0,
+                                predicted_prefill_s=0.1))
+    by_variant = result.set_index("variant")
+    assert by_variant["verdict"].tolist() == ["ok", "MISS", "MISS"]  # the tolerance is not relaxed
+    assert by_variant.loc["ladder", "speedup_in_interval"] == True  # noqa: E712 (an object column)
+    assert by_variant.loc["parallel", "speedup_in_interval"] == False  # noqa: E712
+    assert "predicted speedup inside the measured one's 95% interval [1.100, 1.300]" in by_variant.loc["ladder", "why"]
+    assert "outside the measured one's 95% interval [1.080, 1.120]" in by_variant.loc["parallel", "why"]
+    assert interval_note(result, 0.05) == (
+        " The measured speedups' own 95% intervals (bootstrap over the repetitions) are wider than ±0.05 in 1 of 2 "
+        "cells (median half-width 0.060, largest 0.100); the predicted speedup lies inside the measured interval "
+        "in 1 of 2 cells, and in 1 of the 2 speedup misses.")

@@ -24,9 +24,12 @@ def test_ladder_twice_as_fast_is_speedup_2(tmp_path):
     stats = _stats(write_result(tmp_path / "a.h5", {("standard", 4): standard, ("ladder", 4): 2 * standard}))
     assert _row(stats, variant="ladder")["speedup"] == 2.0
     assert _row(stats, variant="standard")["speedup"] == 1.0
+    ladder = _row(stats, variant="ladder")
+    assert ladder["speedup_ci_low"] < 2.0 < ladder["speedup_ci_high"]  # both spread by 2 % around their median
     table = speedup_table(stats)
-    assert table.display.loc[0, "ladder speedup"] == "2.00"
-    assert "| 2.00 |" in to_markdown(table)
+    shown = f"2.00 [{ladder['speedup_ci_low']:.2f}, {ladder['speedup_ci_high']:.2f}]"
+    assert table.display.loc[0, "ladder speedup"] == shown
+    assert f"| {shown} |" in to_markdown(table)
 
 
 def test_median_and_interquartile_range_of_the_samples(tmp_path):
@@ -49,7 +52,7 @@ def test_cells_without_standard_or_without_a_variant_show_a_dash(tmp_path):
     assert display.loc[1, "ladder speedup"] == MISSING
     assert display.loc[1, "standard tok/s"] == MISSING
     assert display.loc[4, "ladder tok/s"] == MISSING
-    assert display.loc[4, "upper-bound speedup"] == f"{130.0 / 100.0:.2f}"
+    assert display.loc[4, "upper-bound speedup"].startswith(f"{130.0 / 100.0:.2f} [")
 
 
 def test_samples_of_one_cell_from_several_files_are_pooled(tmp_path):
