@@ -101,26 +101,50 @@ def speedup_interval(samples: pd.DataFrame, confidence=SPEEDUP_CONFIDENCE,
                      resamples=BOOTSTRAP_RESAMPLES) -> pd.DataFrame:
     """The measured speedup's own uncertainty, per (cell, variant other than standard): a
     percentile bootstrap interval (`speedup_ci_low`, `speedup_ci_high`) of the speedup, the
-    variant's median tokens/s over standard's, each median recomputed from its own repetitions
-    drawn with replacement. A speedup is the ratio of two medians of a few noisy samples; the
-    interval says how far the same job measured again could move it, so a prediction can be judged
-    against what the measurement can resolve. NaN with fewer than MIN_INTERVAL_SAMPLES samples on
-    either side. Every cell draws from the same seed: a table is the same each time it is made."""
+    variant's median tokens/s over standard's, recomputed from repetitions drawn with replacement.
+    A speedup is the ratio of two medians of a few noisy samples; the interval says how far the same
+    job measured again could move it, so a prediction can be judged against what the measurement
+    can resolve. The app runs the variants of one repetition back to back (A B C A B C), and a
+    machine's slow or fast moment spans neighbouring generations, so where every sample of the
+    variant has standard's of the same repetition of the same file as its partner, the pairs are
+    drawn together (one draw of repetitions for both; a paired bootstrap); otherwise each median
+    from its own draw. NaN with fewer than MIN_INTERVAL_SAMPLES samples on either side. Every cell
+    draws from the same seed: a table is the same each time it is made."""
     keys = CELL_KEYS + ["variant"]
-    values = {key: group.to_numpy(float) for key, group in samples.groupby(keys, sort=False)["tokens_per_s"]}
+    groups = dict(iter(samples.groupby(keys, sort=False)))
     rows = []
-    for key, variant_tps in values.items():
+    for key, variant_rows in groups.items():
         *cell, variant = key
-        standard_tps = values.get((*cell, BASELINE))
-        if variant == BASELINE or standard_tps is None:
+        standard_rows = groups.get((*cell, BASELINE))
+        if variant == BASELINE or standard_rows is None:
             continue
         low = high = np.nan
-        if min(len(variant_tps), len(standard_tps)) >= MIN_INTERVAL_SAMPLES:
+        if min(len(variant_rows), len(standard_rows)) >= MIN_INTERVAL_SAMPLES:
             rng = np.random.default_rng(0)
-            ratios = _resampled_medians(variant_tps, resamples, rng) / _resampled_medians(standard_tps, resamples, rng)
+            pairs = _pairs(variant_rows, standard_rows)
+            if pairs is not None:
+                draws = rng.integers(0, len(pairs), (resamples, len(pairs)))
+                ratios = np.median(pairs[:, 0][draws], axis=1) / np.median(pairs[:, 1][draws], axis=1)
+            else:
+                ratios = (_resampled_medians(variant_rows["tokens_per_s"].to_numpy(float), resamples, rng)
+                          / _resampled_medians(standard_rows["tokens_per_s"].to_numpy(float), resamples, rng))
             low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
         rows.append((*key, low, high))
     return pd.DataFrame(rows, columns=keys + ["speedup_ci_low", "speedup_ci_high"])
+
+
+def _pairs(variant_rows: pd.DataFrame, standard_rows: pd.DataFrame) -> np.ndarray | None:
+    """[n, 2] tokens/s of the variant and of standard in the same repetition of the same file, or
+    None unless every sample on both sides has exactly one partner."""
+    on = ["file", "rep"]
+    if (not set(on) <= set(variant_rows) or len(variant_rows) != len(standard_rows)
+            or variant_rows.duplicated(on).any() or standard_rows.duplicated(on).any()):
+        return None
+    merged = variant_rows[on + ["tokens_per_s"]].merge(standard_rows[on + ["tokens_per_s"]], on=on,
+                                                       suffixes=("", "_standard"))
+    if len(merged) != len(variant_rows):
+        return None
+    return merged[["tokens_per_s", "tokens_per_s_standard"]].to_numpy(float)
 
 
 def _resampled_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:

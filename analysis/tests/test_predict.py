@@ -271,7 +271,8 @@ def _bootstrap_median_quantile(values, q):
 
 
 def test_the_measured_speedups_interval_is_the_bootstrap_of_the_ratio_of_medians():
-    # ladder constant at 30 tok/s: the speedup's resampled values are 30 / standard's resampled
+    # Samples without their repetition (no pairs): each median from its own draws. ladder constant
+    # at 30 tok/s: the speedup's resampled values are 30 / standard's resampled
     # medians, so the interval's ends are 30 over the exact bootstrap quantiles of standard's median
     # (7 samples: the 2nd and 6th smallest; 2000 resamples reproduce them).
     cell = dict.fromkeys(CELL_KEYS, "x")
@@ -289,6 +290,21 @@ def test_the_measured_speedups_interval_is_the_bootstrap_of_the_ratio_of_medians
     # 3 constant samples against standard's 7: the interval is still standard's spread.
     assert interval.loc["upper-bound", ["speedup_ci_low", "speedup_ci_high"]].tolist() == pytest.approx(
         [20.0 / 11.5, 20.0 / 9.5])
+
+
+def test_a_variant_measured_in_the_same_repetitions_as_standard_is_paired_with_them():
+    # Every ladder sample is exactly twice standard's of the same repetition of the same file: a
+    # machine that was slow for both at once does not make the speedup uncertain. Paired draws give
+    # exactly 2; drawn apart (another file's repetitions, or one sample short) they would not.
+    cell = dict.fromkeys(CELL_KEYS, "x")
+    standard = [9.0, 10.5, 10.0, 11.5, 9.5, 12.0, 10.8]
+    rows = [{**cell, "file": "a.h5", "rep": rep, "variant": v, "tokens_per_s": factor * t}
+            for v, factor in (("standard", 1.0), ("ladder", 2.0)) for rep, t in enumerate(standard)]
+    paired = speedup_interval(pd.DataFrame(rows)).set_index("variant")
+    assert paired.loc["ladder", ["speedup_ci_low", "speedup_ci_high"]].tolist() == [2.0, 2.0]
+    unpaired = pd.DataFrame(rows[:-1])  # ladder's last repetition missing: no partner for standard's
+    interval = speedup_interval(unpaired).set_index("variant").loc["ladder"]
+    assert interval["speedup_ci_low"] < 2.0 * 10.5 / 10.8 and interval["speedup_ci_high"] > 2.0
 
 
 def test_check_says_which_predictions_lie_inside_the_measured_interval():
