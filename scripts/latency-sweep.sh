@@ -18,8 +18,8 @@
 # Exit status: that of `python -m analysis predict --check` (1 if any cell misses), or the first
 # failing measurement's. Knobs (environment): LATENCIES ("0 50 100 200 500 1000"), MODEL (demo-cpu),
 # BATCHES (1,4), PROMPT (16), GEN (24), WARMUP (1), REPS (12, about 15 minutes on the CI VM: a sample
-# there spreads ±5-10 %, and a speedup, the ratio of two medians, from 6 repetitions moved by more than
-# 0.05 between the odd and the even half of a job in a third of the cells), VARIANTS (standard,ladder,parallel,upper-bound), TP1_VARIANTS
+# there spreads about ±6 %, and a speedup's 95 % interval, printed with it, is then about ±0.05-0.07;
+# REPS 36, about 40 minutes, narrows it to about ±0.04), VARIANTS (standard,ladder,parallel,upper-bound), TP1_VARIANTS
 # (standard; empty: no TP 1 job), AR_MIN/AR_MAX (4K/1M: the decode and prefill messages of demo-cpu at
 # these batches and prompt), LB_MEASURE_LOCK (a
 # lock file each measurement holds exclusively, e.g. on a machine shared with builds). A job spoiled
