@@ -462,12 +462,17 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     """Transformer::forward on the compute thread and the MpiComm progress thread, event by event.
 
     Per all-reduce of module i (started when its compute ends): the compute thread first hands it
-    off for h seconds (start_allreduce; h covers h_covered of the measured r); the real all-reduce
-    then runs when the progress thread is free (FIFO) for r - h_covered seconds; the emulated link
-    then holds it for D seconds after the previous transfer left (link_free = max(real_done,
-    link_free) + D); wait() returns at the real end, or, when the link is emulated and its end is
-    later, at that end plus the sleep overshoot. A module computing while a real all-reduce runs
-    is stretched by interference x the overlap.
+    off (start_allreduce). The hand-off h a step meets covers h_covered of the measured r: the call
+    itself takes h_covered (what ladder-allreduce's hot loop measures), the rest, h - h_covered, is
+    the progress thread's work, which at real-time priority on the same core takes the core from
+    the compute thread as soon as it is handed the all-reduce: it stretches whatever the compute
+    thread runs next in full, or hides in a wait (standard: the same total as paying all of h in
+    the call; ladder: the next wait can begin before it is done). The real all-reduce then runs
+    when the progress thread is free (FIFO) for r - h_covered seconds; the emulated link then holds
+    it for D seconds after the previous transfer left (link_free = max(real_done, link_free) + D);
+    wait() returns at the real end, or, when the link is emulated and its end is later, at that end
+    plus the sleep overshoot. A module computing while a real all-reduce runs is stretched by
+    interference x the overlap.
     """
     n = costs.attention.shape
     zero = np.zeros(n)
@@ -479,14 +484,18 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     iota = mc.interference_at(msg_bytes, w.tp, w.p2p) if comm else 0.0
     overshoot = mc.overshoot_at(w.link_latency_us) if comm and w.link_enabled else 0.0
     h, h_covered = mc.allreduce_start_s(msg_bytes, w.tp) if comm else (0.0, 0.0)
+    call = min(h, h_covered)  # the compute thread inside start_allreduce
+    work = h - call  # the progress thread's share of the hand-off, on the compute thread's core
     handoff = zero.copy()
     real_free = zero.copy()
     link_free = np.full(n, -np.inf)
-    pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # i -> (real_start, real_done, ready)
+    # i -> (work_start, real_start, real_done, ready): the progress thread's preempting work runs
+    # from work_start to real_start, the real all-reduce from real_start to real_done.
+    pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def settle(k):
         nonlocal t
-        real_start, real_done, ready = pending.pop(k)
+        _, real_start, real_done, ready = pending.pop(k)
         if comm:
             t0 = t
             t = np.maximum(t, real_done)
@@ -499,23 +508,27 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         nonlocal t, real_free, link_free
         start = t
         extra = zero.copy()
-        for real_start, real_done, _ in pending.values():  # all-reduces still moving data
-            overlap = np.clip(np.minimum(real_done, start + c) - np.maximum(real_start, start), 0.0, None)
-            extra = extra + iota * overlap
+
+        def overlap(begin, end):  # of [begin, end] with this module's compute
+            return np.clip(np.minimum(end, start + c) - np.maximum(begin, start), 0.0, None)
+
+        for work_start, real_start, real_done, _ in pending.values():  # all-reduces still moving data
+            extra = extra + overlap(work_start, real_start) + iota * overlap(real_start, real_done)
         t = start + c + extra
         compute[...] += c
         stretch[...] += extra
         if comm:
-            t = t + h  # start_allreduce: the hand-off, on the compute thread
-            handoff[...] += h
-            real_start = np.maximum(t, real_free)
+            t = t + call  # start_allreduce: the call, on the compute thread
+            handoff[...] += call
+            work_start = np.maximum(t, real_free)
+            real_start = work_start + work
             real_done = real_start + max(r - h_covered, 0.0)
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
-            pending[i] = (real_start, real_done, ready)
+            pending[i] = (work_start, real_start, real_done, ready)
         else:
-            pending[i] = (t, t, t)
+            pending[i] = (t, t, t, t)
 
     for layer in range(sched.layers):
         if sched.parallel_block:

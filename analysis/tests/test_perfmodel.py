@@ -108,24 +108,51 @@ def test_the_overshoot_of_the_cells_own_latency_is_used_where_measured(tmp_path)
     assert t.wait[0] == pytest.approx(4 * (1e-4 + 1024 / 1e12 + 1e-3 + 1.4e-4))
 
 
-def test_the_handoff_is_paid_by_the_compute_thread_before_the_rest_of_the_allreduce():
-    # r = 0.1 ms, of which 0.02 ms inside start_allreduce in the hot loop; in a step the hand-off
-    # takes 0.05 ms. Standard: each of the 4 all-reduces exposes 0.05 + (0.1 - 0.02) = 0.13 ms,
-    # 0.05 of it on the compute thread (handoff) and 0.08 waiting. Ladder (link 0, interference 0):
-    # the hand-offs are paid, the rest of every all-reduce but the last hides behind the next module.
-    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
-    w = Workload(s, tp=2)
-    m = machine(r=1e-4)
+def _handoff_machine(**kw):
+    """r = 0.1 ms, of which 0.02 ms inside start_allreduce in the hot loop (the call); in a step
+    the hand-off takes 0.05 ms: the call and 0.03 ms of the progress thread's work."""
+    m = machine(r=1e-4, **kw)
     m.allreduce_tables[0].start_s = [2e-5, 2e-5]
     m.allreduce_start_in_step = {1024.0: 5e-5}
+    return m
+
+
+def test_the_handoff_is_paid_by_the_compute_thread_before_the_rest_of_the_allreduce():
+    # Standard: each of the 4 all-reduces exposes 0.05 + (0.1 - 0.02) = 0.13 ms, 0.02 of it in the
+    # call (handoff), the progress thread's 0.03 and the rest, 0.08, waiting. Ladder (link 0,
+    # interference 0): the calls are paid, and the progress thread's work stretches the next
+    # module in full (3 times) or, after the last module, is waited for with the last rest.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2)
+    m = _handoff_machine()
     std = simulate(Schedule.of("standard", s, 2), _costs(1e-3, 2e-3), w, m, 1024)
     assert std.total[0] == pytest.approx(2 * 3e-3 + 4 * 1.3e-4)
-    assert std.handoff[0] == pytest.approx(4 * 5e-5) and std.wait[0] == pytest.approx(4 * 8e-5)
+    assert std.handoff[0] == pytest.approx(4 * 2e-5) and std.wait[0] == pytest.approx(4 * 1.1e-4)
     lad = simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, m, 1024)
     assert lad.total[0] == pytest.approx(2 * 3e-3 + 4 * 5e-5 + 8e-5)
+    assert lad.handoff[0] == pytest.approx(4 * 2e-5) and lad.stretch[0] == pytest.approx(3 * 3e-5)
+    assert lad.wait[0] == pytest.approx(3e-5 + 8e-5)
     # Another message size: the hot loop's hand-off, so r in total as before.
     other = simulate(Schedule.of("standard", s, 2), _costs(1e-3, 2e-3), w, m, 4096)
     assert other.total[0] == pytest.approx(2 * 3e-3 + 4 * 1e-4)
+
+
+def test_a_wait_hides_the_progress_threads_work_and_may_then_sleep_past_the_link():
+    # Ladder, attention 0.545 ms, MLP 1 ms, link D = 0.5 ms, overshoot 0.05 ms, the hand-off above
+    # (call 0.02, work 0.03, rest 0.08). Times in ms:
+    # a0 [0, .545], call -> .565; AR0 work [.565, .595], real [.595, .675], ready 1.175.
+    # m0 from .565, stretched by AR0's work: 1.595, call -> 1.615; AR1 work [1.615, 1.645], real
+    #   [1.645, 1.725], ready 2.225.
+    # a1: AR0 long done; from 1.615, stretched .03: 2.19, call -> 2.21; AR2 work [2.21, 2.24], ready 2.82.
+    # m1 waits for AR1 from 2.21 (AR2's work runs meanwhile): sleeps to 2.225 + .05 = 2.275;
+    #   [2.275, 3.275], call -> 3.295; AR3 work [3.295, 3.325], real [3.325, 3.405], ready 3.905.
+    # end: AR3 at 3.905 + .05 = 3.955. Paying all 0.05 in the call, a1 would end at 2.24, past
+    # AR1's 2.225, and not sleep: 3.92.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2, link_latency_us=500)
+    t = simulate(Schedule.of("ladder", s, 2), _costs(5.45e-4, 1e-3), w, _handoff_machine(overshoot=5e-5), 1024)
+    assert t.total[0] == pytest.approx(3.955e-3)
+    assert t.wait[0] == pytest.approx((2.275 - 2.21 + 3.955 - 3.295) * 1e-3)
 
 
 def test_ladder_step_by_hand():
