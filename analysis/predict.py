@@ -61,8 +61,9 @@ def prediction_table(workloads: list[Workload], machine: Machine, variants) -> T
     notes = [f"Predicted by the performance model on machine `{machine.name}`"
              + (f" ({machine.description})" if machine.description else "") + " (docs/measurement.md). "
              "Per decode step (mean over the generation): each module kind's compute, the compute lost to "
-             "overlapped all-reduces (interference), the compute thread's time handing all-reduces off "
-             "(start_allreduce), the communication the schedule leaves exposed, and all communication "
+             "overlapped all-reduces (interference, including the progress thread's share of the hand-off), "
+             "the compute thread's time in the start_allreduce call, the communication the schedule leaves "
+             "exposed, and all communication "
              "(hand-off + real all-reduce + emulated link), exposed or not.",
              "Same in every row: " + ", ".join(f"{k}={data[k].iloc[0]}" for k in const) + "." if const else ""]
     return Table(data, display, shown + ["variant"], [n for n in notes if n])
