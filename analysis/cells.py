@@ -122,12 +122,16 @@ def speedup_interval(samples: pd.DataFrame, confidence=SPEEDUP_CONFIDENCE,
         if min(len(variant_rows), len(standard_rows)) >= MIN_INTERVAL_SAMPLES:
             rng = np.random.default_rng(0)
             pairs = _pairs(variant_rows, standard_rows)
-            if pairs is not None:
-                draws = rng.integers(0, len(pairs), (resamples, len(pairs)))
-                ratios = np.median(pairs[:, 0][draws], axis=1) / np.median(pairs[:, 1][draws], axis=1)
+            if pairs is not None:  # one draw of repetitions for both
+                variant_tps, standard_tps = pairs.T
+                variant_draws = standard_draws = rng.integers(0, len(pairs), (resamples, len(pairs)))
             else:
-                ratios = (_resampled_medians(variant_rows["tokens_per_s"].to_numpy(float), resamples, rng)
-                          / _resampled_medians(standard_rows["tokens_per_s"].to_numpy(float), resamples, rng))
+                variant_tps = variant_rows["tokens_per_s"].to_numpy(float)
+                standard_tps = standard_rows["tokens_per_s"].to_numpy(float)
+                variant_draws = rng.integers(0, len(variant_tps), (resamples, len(variant_tps)))
+                standard_draws = rng.integers(0, len(standard_tps), (resamples, len(standard_tps)))
+            ratios = (np.median(variant_tps[variant_draws], axis=1)
+                      / np.median(standard_tps[standard_draws], axis=1))
             low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
         rows.append((*key, low, high))
     return pd.DataFrame(rows, columns=keys + ["speedup_ci_low", "speedup_ci_high"])
@@ -145,11 +149,6 @@ def _pairs(variant_rows: pd.DataFrame, standard_rows: pd.DataFrame) -> np.ndarra
     if len(merged) != len(variant_rows):
         return None
     return merged[["tokens_per_s", "tokens_per_s_standard"]].to_numpy(float)
-
-
-def _resampled_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """The median of each of `resamples` draws of len(values) samples with replacement."""
-    return np.median(values[rng.integers(0, len(values), (resamples, len(values)))], axis=1)
 
 
 def link_latency_us(frame: pd.DataFrame) -> pd.Series:

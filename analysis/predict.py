@@ -227,7 +227,7 @@ def _why(row) -> str:
         why += f" (≈{skew:.2f} ms/step of rank skew counted in both compute and wait)"
     low, high = row.get("speedup_ci_low", math.nan), row.get("speedup_ci_high", math.nan)
     if not math.isnan(low):
-        inside = "inside" if low <= row["predicted_speedup"] <= high else "outside"
+        inside = "inside" if row["speedup_in_interval"] else "outside"
         why += f"; predicted speedup {inside} the measured one's 95% interval [{low:.3f}, {high:.3f}]"
     return why
 
