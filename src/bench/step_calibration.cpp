@@ -135,11 +135,14 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
       s[r * n + j] = slowest;
     }
     for (const Replay b : {kPrefill, kDecode}) {
+      const auto forward_s = [&](int rank) { return kernel_seconds([&](size_t j) { return at(rank, r, j); }, b); };
       int slowest = 0;
+      double slowest_s = forward_s(0);
       for (int rank = 1; rank < ranks; ++rank)
-        if (kernel_seconds([&](size_t j) { return at(rank, r, j); }, b) >
-            kernel_seconds([&](size_t j) { return at(slowest, r, j); }, b))
+        if (const double t = forward_s(rank); t > slowest_s) {
           slowest = rank;
+          slowest_s = t;
+        }
       for (size_t j = b * kClock; j < (b + 1) * kClock; ++j) s[r * n + j] = at(slowest, r, j);
     }
   }
@@ -156,11 +159,12 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   std::vector<size_t> median_rounds[kReplays];
   for (const Replay b : {kPrefill, kDecode}) {
     std::vector<size_t> order(rounds);
-    for (size_t r = 0; r < rounds; ++r) order[r] = r;
-    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-      return kernel_seconds([&](size_t j) { return s[x * n + j]; }, b) <
-             kernel_seconds([&](size_t j) { return s[y * n + j]; }, b);
-    });
+    std::vector<double> forward_s(rounds);
+    for (size_t r = 0; r < rounds; ++r) {
+      order[r] = r;
+      forward_s[r] = kernel_seconds([&](size_t j) { return s[r * n + j]; }, b);
+    }
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return forward_s[x] < forward_s[y]; });
     median_rounds[b] = {order[(rounds - 1) / 2], order[rounds / 2]};
   }
   struct Times {
