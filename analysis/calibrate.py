@@ -164,12 +164,14 @@ def _one_row_per_shape(rows: list) -> list:
 class StepCalibration:
     """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, [kernel, decode, rows,
     keys, seconds] rows of the other kernels of the replayed decode step and prefill, and at TP > 1
-    the hand-off of a decode all-reduce of `allreduce_bytes` (0: none)."""
+    the hand-off of a decode all-reduce of `allreduce_bytes` (0: none) and the wait after it, on
+    the machine's own link (None: a file from an app before it)."""
 
     gemms: list
     kernels: list = field(default_factory=list)
     allreduce_start_s: float = 0.0
     allreduce_bytes: int = 0
+    allreduce_wait_s: float | None = None
 
 
 def _kernel_table(group) -> list:
@@ -192,27 +194,31 @@ def step_calibrations(path: Path) -> dict:
             return tables
         for group in h5["roofline/step"].values():
             key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
+            wait = group.attrs.get("allreduce_wait_s")
             tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)), _kernel_table(group),
                                           float(group.attrs.get("allreduce_start_s", 0.0)),
-                                          int(group.attrs.get("allreduce_bytes", 0)))
+                                          int(group.attrs.get("allreduce_bytes", 0)),
+                                          None if wait is None else float(wait))
     return tables
 
 
 def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
     """`machine` with its GEMM table's rows of the same (m, n, k, decode) and its kernel table's of
-    the same (kernel, decode, rows) replaced by the cell's, and the cell's all-reduce hand-off at its
-    message size."""
+    the same (kernel, decode, rows) replaced by the cell's, and the cell's all-reduce hand-off and
+    the wait after it at its message size."""
     def replaced(rows, by, key_columns):
         measured = {tuple(r[:key_columns]) for r in by}
         return [r for r in rows if tuple(r[:key_columns]) not in measured] + [list(r) for r in by]
 
     table = replaced(machine.gemm_table, step.gemms, 4)
     kernels = replaced(machine.kernel_table, step.kernels, 3)
-    start = dict(machine.allreduce_start_in_step)
+    start, wait = dict(machine.allreduce_start_in_step), dict(machine.allreduce_wait_in_step)
     if step.allreduce_bytes > 0:
         start[float(step.allreduce_bytes)] = step.allreduce_start_s
+        if step.allreduce_wait_s is not None:
+            wait[float(step.allreduce_bytes)] = step.allreduce_wait_s
     return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, kernel_table=kernels,
-                   allreduce_start_in_step=start,
+                   allreduce_start_in_step=start, allreduce_wait_in_step=wait,
                    provenance={**machine.provenance, "step_calibration": label})
 
 

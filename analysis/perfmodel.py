@@ -157,6 +157,11 @@ def _interp(x: float, xs, ys) -> float:
     return float(np.interp(x, xs, ys))
 
 
+def _at_size(by_size: dict, nbytes: float) -> float | None:
+    """The seconds a {bytes: seconds} table holds for this size, None where it has none."""
+    return next((float(v) for size, v in by_size.items() if math.isclose(float(size), nbytes)), None)
+
+
 @dataclass
 class AllReduceTable:
     """A measured ladder-allreduce sweep at `ranks` (link 0): blocking time per size, the part of
@@ -196,7 +201,10 @@ class Machine:
     same measured at given latencies (a cell at one of them takes its own, linear between them);
     allreduce_start_in_step: the hand-off (time inside start_allreduce) of a message of these sizes
     as a decode step meets it, right after the module's GEMMs (the cell's calibration), used instead
-    of the table's for the caller's share; kernel_table: the other kernels of a decode step (decode 1)
+    of the table's for the caller's share; allreduce_wait_in_step: the wait() right after that
+    hand-off for a message of these sizes, on the machine's own link (the cell's calibration), used
+    instead of the table's time less its hand-off for what the all-reduce takes after the hand-off;
+    kernel_table: the other kernels of a decode step (decode 1)
     or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
     at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node:
     beyond it a TP group's all-reduce also crosses nodes. activation_bytes, wire_bytes, kv_read: the
@@ -218,6 +226,7 @@ class Machine:
     sleep_overshoot_s: float = 0.0
     sleep_overshoot_by_latency: dict = field(default_factory=dict)  # {latency µs: seconds}
     allreduce_start_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the hand-off in a step
+    allreduce_wait_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the wait after it
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
     kernel_table: list = field(default_factory=list)  # [kernel, decode, rows, keys, seconds per call]
@@ -240,7 +249,7 @@ class Machine:
                                 f"(known: {', '.join(sorted(known))})")
         data = {k: v for k, v in data.items() if k in known}
         data["allreduce_tables"] = [AllReduceTable(**t) for t in data.get("allreduce_tables", [])]
-        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step"):  # JSON keys are strings
+        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step", "allreduce_wait_in_step"):  # JSON keys are strings
             data[key] = {float(k): float(v) for k, v in data.get(key, {}).items()}
         return cls(**data)
 
@@ -328,10 +337,16 @@ class Machine:
         table's is the part of its all-reduce time already spent by then. (0, 0) without either."""
         table = self._table(ranks)
         covered = table.start(nbytes) if table is not None else 0.0
-        for size, value in self.allreduce_start_in_step.items():
-            if math.isclose(float(size), nbytes):
-                return float(value), covered
-        return covered, covered
+        in_step = _at_size(self.allreduce_start_in_step, nbytes)
+        return (covered if in_step is None else in_step), covered
+
+    def allreduce_after_start_s(self, nbytes: float, ranks: int, p2p: str = "on") -> float:
+        """What the all-reduce takes after its hand-off, on the machine's own link: the wait a step
+        meets where measured for this size, else allreduce_s less the part the hand-off covers."""
+        in_step = _at_size(self.allreduce_wait_in_step, nbytes)
+        if in_step is not None:
+            return in_step
+        return max(self.allreduce_s(nbytes, ranks, p2p) - self.allreduce_start_s(nbytes, ranks)[1], 0.0)
 
     def interference_at(self, nbytes: float, ranks: int, p2p: str = "on") -> float:
         table = self._table(ranks)
@@ -468,7 +483,8 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     the compute thread as soon as it is handed the all-reduce: it stretches whatever the compute
     thread runs next in full, or hides in a wait (standard: the same total as paying all of h in
     the call; ladder: the next wait can begin before it is done). The real all-reduce then runs
-    when the progress thread is free (FIFO) for r - h_covered seconds; the emulated link then holds
+    when the progress thread is free (FIFO) for the rest: the wait a step meets after the hand-off
+    where the cell measured it, else r - h_covered seconds; the emulated link then holds
     it for D seconds after the previous transfer left (link_free = max(real_done, link_free) + D);
     wait() returns at the real end, or, when the link is emulated and its end is later, at that end
     plus the sleep overshoot. A module computing while a real all-reduce runs is stretched by
@@ -479,7 +495,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     t = costs.head.copy()
     compute, stretch, wait, attention, mlp = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     comm = sched.communicates
-    r = mc.allreduce_s(msg_bytes, w.tp, w.p2p) if comm else 0.0
+    rest = mc.allreduce_after_start_s(msg_bytes, w.tp, w.p2p) if comm else 0.0  # after the hand-off
     D = w.link_delay_s(msg_bytes) if comm else 0.0
     iota = mc.interference_at(msg_bytes, w.tp, w.p2p) if comm else 0.0
     overshoot = mc.overshoot_at(w.link_latency_us) if comm and w.link_enabled else 0.0
@@ -522,7 +538,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
             handoff[...] += call
             work_start = np.maximum(t, real_free)
             real_start = work_start + work
-            real_done = real_start + max(r - h_covered, 0.0)
+            real_done = real_start + rest
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
@@ -547,7 +563,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         settle(k)
     t = t + costs.tail
     n_ar = sched.layers if sched.parallel_block else 2 * sched.layers
-    comm_s = n_ar * (h + max(r - h_covered, 0.0) + D + overshoot) if comm else 0.0
+    comm_s = n_ar * (h + rest + D + overshoot) if comm else 0.0
     return Timeline(t, compute, stretch, handoff, wait, zero + comm_s, attention, mlp)
 
 

@@ -247,19 +247,23 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
 // The cell's calibration times exactly the GEMM shapes the roofline lists for the cell (the
 // model's own weight matrices: calls = copies = the layers, 1 for the LM head), one sample per
 // round, every other kernel of the replayed decode step as often as a step calls it, at TP > 1
-// the hand-off of a decode all-reduce (and at TP 1 none), and store_step_calibration writes it
-// with the cell as /roofline/step/<cell>.
+// the hand-off of a decode all-reduce and the wait after it, through the Comm it is given without
+// the model's emulated link (and at TP 1 none), and store_step_calibration writes it with the cell
+// as /roofline/step/<cell>.
 TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const ModelConfig cfg = load_model_config(testing::source_path("configs/models/tiny"));
   const Shard shard = Shard::of(cfg, rank, size);
-  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, DType::F32);
+  // The model's all-reduces take 50 ms more on an emulated link; the calibration's must not.
+  constexpr double kLinkUs = 50000;
+  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{kLinkUs, 0}, 60, DType::F32);
+  auto link_free = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60, DType::F32);
   Transformer model(cfg, shard, load_weights(cfg, shard, *make_random_source(5)), *comm);
   const Cell cell{3, 4, 6};
   model.reserve(cell.batch, cell.prompt_len, cell.prompt_len + cell.gen_len - 1);
-  StepCalibrator calibrator(model, cell);
+  StepCalibrator calibrator(model, cell, *link_free);
   EXPECT_EQ(calibrator.result(MPI_COMM_WORLD).rounds, 0);
   for (int r = 0; r < 3; ++r) calibrator.round(MPI_COMM_WORLD);
   const StepCalibration c = calibrator.result(MPI_COMM_WORLD);
@@ -304,9 +308,11 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   if (size > 1) {  // a decode step's message: batch x d floats
     EXPECT_EQ(c.allreduce_bytes, int64_t(cell.batch * cfg.hidden_size * sizeof(real)));
     EXPECT_TRUE(c.allreduce_start_s > 0 && c.allreduce_start_s < 1);
+    EXPECT_TRUE(c.allreduce_wait_s > 0 && c.allreduce_wait_s < kLinkUs * 1e-6) << c.allreduce_wait_s;
   } else {
     EXPECT_EQ(c.allreduce_bytes, 0);
     EXPECT_EQ(c.allreduce_start_s, 0);
+    EXPECT_EQ(c.allreduce_wait_s, 0);
   }
   if (rank != 0) return;
   const std::string path =
@@ -320,21 +326,19 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   ASSERT_GE(file, 0);
   const hid_t g = H5Gopen2(file, "roofline/step/c0000", H5P_DEFAULT);
   ASSERT_GE(g, 0);
-  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"batch", cell.batch}, {"prompt_len", 4},
-                                    {"gen_len", 6}, {"rounds", 3}, {"allreduce_bytes", c.allreduce_bytes}}) {
-    int64_t got_value = -1;
+  const auto expect_attribute = [&](const char* name, auto value, hid_t type) {
+    decltype(value) got_value = -1;
     const hid_t a = H5Aopen(g, name, H5P_DEFAULT);
     ASSERT_GE(a, 0) << name;
-    EXPECT_GE(H5Aread(a, H5T_NATIVE_INT64, &got_value), 0);
+    EXPECT_GE(H5Aread(a, type, &got_value), 0);
     EXPECT_EQ(got_value, value) << name;
     H5Aclose(a);
-  }
-  double start_s = -1;
-  const hid_t a = H5Aopen(g, "allreduce_start_s", H5P_DEFAULT);
-  ASSERT_GE(a, 0);
-  EXPECT_GE(H5Aread(a, H5T_NATIVE_DOUBLE, &start_s), 0);
-  EXPECT_EQ(start_s, c.allreduce_start_s);
-  H5Aclose(a);
+  };
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"batch", cell.batch}, {"prompt_len", 4},
+                                    {"gen_len", 6}, {"rounds", 3}, {"allreduce_bytes", c.allreduce_bytes}})
+    expect_attribute(name, value, H5T_NATIVE_INT64);
+  expect_attribute("allreduce_start_s", c.allreduce_start_s, H5T_NATIVE_DOUBLE);
+  expect_attribute("allreduce_wait_s", c.allreduce_wait_s, H5T_NATIVE_DOUBLE);
   const auto read = [&](const char* name) {
     std::vector<double> v(t.size());
     const hid_t d = H5Dopen2(g, name, H5P_DEFAULT);

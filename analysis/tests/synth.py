@@ -29,7 +29,8 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
     fixed_strings: store strings as fixed-length ASCII instead of h5py's variable-length UTF-8.
     model_config: the config.json dict (default a 2-layer stub); roofline: {"triad": B/s, "gemm": FLOP/s,
     "table": [[m, n, k, decode, seconds], ...], "step": {(batch, prompt_len, gen_len): (rows like table,
-    all-reduce hand-off seconds, its bytes[, [[kernel, decode, rows, keys, seconds], ...]])}} stored as
+    all-reduce hand-off seconds, its bytes[, [[kernel, decode, rows, keys, seconds], ...][, the wait
+    after the hand-off, seconds]])}} stored as
     --roofline does (the cells' calibrations as /roofline/step/c*); prefill_fraction: the share of
     each generation's time that is prefill.
     """
@@ -65,7 +66,7 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
             for i, name in enumerate(("m", "n", "k", "decode")):
                 g[name] = rows[:, i].astype(np.int64)
             g["time_s"] = rows[:, 4]
-            for c, ((batch, prompt, gen), (step_rows, start_s, nbytes, *kernels)) in enumerate(
+            for c, ((batch, prompt, gen), (step_rows, start_s, nbytes, *more)) in enumerate(
                     roofline.get("step", {}).items()):
                 rows = np.asarray(step_rows, dtype=np.float64).reshape(-1, 5)
                 g = h5.create_group(f"roofline/step/c{c:04d}")
@@ -73,10 +74,13 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
                                     ("allreduce_bytes", nbytes)):
                     g.attrs[name] = np.int64(value)
                 g.attrs["allreduce_start_s"] = np.float64(start_s)
+                kernels, wait_s = (more + [[], None][len(more):])[:2]
+                if wait_s is not None:
+                    g.attrs["allreduce_wait_s"] = np.float64(wait_s)
                 for i, name in enumerate(("m", "n", "k", "decode")):
                     g[name] = rows[:, i].astype(np.int64)
                 g["time_s"] = rows[:, 4]
-                for name, decode, kernel_rows, keys, seconds in (kernels[0] if kernels else []):
+                for name, decode, kernel_rows, keys, seconds in kernels:
                     k = g.create_group(f"kernel/{'decode' if decode else 'prefill'}/{name}")
                     k.attrs["rows"], k.attrs["calls"] = np.int64(kernel_rows), np.int64(2)
                     if keys:

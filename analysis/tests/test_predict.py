@@ -149,6 +149,27 @@ def test_the_handoff_comes_from_the_cell_where_measured_and_the_interference_exc
     assert cell_std.wait_ms - job_std.wait_ms == pytest.approx(4 * 0.07)
 
 
+def test_the_wait_after_the_handoff_comes_from_the_cell_where_measured(tmp_path):
+    # ladder-allreduce: 100 us per 1 KiB all-reduce, 20 us of it in the call, so without the cell's
+    # wait the rest after the hand-off is 80 us; the cell measured 30 us (the all-reduce mostly done
+    # inside its 90 us hand-off). Every other size keeps the table's rest.
+    ar = write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5))
+    config = {**CONFIG, "hidden_size": 256}
+    path = write_result(tmp_path / "run.h5", {("standard", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
+                        device="cpu", dtype="fp32", model_config=config,
+                        roofline={**ROOFLINE, "step": {(1, 16, 8): ([], 9e-5, 1024, [], 3e-5)}})
+    job = machine_from_results(path, [ar])
+    cell = Calibrations.discover([tmp_path]).for_cell(str(path), 1, 16, 8)
+    assert cell.allreduce_wait_in_step == {1024.0: 3e-5} and job.allreduce_wait_in_step == {}
+    assert cell.allreduce_after_start_s(1024, 2) == 3e-5 and job.allreduce_after_start_s(1024, 2) == pytest.approx(8e-5)
+    assert cell.allreduce_after_start_s(65536, 2) == pytest.approx(1.8e-4)
+    # Standard, decode: each of the 4 all-reduces exposes the cell's 90 us hand-off and 30 us wait.
+    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
+    no_comm = predict(w, cell, ("upper-bound",))[0]
+    std = predict(w, cell, ("standard",))[0]
+    assert std.step_s - no_comm.step_s == pytest.approx(4 * (9e-5 + 3e-5))
+
+
 def test_a_cells_kernels_replace_the_formulas_and_pool_by_their_median(tmp_path):
     # The cell's replayed decode step and prefill: their kernels reach the cell's machine (attention
     # with its keys) and, pooled over jobs, each (kernel, decode, rows) takes the median.
@@ -166,10 +187,12 @@ def test_a_cells_kernels_replace_the_formulas_and_pool_by_their_median(tmp_path)
     assert pooled_machine(machines).kernel_table == [["rms_norm", 1, 1, 0, 2e-6]]
 
 
-def test_pooling_takes_the_median_of_the_cells_handoffs():
+def test_pooling_takes_the_median_of_the_cells_handoffs_and_waits():
     # The latency-sweep curves pool one calibration per job: each job's cell measured its own hand-off.
-    machines = [Machine(name=f"m{i}", allreduce_start_in_step={1024.0: h}) for i, h in enumerate((1e-4, 3e-4, 1.2e-4))]
+    machines = [Machine(name=f"m{i}", allreduce_start_in_step={1024.0: h}, allreduce_wait_in_step={1024.0: h / 2})
+                for i, h in enumerate((1e-4, 3e-4, 1.2e-4))]
     assert pooled_machine(machines).allreduce_start_in_step == {1024.0: 1.2e-4}
+    assert pooled_machine(machines).allreduce_wait_in_step == {1024.0: 6e-5}
 
 
 def test_check_passes_when_measured_equals_predicted(tmp_path):

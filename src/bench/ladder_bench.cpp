@@ -69,12 +69,13 @@ struct CellMeasurement {
 // each preceded by a round of the cell's calibration. Every generation ends with one reduction
 // over ranks, which also carries "a rank received SIGTERM/SIGINT": all ranks then set `stop` after
 // the same generation.
-CellMeasurement measure_cell(Transformer& model, const std::vector<Schedule>& schedules, const Cell& c,
-                             const std::vector<int32_t>& prompt, const BenchOptions& o, MPI_Comm world, int& stop) {
+CellMeasurement measure_cell(Transformer& model, Comm& link_free, const std::vector<Schedule>& schedules,
+                             const Cell& c, const std::vector<int32_t>& prompt, const BenchOptions& o, MPI_Comm world,
+                             int& stop) {
   Generator gen(model, c.batch, c.prompt_len, c.gen_len, o.cuda_graph);
   std::unique_ptr<StepCalibrator> calibrator;
   if (o.roofline)
-    calibrator = std::make_unique<StepCalibrator>(model, c);
+    calibrator = std::make_unique<StepCalibrator>(model, c, link_free);
   for (int64_t w = 0; w < o.warmup && !stop; ++w)
     for (size_t i = 0; i < schedules.size() && !stop; ++i) {
       barrier(world);
@@ -202,6 +203,11 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
     roofline = std::make_unique<Roofline>(measure_roofline(world, ro));
     for (auto& r : reporters) r->roofline(*roofline);
   }
+  // The cell calibration's all-reduces go through a Comm of the same ranks without the emulated
+  // link: it measures the machine's own all-reduce, to which the performance model adds the link.
+  std::unique_ptr<Comm> link_free_comm;
+  if (o.roofline && size > 1 && o.link.enabled()) link_free_comm = make_backend_comm(world, LinkModel{}, o.timeout_s, weights);
+  Comm& link_free = link_free_comm ? *link_free_comm : *comm;
 
   // Measurement, cell by cell of the sweep.
   int stop = 0;
@@ -209,7 +215,7 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   for (const Cell& cell : sweep_cells(o)) {
     const std::vector<int32_t> prompt =
         prompt_ids.ids.empty() ? make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size) : prompt_ids.ids;
-    CellMeasurement m = measure_cell(model, schedules, cell, prompt, o, world, stop);
+    CellMeasurement m = measure_cell(model, link_free, schedules, cell, prompt, o, world, stop);
     if (rank == 0) {
       const std::vector<RunRecord> records =
           build_run_records(std::move(m.runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});

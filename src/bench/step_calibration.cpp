@@ -33,8 +33,9 @@ class KernelClock final : public ModuleObserver {
 };
 }  // namespace
 
-StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell)
+StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_free)
     : model_(model),
+      link_free_(link_free),
       no_communication_(Variant::UpperBound, model.config(), model.comm().size()),
       prompt_("step_prompt", cell.batch, cell.prompt_len),
       token_("step_token", cell.batch, 1),
@@ -65,8 +66,11 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell)
   time_calls();  // warm-up, not kept
 }
 
+size_t StepCalibrator::first_wait() const { return kReplays * kClock + kinds_.size() + 1; }
+size_t StepCalibrator::columns() const { return first_wait() + 2 * kinds_[kQkv].weights.size(); }  // a wait per module
+
 std::vector<double> StepCalibrator::time_calls() {
-  std::vector<double> t(kReplays * kClock + kinds_.size() + 1, 0.0);
+  std::vector<double> t(columns(), 0.0);
   const auto replay = [&](Replay r, const Tokens& tokens, int64_t pos0) {  // every kernel, as the model runs it
     KernelClock clock(t.data() + r * kClock);
     model_.set_observer(&clock);
@@ -85,22 +89,34 @@ std::vector<double> StepCalibrator::time_calls() {
       gemm_xwt(k.x, k.weights[l], k.y);
       kind_s[kind] += timer.stop();
     }
-  if (model_.comm().size() > 1) {
-    // A host clock around the call alone: the hand-off is the host thread's time, not the device's.
-    Comm& comm = model_.comm();
+  if (link_free_.size() > 1) {
+    // A host clock around the call, then around the wait: the hand-off is the host thread's time,
+    // and the wait ends once the sum is usable (the fence: on a GPU the all-reduce runs on the
+    // stream; the one before the call keeps the module's GEMMs out of both). Each wait is kept:
+    // result() takes each all-reduce's from the rank that started it last.
+    double& start_s = t[first_wait() - 1];
+    double* wait_s = t.data() + first_wait();
+    using Clock = std::chrono::steady_clock;
+    const auto seconds_since = [](Clock::time_point t0) {
+      return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
     const auto module = [&](size_t first, size_t second, size_t l) {
       gemm_xwt(kinds_[first].x, kinds_[first].weights[l], kinds_[first].y);
       gemm_xwt(kinds_[second].x, kinds_[second].weights[l], kinds_[second].y);
-      const auto t0 = std::chrono::steady_clock::now();
-      const Comm::Ticket ticket = comm.start_allreduce(message_.data(), message_.size());
-      t.back() += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      comm.wait(ticket);
+      Kokkos::fence();
+      auto t0 = Clock::now();
+      const Comm::Ticket ticket = link_free_.start_allreduce(message_.data(), message_.size());
+      start_s += seconds_since(t0);
+      t0 = Clock::now();
+      link_free_.wait(ticket);
+      Kokkos::fence();
+      *wait_s++ = seconds_since(t0);
     };
     for (size_t l = 0; l < layers; ++l) {
       module(kQkv, kO, l);
       module(kGateUp, kDown, l);
     }
-    t.back() /= double(2 * layers);
+    start_s /= double(2 * layers);
   }
   return t;
 }
@@ -113,7 +129,7 @@ void StepCalibrator::round(MPI_Comm world) {
 }
 
 StepCalibration StepCalibrator::result(MPI_Comm world) const {
-  const size_t n = kReplays * kClock + kinds_.size() + 1, rounds = seconds_.size() / n;
+  const size_t n = columns(), rounds = seconds_.size() / n;
   int ranks = 1;
   MPI_Comm_size(world, &ranks);
   std::vector<double> all(seconds_.size() * size_t(ranks));
@@ -126,13 +142,16 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   };
   // Each round as a sample is: a replayed forward the slowest rank's, kernel by kernel (the rank
   // with the longest forward, so that its kernels add up to the forward's time as the step's
-  // sample does: the max over ranks of the whole); any other column the max over ranks.
+  // sample does: the max over ranks of the whole); an all-reduce's wait the shortest over ranks
+  // (the rank that started it last: the all-reduce's own time, not the other rank's lag in the
+  // GEMMs before it, which the replayed forward's slowest rank already holds); any other column
+  // the max over ranks.
   std::vector<double> s(seconds_.size());
   for (size_t r = 0; r < rounds; ++r) {
     for (size_t j = kReplays * kClock; j < n; ++j) {
-      double slowest = at(0, r, j);
-      for (int rank = 1; rank < ranks; ++rank) slowest = std::max(slowest, at(rank, r, j));
-      s[r * n + j] = slowest;
+      double v = at(0, r, j);
+      for (int rank = 1; rank < ranks; ++rank) v = j < first_wait() ? std::max(v, at(rank, r, j)) : std::min(v, at(rank, r, j));
+      s[r * n + j] = v;
     }
     for (const Replay b : {kPrefill, kDecode}) {
       const auto forward_s = [&](int rank) { return kernel_seconds([&](size_t j) { return at(rank, r, j); }, b); };
@@ -216,8 +235,12 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
       out.kernels.push_back({kernel_name(k), decode, decode ? batch : batch * prompt_len, calls_of(r, k), keys,
                              t.median_s, t.best_s});
     }
-  if (model_.comm().size() > 1) {
-    out.allreduce_start_s = median_of(column(n - 1, 1.0));
+  if (link_free_.size() > 1) {
+    out.allreduce_start_s = median_of(column(first_wait() - 1, 1.0));
+    std::vector<double> wait(rounds, 0.0);  // each round's mean over its all-reduces
+    for (size_t r = 0; r < rounds; ++r)
+      for (size_t j = first_wait(); j < n; ++j) wait[r] += s[r * n + j] / double(n - first_wait());
+    out.allreduce_wait_s = median_of(wait);
     out.allreduce_bytes = int64_t(message_.size() * sizeof(real));
   }
   return out;

@@ -14,7 +14,10 @@
 // 1.6 ms, 4x what bytes / bandwidth gives; Kokkos Serial runs them as scalar loops). And the compute thread's time inside start_allreduce (handing the all-reduce
 // to the progress thread, which posts it on the same core) is 4x longer right after a module's
 // GEMMs than in ladder-allreduce's hot loop (CPU VM: 80-115 us against 19 us), time no other
-// calibration sees.
+// calibration sees; so is the wait that follows it. That pass runs through a Comm without the
+// emulated link (the model adds the link's time itself), in the same minutes as the cell: a
+// ladder-allreduce run minutes or hours away measured the same all-reduce 68 to 168 us (CPU VM,
+// six sweeps; issue 17).
 #pragma once
 
 #include "bench/bench_options.hpp"
@@ -55,17 +58,20 @@ struct StepCalibration {
   // The replayed decode step's other kernels, then the replayed prefill's.
   std::vector<KernelTiming> kernels;
   // TP > 1: seconds inside start_allreduce of a decode step's all-reduce (`allreduce_bytes`) right
-  // after the module's GEMMs: median round of each round's mean over its calls, the slowest rank's.
-  double allreduce_start_s = 0;
+  // after the module's GEMMs, and in the wait() right after it (until the sum is usable): each the
+  // median round of each round's mean over its calls; per call the slowest rank's hand-off, and
+  // the wait of the rank that started the all-reduce last (the shortest).
+  double allreduce_start_s = 0, allreduce_wait_s = 0;
   int64_t allreduce_bytes = 0;
 };
 
 class StepCalibrator {
  public:
   // For the cell's prefill and decode steps; the hand-off pass when the model's Comm has more than
-  // one rank. One untimed round on this rank (page faults, BLAS buffers). `model` must outlive it
-  // and have been reserved for the cell.
-  StepCalibrator(Transformer& model, const Cell& cell);
+  // one rank, through `link_free` (the model's ranks, no emulated link). One untimed round on this
+  // rank (page faults, BLAS buffers). `model` and `link_free` must outlive it; `model` must have
+  // been reserved for the cell.
+  StepCalibrator(Transformer& model, const Cell& cell, Comm& link_free);
 
   // One round, on every rank at once (collective over `world` and the Comm), between two
   // generations (the replayed forwards write the KV cache; the next prefill overwrites it): a
@@ -73,7 +79,8 @@ class StepCalibrator {
   // each kernel timed; every layer's fused input projection at decode and prefill rows (the
   // parallel block's: in a pass of its own, so that the rows of QKV and gate/up it shares are not
   // fresh in the cache), each call timed on its own; then (TP > 1) each layer's attention GEMMs, its
-  // all-reduce (the start timed), the MLP's GEMMs and its all-reduce, as standard TP runs them.
+  // all-reduce (the start and the wait timed), the MLP's GEMMs and its all-reduce, as standard TP
+  // runs them.
   void round(MPI_Comm world);
 
   // Collective: every rank must have made the same rounds. No GEMMs if no round was made.
@@ -87,16 +94,20 @@ class StepCalibrator {
     Mat x, y;
   };
   // One pass: this rank's seconds and calls per kernel kind of the replayed prefill, then of the
-  // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce (0 at TP 1).
+  // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce, then the
+  // seconds of each wait (0 at TP 1).
   std::vector<double> time_calls();
+  size_t first_wait() const;  // the column of a pass's first wait
+  size_t columns() const;     // of a pass
   Transformer& model_;
+  Comm& link_free_;
   Schedule no_communication_;
   Tokens prompt_;    // [batch, prompt_len]: the replayed prefill's input
   Tokens token_;     // [batch, 1]: the replayed decode step's
   int64_t position_;  // its position: the cell's mean decode position
   std::vector<Kind> kinds_;
   Mat message_;                  // a decode step's all-reduce, [batch, d]
-  std::vector<double> seconds_;  // [round][2 replays * 2 * kKernelKinds + kinds + 1]
+  std::vector<double> seconds_;  // [round][columns()]
 };
 
 }  // namespace lb
