@@ -160,18 +160,25 @@ def _one_row_per_shape(rows: list) -> list:
     return [[*k, float(np.mean(v))] for k, v in by_shape.items()]
 
 
+# A cell calibration's measurements of a decode all-reduce as a step meets it, {bytes: seconds} each.
+IN_STEP = ("allreduce_start_in_step", "allreduce_wait_in_step", "rank_skew_module_in_step", "rank_skew_layer_in_step")
+
+
 @dataclass
 class StepCalibration:
     """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, [kernel, decode, rows,
     keys, seconds] rows of the other kernels of the replayed decode step and prefill, and at TP > 1
     the hand-off of a decode all-reduce of `allreduce_bytes` (0: none) and the wait after it, on
-    the machine's own link (None: a file from an app before it)."""
+    the machine's own link, and the rank skew per synchronisation after every module and after
+    every layer (None: a file from an app before them)."""
 
     gemms: list
     kernels: list = field(default_factory=list)
     allreduce_start_s: float = 0.0
     allreduce_bytes: int = 0
     allreduce_wait_s: float | None = None
+    rank_skew_module_s: float | None = None
+    rank_skew_layer_s: float | None = None
 
 
 def _kernel_table(group) -> list:
@@ -194,31 +201,33 @@ def step_calibrations(path: Path) -> dict:
             return tables
         for group in h5["roofline/step"].values():
             key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
-            wait = group.attrs.get("allreduce_wait_s")
+            optional = [group.attrs.get(a) for a in ("allreduce_wait_s", "rank_skew_module_s", "rank_skew_layer_s")]
             tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)), _kernel_table(group),
                                           float(group.attrs.get("allreduce_start_s", 0.0)),
                                           int(group.attrs.get("allreduce_bytes", 0)),
-                                          None if wait is None else float(wait))
+                                          *(None if v is None else float(v) for v in optional))
     return tables
 
 
 def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
     """`machine` with its GEMM table's rows of the same (m, n, k, decode) and its kernel table's of
-    the same (kernel, decode, rows) replaced by the cell's, and the cell's all-reduce hand-off and
-    the wait after it at its message size."""
+    the same (kernel, decode, rows) replaced by the cell's, the cell's all-reduce hand-off and the
+    wait after it at its message size, and its rank skew."""
     def replaced(rows, by, key_columns):
         measured = {tuple(r[:key_columns]) for r in by}
         return [r for r in rows if tuple(r[:key_columns]) not in measured] + [list(r) for r in by]
 
     table = replaced(machine.gemm_table, step.gemms, 4)
     kernels = replaced(machine.kernel_table, step.kernels, 3)
-    start, wait = dict(machine.allreduce_start_in_step), dict(machine.allreduce_wait_in_step)
+    in_step = {key: dict(getattr(machine, key)) for key in IN_STEP}
     if step.allreduce_bytes > 0:
-        start[float(step.allreduce_bytes)] = step.allreduce_start_s
-        if step.allreduce_wait_s is not None:
-            wait[float(step.allreduce_bytes)] = step.allreduce_wait_s
-    return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, kernel_table=kernels,
-                   allreduce_start_in_step=start, allreduce_wait_in_step=wait,
+        for key, value in (("allreduce_start_in_step", step.allreduce_start_s),
+                           ("allreduce_wait_in_step", step.allreduce_wait_s),
+                           ("rank_skew_module_in_step", step.rank_skew_module_s),
+                           ("rank_skew_layer_in_step", step.rank_skew_layer_s)):
+            if value is not None:
+                in_step[key][float(step.allreduce_bytes)] = value
+    return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, kernel_table=kernels, **in_step,
                    provenance={**machine.provenance, "step_calibration": label})
 
 

@@ -204,6 +204,9 @@ class Machine:
     of the table's for the caller's share; allreduce_wait_in_step: the wait() right after that
     hand-off for a message of these sizes, on the machine's own link (the cell's calibration), used
     instead of the table's time less its hand-off for what the all-reduce takes after the hand-off;
+    rank_skew_module_in_step, rank_skew_layer_in_step: what an all-reduce of these sizes after every
+    module (after every layer) waits for the other ranks beyond the slowest rank's forward (the
+    cell's calibration: its replayed decode step's modules rank by rank; other sizes: none);
     kernel_table: the other kernels of a decode step (decode 1)
     or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
     at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node:
@@ -227,6 +230,8 @@ class Machine:
     sleep_overshoot_by_latency: dict = field(default_factory=dict)  # {latency µs: seconds}
     allreduce_start_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the hand-off in a step
     allreduce_wait_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the wait after it
+    rank_skew_module_in_step: dict = field(default_factory=dict)  # {bytes: s}: the other ranks' lag per sync
+    rank_skew_layer_in_step: dict = field(default_factory=dict)   # the same, syncs after every layer
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
     kernel_table: list = field(default_factory=list)  # [kernel, decode, rows, keys, seconds per call]
@@ -249,7 +254,8 @@ class Machine:
                                 f"(known: {', '.join(sorted(known))})")
         data = {k: v for k, v in data.items() if k in known}
         data["allreduce_tables"] = [AllReduceTable(**t) for t in data.get("allreduce_tables", [])]
-        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step", "allreduce_wait_in_step"):  # JSON keys are strings
+        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step", "allreduce_wait_in_step",
+                    "rank_skew_module_in_step", "rank_skew_layer_in_step"):  # JSON keys are strings
             data[key] = {float(k): float(v) for k, v in data.get(key, {}).items()}
         return cls(**data)
 
@@ -347,6 +353,12 @@ class Machine:
         if in_step is not None:
             return in_step
         return max(self.allreduce_s(nbytes, ranks, p2p) - self.allreduce_start_s(nbytes, ranks)[1], 0.0)
+
+    def rank_skew_s(self, nbytes: float, layer_syncs: bool) -> float:
+        """What an all-reduce of `nbytes` after every module (every layer) waits for the other
+        ranks beyond the slowest rank's forward, where measured for this size; else 0."""
+        skew = _at_size(self.rank_skew_layer_in_step if layer_syncs else self.rank_skew_module_in_step, nbytes)
+        return 0.0 if skew is None else skew
 
     def interference_at(self, nbytes: float, ranks: int, p2p: str = "on") -> float:
         table = self._table(ranks)
@@ -484,7 +496,9 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     thread runs next in full, or hides in a wait (standard: the same total as paying all of h in
     the call; ladder: the next wait can begin before it is done). The real all-reduce then runs
     when the progress thread is free (FIFO) for the rest: the wait a step meets after the hand-off
-    where the cell measured it, else r - h_covered seconds; the emulated link then holds
+    where the cell measured it, else r - h_covered seconds, from when the latest rank has handed
+    it off too (the rank skew per sync after it; the compute is the slowest rank's forward, whose
+    modules are not each the slowest); the emulated link then holds
     it for D seconds after the previous transfer left (link_free = max(real_done, link_free) + D);
     wait() returns at the real end, or, when the link is emulated and its end is later, at that end
     plus the sleep overshoot. A module computing while a real all-reduce runs is stretched by
@@ -496,6 +510,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     compute, stretch, wait, attention, mlp = zero.copy(), zero.copy(), zero.copy(), zero.copy(), zero.copy()
     comm = sched.communicates
     rest = mc.allreduce_after_start_s(msg_bytes, w.tp, w.p2p) if comm else 0.0  # after the hand-off
+    skew = mc.rank_skew_s(msg_bytes, sched.parallel_block) if comm else 0.0
     D = w.link_delay_s(msg_bytes) if comm else 0.0
     iota = mc.interference_at(msg_bytes, w.tp, w.p2p) if comm else 0.0
     overshoot = mc.overshoot_at(w.link_latency_us) if comm and w.link_enabled else 0.0
@@ -505,13 +520,14 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     handoff = zero.copy()
     real_free = zero.copy()
     link_free = np.full(n, -np.inf)
-    # i -> (work_start, real_start, real_done, ready): the progress thread's preempting work runs
-    # from work_start to real_start, the real all-reduce from real_start to real_done.
-    pending: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    # i -> (work_start, work_done, real_start, real_done, ready): the progress thread's preempting
+    # work runs from work_start to work_done, the real all-reduce from real_start (the latest rank's
+    # hand-off) to real_done.
+    pending: dict[int, tuple[np.ndarray, ...]] = {}
 
     def settle(k):
         nonlocal t
-        _, real_start, real_done, ready = pending.pop(k)
+        *_, real_done, ready = pending.pop(k)
         if comm:
             t0 = t
             t = np.maximum(t, real_done)
@@ -528,8 +544,8 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         def overlap(begin, end):  # of [begin, end] with this module's compute
             return np.clip(np.minimum(end, start + c) - np.maximum(begin, start), 0.0, None)
 
-        for work_start, real_start, real_done, _ in pending.values():  # all-reduces still moving data
-            extra = extra + overlap(work_start, real_start) + iota * overlap(real_start, real_done)
+        for work_start, work_done, real_start, real_done, _ in pending.values():  # all-reduces still moving data
+            extra = extra + overlap(work_start, work_done) + iota * overlap(real_start, real_done)
         t = start + c + extra
         compute[...] += c
         stretch[...] += extra
@@ -537,14 +553,15 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
             t = t + call  # start_allreduce: the call, on the compute thread
             handoff[...] += call
             work_start = np.maximum(t, real_free)
-            real_start = work_start + work
+            work_done = work_start + work
+            real_start = work_done + skew  # the real all-reduce waits for the latest rank
             real_done = real_start + rest
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
-            pending[i] = (work_start, real_start, real_done, ready)
+            pending[i] = (work_start, work_done, real_start, real_done, ready)
         else:
-            pending[i] = (t, t, t, t)
+            pending[i] = (t,) * 5
 
     for layer in range(sched.layers):
         if sched.parallel_block:
@@ -563,7 +580,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         settle(k)
     t = t + costs.tail
     n_ar = sched.layers if sched.parallel_block else 2 * sched.layers
-    comm_s = n_ar * (h + rest + D + overshoot) if comm else 0.0
+    comm_s = n_ar * (h + skew + rest + D + overshoot) if comm else 0.0
     return Timeline(t, compute, stretch, handoff, wait, zero + comm_s, attention, mlp)
 
 

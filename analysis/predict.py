@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import (file_kind, find_allreduce_files, machine_from_results, step_calibrations,
+from .calibrate import (IN_STEP, file_kind, find_allreduce_files, machine_from_results, step_calibrations,
                         with_step_calibration, world_size_of)
 from .load import find_result_files
 from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
@@ -365,21 +365,20 @@ def _median_rows(tables: list[list]) -> list:
 
 def pooled_machine(machines: list[Machine]) -> Machine:
     """One machine from several jobs' calibrations: the median of every roofline number, of every
-    measured GEMM and kernel time and of every cell's all-reduce hand-off and wait per size (the
-    all-reduce tables are the first's: the same ladder-allreduce files)."""
+    measured GEMM and kernel time, of every cell's all-reduce hand-off and wait per size and of its
+    rank skew (the all-reduce tables are the first's: the same ladder-allreduce files)."""
     base = machines[0]
     if len(machines) == 1:
         return base
 
-    def by_size(key):
+    def by_size(key):  # {bytes: seconds}: the median per size
         return dict(_median_rows([list(getattr(m, key).items()) for m in machines]))
     return Machine(**{**vars(base), "name": f"median of {len(machines)} calibrations",
                       "mem_bw_Bps": float(np.median([m.mem_bw_Bps for m in machines])),
                       "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
                       "gemm_table": _median_rows([m.gemm_table for m in machines]),
                       "kernel_table": _median_rows([m.kernel_table for m in machines]),
-                      "allreduce_start_in_step": by_size("allreduce_start_in_step"),
-                      "allreduce_wait_in_step": by_size("allreduce_wait_in_step")})
+                      **{key: by_size(key) for key in IN_STEP}})
 
 
 def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,

@@ -250,6 +250,18 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
 // the hand-off of a decode all-reduce and the wait after it, through the Comm it is given without
 // the model's emulated link (and at TP 1 none), and store_step_calibration writes it with the cell
 // as /roofline/step/<cell>.
+// Rank 0 computes its modules in 1, 3, 2, 2 s, rank 1 in 2, 2, 2, 2: each forward takes 8 s, but
+// synchronised after every module the ranks take 2 + 3 + 2 + 2 = 9 s, 0.25 s per sync; after every
+// two modules (4 + 4 on both) nothing; one rank never waits.
+TEST(StepCalibration, RankSkewIsWhatSyncsAddToTheSlowestForward) {
+  const std::vector<std::vector<double>> two = {{1, 3, 2, 2}, {2, 2, 2, 2}};
+  EXPECT_DOUBLE_EQ(rank_skew_per_sync(two, 1), 0.25);
+  EXPECT_DOUBLE_EQ(rank_skew_per_sync(two, 2), 0.0);
+  EXPECT_DOUBLE_EQ(rank_skew_per_sync({{1, 3, 2, 2}}, 1), 0.0);
+  // A rank slower in every module holds the skew in its own forward: no extra cost.
+  EXPECT_DOUBLE_EQ(rank_skew_per_sync({{1, 1, 1, 1}, {2, 3, 2, 2}}, 1), 0.0);
+}
+
 TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -309,10 +321,12 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     EXPECT_EQ(c.allreduce_bytes, int64_t(cell.batch * cfg.hidden_size * sizeof(real)));
     EXPECT_TRUE(c.allreduce_start_s > 0 && c.allreduce_start_s < 1);
     EXPECT_TRUE(c.allreduce_wait_s > 0 && c.allreduce_wait_s < kLinkUs * 1e-6) << c.allreduce_wait_s;
+    EXPECT_GE(c.rank_skew_module_s, c.rank_skew_layer_s / 2);  // a layer's sync can only hide a module's skew
   } else {
     EXPECT_EQ(c.allreduce_bytes, 0);
     EXPECT_EQ(c.allreduce_start_s, 0);
     EXPECT_EQ(c.allreduce_wait_s, 0);
+    EXPECT_EQ(c.rank_skew_module_s, 0);
   }
   if (rank != 0) return;
   const std::string path =
@@ -339,6 +353,8 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     expect_attribute(name, value, H5T_NATIVE_INT64);
   expect_attribute("allreduce_start_s", c.allreduce_start_s, H5T_NATIVE_DOUBLE);
   expect_attribute("allreduce_wait_s", c.allreduce_wait_s, H5T_NATIVE_DOUBLE);
+  expect_attribute("rank_skew_module_s", c.rank_skew_module_s, H5T_NATIVE_DOUBLE);
+  expect_attribute("rank_skew_layer_s", c.rank_skew_layer_s, H5T_NATIVE_DOUBLE);
   const auto read = [&](const char* name) {
     std::vector<double> v(t.size());
     const hid_t d = H5Dopen2(g, name, H5P_DEFAULT);

@@ -137,6 +137,25 @@ def test_the_handoff_is_paid_by_the_compute_thread_before_the_rest_of_the_allred
     assert other.total[0] == pytest.approx(2 * 3e-3 + 4 * 1e-4)
 
 
+def test_the_rank_skew_delays_each_real_allreduce_which_ladder_hides_and_standard_waits_for():
+    # r = 0.1 ms (no hand-off); the other rank reaches each all-reduce 0.05 ms later on average after a
+    # module, 0.08 ms after a layer. Standard and parallel wait for it at every all-reduce; ladder's
+    # all-reduce, now 0.15 ms after its module, still ends inside the next module (1 or 2 ms), so
+    # only the last one's skew shows.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2)
+    m = machine(r=1e-4, rank_skew_module_in_step={1024.0: 5e-5}, rank_skew_layer_in_step={1024.0: 8e-5})
+    base = machine(r=1e-4)
+    costs = _costs(1e-3, 2e-3)
+    step = {(v, mc is m): simulate(Schedule.of(v, s, 2), costs, w, mc, 1024).total[0]
+            for v in ("standard", "ladder", "parallel") for mc in (m, base)}
+    assert step["standard", True] - step["standard", False] == pytest.approx(4 * 5e-5)
+    assert step["parallel", True] - step["parallel", False] == pytest.approx(2 * 8e-5)
+    assert step["ladder", True] - step["ladder", False] == pytest.approx(5e-5)
+    # Another message size (the prefill's): no skew measured there.
+    assert simulate(Schedule.of("standard", s, 2), costs, w, m, 4096).total[0] == pytest.approx(step["standard", False])
+
+
 def test_a_wait_hides_the_progress_threads_work_and_may_then_sleep_past_the_link():
     # Ladder, attention 0.545 ms, MLP 1 ms, link D = 0.5 ms, overshoot 0.05 ms, the hand-off above
     # (call 0.02, work 0.03, rest 0.08). Times in ms:

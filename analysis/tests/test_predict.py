@@ -1,6 +1,7 @@
 """`predict`, `--check`, `fit-paper` and the predicted columns: calibration read from synthetic
 --roofline and ladder-allreduce files, expectations derived from the model on the same inputs."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -157,17 +158,20 @@ def test_the_wait_after_the_handoff_comes_from_the_cell_where_measured(tmp_path)
     config = {**CONFIG, "hidden_size": 256}
     path = write_result(tmp_path / "run.h5", {("standard", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
                         device="cpu", dtype="fp32", model_config=config,
-                        roofline={**ROOFLINE, "step": {(1, 16, 8): ([], 9e-5, 1024, [], 3e-5)}})
+                        roofline={**ROOFLINE, "step": {(1, 16, 8): ([], 9e-5, 1024, [], 3e-5, 2e-5, 5e-5)}})
     job = machine_from_results(path, [ar])
     cell = Calibrations.discover([tmp_path]).for_cell(str(path), 1, 16, 8)
     assert cell.allreduce_wait_in_step == {1024.0: 3e-5} and job.allreduce_wait_in_step == {}
     assert cell.allreduce_after_start_s(1024, 2) == 3e-5 and job.allreduce_after_start_s(1024, 2) == pytest.approx(8e-5)
     assert cell.allreduce_after_start_s(65536, 2) == pytest.approx(1.8e-4)
-    # Standard, decode: each of the 4 all-reduces exposes the cell's 90 us hand-off and 30 us wait.
+    assert (cell.rank_skew_module_in_step, cell.rank_skew_layer_in_step) == ({1024.0: 2e-5}, {1024.0: 5e-5})
+    # Standard, decode: each of the 4 all-reduces exposes the cell's 90 us hand-off, 20 us waiting
+    # for the other rank and 30 us wait; parallel's 2 the same with 50 us of skew.
     w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
-    no_comm = predict(w, cell, ("upper-bound",))[0]
-    std = predict(w, cell, ("standard",))[0]
-    assert std.step_s - no_comm.step_s == pytest.approx(4 * (9e-5 + 3e-5))
+    step = {p.variant: p.step_s for p in predict(w, cell, ("upper-bound", "standard", "parallel"))}
+    assert step["standard"] - step["upper-bound"] == pytest.approx(4 * (9e-5 + 2e-5 + 3e-5))
+    no_skew = predict(w, replace(cell, rank_skew_layer_in_step={}), ("parallel",))[0]
+    assert step["parallel"] - no_skew.step_s == pytest.approx(2 * 5e-5)
 
 
 def test_a_cells_kernels_replace_the_formulas_and_pool_by_their_median(tmp_path):
@@ -193,6 +197,8 @@ def test_pooling_takes_the_median_of_the_cells_handoffs_and_waits():
                 for i, h in enumerate((1e-4, 3e-4, 1.2e-4))]
     assert pooled_machine(machines).allreduce_start_in_step == {1024.0: 1.2e-4}
     assert pooled_machine(machines).allreduce_wait_in_step == {1024.0: 6e-5}
+    skews = [Machine(name=f"m{i}", rank_skew_module_in_step={1024.0: s}) for i, s in enumerate((1e-5, 4e-5, 2e-5))]
+    assert pooled_machine(skews).rank_skew_module_in_step == {1024.0: 2e-5}
 
 
 def test_check_passes_when_measured_equals_predicted(tmp_path):

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 
 namespace lb {
 
@@ -17,21 +18,44 @@ enum Replay { kPrefill, kDecode, kReplays };
 constexpr size_t kClock = 2 * kKernelKinds;
 bool is_gemm(Kernel k) { return k >= Kernel::GemmQkv; }
 
-// Seconds and calls per kernel kind of the forwards it observes, each kernel fenced.
+// Seconds and calls per kernel kind of the forwards it observes, each kernel fenced; with
+// `module_s`, also each module's seconds (its own kernels, by module index).
 class KernelClock final : public ModuleObserver {
  public:
-  explicit KernelClock(double* seconds_then_calls) : out_(seconds_then_calls) {}
+  explicit KernelClock(double* seconds_then_calls, double* module_s = nullptr)
+      : out_(seconds_then_calls), module_s_(module_s) {}
   void kernel_begin(Kernel) override { timer_.start(); }
   void kernel_end(Kernel k) override {
     out_[int(k)] += timer_.stop();
     out_[kKernelKinds + int(k)] += 1;
   }
+  void compute_begin(int64_t) override {
+    if (module_s_) module_timer_.start();
+  }
+  void compute_end(int64_t i) override {
+    if (module_s_) module_s_[i] += module_timer_.stop();
+  }
 
  private:
   double* out_;
-  TrialTimer timer_;
+  double* module_s_;
+  TrialTimer timer_, module_timer_;
 };
 }  // namespace
+
+double rank_skew_per_sync(const std::vector<std::vector<double>>& module_s, size_t group) {
+  const size_t modules = module_s.front().size(), syncs = modules / group;
+  double sum_of_slowest = 0, slowest_forward = 0;
+  for (const std::vector<double>& rank : module_s)
+    slowest_forward = std::max(slowest_forward, std::accumulate(rank.begin(), rank.end(), 0.0));
+  for (size_t first = 0; first + group <= modules; first += group) {
+    double slowest = 0;
+    for (const std::vector<double>& rank : module_s)
+      slowest = std::max(slowest, std::accumulate(rank.begin() + first, rank.begin() + first + group, 0.0));
+    sum_of_slowest += slowest;
+  }
+  return (sum_of_slowest - slowest_forward) / double(syncs);
+}
 
 StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_free)
     : model_(model),
@@ -67,12 +91,14 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_
 }
 
 size_t StepCalibrator::first_wait() const { return kReplays * kClock + kinds_.size() + 1; }
-size_t StepCalibrator::columns() const { return first_wait() + 2 * kinds_[kQkv].weights.size(); }  // a wait per module
+size_t StepCalibrator::first_module() const { return first_wait() + modules(); }  // a wait per module before
+size_t StepCalibrator::columns() const { return first_module() + modules(); }
+size_t StepCalibrator::modules() const { return 2 * kinds_[kQkv].weights.size(); }
 
 std::vector<double> StepCalibrator::time_calls() {
   std::vector<double> t(columns(), 0.0);
   const auto replay = [&](Replay r, const Tokens& tokens, int64_t pos0) {  // every kernel, as the model runs it
-    KernelClock clock(t.data() + r * kClock);
+    KernelClock clock(t.data() + r * kClock, r == kDecode ? t.data() + first_module() : nullptr);
     model_.set_observer(&clock);
     model_.forward(tokens, pos0, no_communication_);
     model_.set_observer(nullptr);
@@ -148,7 +174,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   // the max over ranks.
   std::vector<double> s(seconds_.size());
   for (size_t r = 0; r < rounds; ++r) {
-    for (size_t j = kReplays * kClock; j < n; ++j) {
+    for (size_t j = kReplays * kClock; j < first_module(); ++j) {
       double v = at(0, r, j);
       for (int rank = 1; rank < ranks; ++rank) v = j < first_wait() ? std::max(v, at(rank, r, j)) : std::min(v, at(rank, r, j));
       s[r * n + j] = v;
@@ -239,8 +265,21 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     out.allreduce_start_s = median_of(column(first_wait() - 1, 1.0));
     std::vector<double> wait(rounds, 0.0);  // each round's mean over its all-reduces
     for (size_t r = 0; r < rounds; ++r)
-      for (size_t j = first_wait(); j < n; ++j) wait[r] += s[r * n + j] / double(n - first_wait());
+      for (size_t j = first_wait(); j < first_module(); ++j) wait[r] += s[r * n + j] / double(modules());
     out.allreduce_wait_s = median_of(wait);
+    // The replayed decode step's modules, rank by rank, in each round; the median round.
+    const auto skew = [&](size_t group) {
+      std::vector<double> per_round(rounds);
+      for (size_t r = 0; r < rounds; ++r) {
+        std::vector<std::vector<double>> by_rank(static_cast<size_t>(ranks), std::vector<double>(modules()));
+        for (int rank = 0; rank < ranks; ++rank)
+          for (size_t i = 0; i < modules(); ++i) by_rank[size_t(rank)][i] = at(rank, r, first_module() + i);
+        per_round[r] = rank_skew_per_sync(by_rank, group);
+      }
+      return median_of(per_round);
+    };
+    out.rank_skew_module_s = skew(1);
+    out.rank_skew_layer_s = skew(2);
     out.allreduce_bytes = int64_t(message_.size() * sizeof(real));
   }
   return out;

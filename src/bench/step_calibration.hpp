@@ -62,8 +62,18 @@ struct StepCalibration {
   // median round of each round's mean over its calls; per call the slowest rank's hand-off, and
   // the wait of the rank that started the all-reduce last (the shortest).
   double allreduce_start_s = 0, allreduce_wait_s = 0;
+  // TP > 1: what a rank waits per synchronisation for the other ranks' lag in the replayed decode
+  // step, beyond the slowest rank's forward: the all-reduce after every module (standard, ladder)
+  // and after every layer (the parallel block, whose layer does about the work of its two modules).
+  double rank_skew_module_s = 0, rank_skew_layer_s = 0;
   int64_t allreduce_bytes = 0;
 };
+
+// What a synchronisation after every `group` consecutive modules costs on average beyond the
+// slowest rank's forward: each sync waits for the rank that computed the group slowest, so a
+// synchronised forward takes the sum over groups of the slowest rank's group, not the slowest
+// rank's sum. module_s[rank][module]: seconds; the result per sync (>= 0; 0 for one rank).
+double rank_skew_per_sync(const std::vector<std::vector<double>>& module_s, size_t group);
 
 class StepCalibrator {
  public:
@@ -95,10 +105,12 @@ class StepCalibrator {
   };
   // One pass: this rank's seconds and calls per kernel kind of the replayed prefill, then of the
   // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce, then the
-  // seconds of each wait (0 at TP 1).
+  // seconds of each wait (0 at TP 1), then each module's seconds in the replayed decode step.
   std::vector<double> time_calls();
-  size_t first_wait() const;  // the column of a pass's first wait
-  size_t columns() const;     // of a pass
+  size_t first_wait() const;    // the column of a pass's first wait
+  size_t first_module() const;  // of the replayed decode step's first module
+  size_t columns() const;       // of a pass
+  size_t modules() const;       // in a forward: two per layer
   Transformer& model_;
   Comm& link_free_;
   Schedule no_communication_;
