@@ -161,7 +161,8 @@ def _one_row_per_shape(rows: list) -> list:
 
 
 # A cell calibration's measurements of a decode all-reduce as a step meets it, {bytes: seconds} each.
-IN_STEP = ("allreduce_start_in_step", "allreduce_wait_in_step", "rank_skew_module_in_step", "rank_skew_layer_in_step")
+IN_STEP = ("allreduce_start_in_step", "allreduce_wait_in_step", "allreduce_wait_link_in_step",
+           "rank_skew_module_in_step", "rank_skew_layer_in_step")
 
 
 @dataclass
@@ -169,14 +170,16 @@ class StepCalibration:
     """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, [kernel, decode, rows,
     keys, seconds] rows of the other kernels of the replayed decode step and prefill, and at TP > 1
     the hand-off of a decode all-reduce of `allreduce_bytes` (0: none) and the wait after it, on
-    the machine's own link, and the rank skew per synchronisation after every module and after
-    every layer (None: a file from an app before them)."""
+    the machine's own link and through the run's emulated link (None also without one), and the
+    rank skew per synchronisation after every module and after every layer (None: a file from an
+    app before them)."""
 
     gemms: list
     kernels: list = field(default_factory=list)
     allreduce_start_s: float = 0.0
     allreduce_bytes: int = 0
     allreduce_wait_s: float | None = None
+    allreduce_wait_link_s: float | None = None
     rank_skew_module_s: float | None = None
     rank_skew_layer_s: float | None = None
 
@@ -201,7 +204,10 @@ def step_calibrations(path: Path) -> dict:
             return tables
         for group in h5["roofline/step"].values():
             key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
-            optional = [group.attrs.get(a) for a in ("allreduce_wait_s", "rank_skew_module_s", "rank_skew_layer_s")]
+            optional = [group.attrs.get(a) for a in ("allreduce_wait_s", "allreduce_wait_link_s", "rank_skew_module_s",
+                                                     "rank_skew_layer_s")]
+            if optional[1] is not None and float(optional[1]) <= 0:
+                optional[1] = None  # no emulated link
             tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)), _kernel_table(group),
                                           float(group.attrs.get("allreduce_start_s", 0.0)),
                                           int(group.attrs.get("allreduce_bytes", 0)),
@@ -223,6 +229,7 @@ def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -
     if step.allreduce_bytes > 0:
         for key, value in (("allreduce_start_in_step", step.allreduce_start_s),
                            ("allreduce_wait_in_step", step.allreduce_wait_s),
+                           ("allreduce_wait_link_in_step", step.allreduce_wait_link_s),
                            ("rank_skew_module_in_step", step.rank_skew_module_s),
                            ("rank_skew_layer_in_step", step.rank_skew_layer_s)):
             if value is not None:

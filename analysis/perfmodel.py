@@ -204,7 +204,9 @@ class Machine:
     of the table's for the caller's share; allreduce_wait_in_step: the wait() right after that
     hand-off for a message of these sizes, on the machine's own link (the cell's calibration), used
     instead of the table's time less its hand-off for what the all-reduce takes after the hand-off;
-    rank_skew_module_in_step, rank_skew_layer_in_step: what an all-reduce of these sizes after every
+    allreduce_wait_link_in_step: the same wait through the cell's emulated link, which gives the
+    cell's own overshoot (that wait less the link's time and the wait without it) instead of
+    sleep_overshoot*; rank_skew_module_in_step, rank_skew_layer_in_step: what an all-reduce of these sizes after every
     module (after every layer) waits for the other ranks beyond the slowest rank's forward (the
     cell's calibration: its replayed decode step's modules rank by rank; other sizes: none);
     kernel_table: the other kernels of a decode step (decode 1)
@@ -230,6 +232,7 @@ class Machine:
     sleep_overshoot_by_latency: dict = field(default_factory=dict)  # {latency µs: seconds}
     allreduce_start_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the hand-off in a step
     allreduce_wait_in_step: dict = field(default_factory=dict)  # {bytes: seconds}: the wait after it
+    allreduce_wait_link_in_step: dict = field(default_factory=dict)  # {bytes: s}: that wait through the emulated link
     rank_skew_module_in_step: dict = field(default_factory=dict)  # {bytes: s}: the other ranks' lag per sync
     rank_skew_layer_in_step: dict = field(default_factory=dict)   # the same, syncs after every layer
     ranks_per_node: int | None = None
@@ -255,7 +258,8 @@ class Machine:
         data = {k: v for k, v in data.items() if k in known}
         data["allreduce_tables"] = [AllReduceTable(**t) for t in data.get("allreduce_tables", [])]
         for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step", "allreduce_wait_in_step",
-                    "rank_skew_module_in_step", "rank_skew_layer_in_step"):  # JSON keys are strings
+                    "allreduce_wait_link_in_step", "rank_skew_module_in_step",
+                    "rank_skew_layer_in_step"):  # JSON keys are strings
             data[key] = {float(k): float(v) for k, v in data.get(key, {}).items()}
         return cls(**data)
 
@@ -353,6 +357,16 @@ class Machine:
         if in_step is not None:
             return in_step
         return max(self.allreduce_s(nbytes, ranks, p2p) - self.allreduce_start_s(nbytes, ranks)[1], 0.0)
+
+    def overshoot_in_step(self, w: "Workload", nbytes: float) -> float:
+        """The late wake-up from sleeping off the emulated link, as a step meets it: the cell's wait
+        through the link less the link's time and less the wait without it, where the cell measured
+        both for this size (floored at 0); else the measured overshoot at the link's latency."""
+        linked = _at_size(self.allreduce_wait_link_in_step, nbytes)
+        free = _at_size(self.allreduce_wait_in_step, nbytes)
+        if linked is None or free is None:
+            return self.overshoot_at(w.link_latency_us)
+        return max(linked - w.link_delay_s(nbytes) - free, 0.0)
 
     def rank_skew_s(self, nbytes: float, layer_syncs: bool) -> float:
         """What an all-reduce of `nbytes` after every module (every layer) waits for the other
@@ -513,7 +527,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     skew = mc.rank_skew_s(msg_bytes, sched.parallel_block) if comm else 0.0
     D = w.link_delay_s(msg_bytes) if comm else 0.0
     iota = mc.interference_at(msg_bytes, w.tp, w.p2p) if comm else 0.0
-    overshoot = mc.overshoot_at(w.link_latency_us) if comm and w.link_enabled else 0.0
+    overshoot = mc.overshoot_in_step(w, msg_bytes) if comm and w.link_enabled else 0.0
     h, h_covered = mc.allreduce_start_s(msg_bytes, w.tp) if comm else (0.0, 0.0)
     call = min(h, h_covered)  # the compute thread inside start_allreduce
     work = h - call  # the progress thread's share of the hand-off, on the compute thread's core

@@ -378,7 +378,9 @@ def pooled_machine(machines: list[Machine]) -> Machine:
                       "gemm_flops": float(np.median([m.gemm_flops for m in machines])),
                       "gemm_table": _median_rows([m.gemm_table for m in machines]),
                       "kernel_table": _median_rows([m.kernel_table for m in machines]),
-                      **{key: by_size(key) for key in IN_STEP}})
+                      # The link's wait only at the link it was measured at: the jobs differ in it.
+                      **{key: by_size(key) for key in IN_STEP if key != "allreduce_wait_link_in_step"},
+                      "allreduce_wait_link_in_step": {}})
 
 
 def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,

@@ -322,11 +322,13 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     EXPECT_TRUE(c.allreduce_start_s > 0 && c.allreduce_start_s < 1);
     EXPECT_TRUE(c.allreduce_wait_s > 0 && c.allreduce_wait_s < kLinkUs * 1e-6) << c.allreduce_wait_s;
     EXPECT_GE(c.rank_skew_module_s, c.rank_skew_layer_s / 2);  // a layer's sync can only hide a module's skew
+    EXPECT_GE(c.allreduce_wait_link_s, kLinkUs * 1e-6);  // through the model's Comm: the link's 50 ms held
   } else {
     EXPECT_EQ(c.allreduce_bytes, 0);
     EXPECT_EQ(c.allreduce_start_s, 0);
     EXPECT_EQ(c.allreduce_wait_s, 0);
     EXPECT_EQ(c.rank_skew_module_s, 0);
+    EXPECT_EQ(c.allreduce_wait_link_s, 0);
   }
   if (rank != 0) return;
   const std::string path =
@@ -353,6 +355,7 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     expect_attribute(name, value, H5T_NATIVE_INT64);
   expect_attribute("allreduce_start_s", c.allreduce_start_s, H5T_NATIVE_DOUBLE);
   expect_attribute("allreduce_wait_s", c.allreduce_wait_s, H5T_NATIVE_DOUBLE);
+  expect_attribute("allreduce_wait_link_s", c.allreduce_wait_link_s, H5T_NATIVE_DOUBLE);
   expect_attribute("rank_skew_module_s", c.rank_skew_module_s, H5T_NATIVE_DOUBLE);
   expect_attribute("rank_skew_layer_s", c.rank_skew_layer_s, H5T_NATIVE_DOUBLE);
   const auto read = [&](const char* name) {

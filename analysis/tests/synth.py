@@ -30,7 +30,8 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
     model_config: the config.json dict (default a 2-layer stub); roofline: {"triad": B/s, "gemm": FLOP/s,
     "table": [[m, n, k, decode, seconds], ...], "step": {(batch, prompt_len, gen_len): (rows like table,
     all-reduce hand-off seconds, its bytes[, [[kernel, decode, rows, keys, seconds], ...][, the wait
-    after the hand-off, seconds[, rank skew per sync after a module, after a layer]]])}} stored as
+    after the hand-off, seconds[, rank skew per sync after a module, after a layer[, the wait through
+    the emulated link]]]])}} stored as
     --roofline does (the cells' calibrations as /roofline/step/c*); prefill_fraction: the share of
     each generation's time that is prefill.
     """
@@ -74,8 +75,9 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
                                     ("allreduce_bytes", nbytes)):
                     g.attrs[name] = np.int64(value)
                 g.attrs["allreduce_start_s"] = np.float64(start_s)
-                kernels, *seconds = more + [[], None, None, None][len(more):]
-                for name, value in zip(("allreduce_wait_s", "rank_skew_module_s", "rank_skew_layer_s"), seconds):
+                kernels, *seconds = more + [[], None, None, None, None][len(more):]
+                for name, value in zip(("allreduce_wait_s", "rank_skew_module_s", "rank_skew_layer_s",
+                                        "allreduce_wait_link_s"), seconds):
                     if value is not None:
                         g.attrs[name] = np.float64(value)
                 for i, name in enumerate(("m", "n", "k", "decode")):

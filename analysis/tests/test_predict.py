@@ -174,6 +174,23 @@ def test_the_wait_after_the_handoff_comes_from_the_cell_where_measured(tmp_path)
     assert step["parallel"] - no_skew.step_s == pytest.approx(2 * 5e-5)
 
 
+def test_the_overshoot_comes_from_the_cells_wait_through_its_link(tmp_path):
+    # Link 200 us: the cell's wait through it took 330 us, without it 30 us: the compute thread woke
+    # 100 us late, not the 40 us ladder-allreduce's link runs measured.
+    ar = write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5))
+    ar200 = write_allreduce(tmp_path / "ar200.h5", sizes=(1024, 65536), time_s=(3.4e-4, 4.4e-4), link_latency_us=200)
+    config = {**CONFIG, "hidden_size": 256}
+    path = write_result(tmp_path / "run.h5", {("standard", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
+                        device="cpu", dtype="fp32", model_config=config, link_latency_us=200,
+                        roofline={**ROOFLINE, "step": {(1, 16, 8): ([], 9e-5, 1024, [], 3e-5, 0.0, 0.0, 3.3e-4)}})
+    job = machine_from_results(path, [ar, ar200])
+    cell = Calibrations.discover([tmp_path]).for_cell(str(path), 1, 16, 8)
+    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8, link_latency_us=200)
+    assert job.overshoot_in_step(w, 1024) == pytest.approx(4e-5)
+    assert cell.overshoot_in_step(w, 1024) == pytest.approx(1e-4)
+    assert cell.overshoot_in_step(w, 65536) == pytest.approx(4e-5)  # a size the cell did not measure
+
+
 def test_a_cells_kernels_replace_the_formulas_and_pool_by_their_median(tmp_path):
     # The cell's replayed decode step and prefill: their kernels reach the cell's machine (attention
     # with its keys) and, pooled over jobs, each (kernel, decode, rows) takes the median.
@@ -197,6 +214,9 @@ def test_pooling_takes_the_median_of_the_cells_handoffs_and_waits():
                 for i, h in enumerate((1e-4, 3e-4, 1.2e-4))]
     assert pooled_machine(machines).allreduce_start_in_step == {1024.0: 1.2e-4}
     assert pooled_machine(machines).allreduce_wait_in_step == {1024.0: 6e-5}
+    # A wait through the emulated link belongs to the job's own link: not pooled across latencies.
+    linked = [Machine(name=f"m{i}", allreduce_wait_link_in_step={1024.0: s}) for i, s in enumerate((1e-3, 2e-3))]
+    assert pooled_machine(linked).allreduce_wait_link_in_step == {}
     skews = [Machine(name=f"m{i}", rank_skew_module_in_step={1024.0: s}) for i, s in enumerate((1e-5, 4e-5, 2e-5))]
     assert pooled_machine(skews).rank_skew_module_in_step == {1024.0: 2e-5}
 

@@ -73,6 +73,7 @@ void store_step_calibration(ResultsFile& f, const std::string& path, const Cell&
                  {"rounds", int64_t(c.rounds)}, {"allreduce_bytes", c.allreduce_bytes}};
   g.double_attrs = {{"allreduce_start_s", c.allreduce_start_s},
                     {"allreduce_wait_s", c.allreduce_wait_s},
+                    {"allreduce_wait_link_s", c.allreduce_wait_link_s},
                     {"rank_skew_module_s", c.rank_skew_module_s},
                     {"rank_skew_layer_s", c.rank_skew_layer_s}};
   f.write_group(path, g);
@@ -90,8 +91,8 @@ void print_step_calibration(std::FILE* out, const Cell& cell, const StepCalibrat
   std::fprintf(out, "# step calibration (batch %lld, model weights, median of %d rounds between generations):",
                (long long)cell.batch, c.rounds);
   if (c.allreduce_bytes > 0)
-    std::fprintf(out, " all-reduce hand-off %.1f us, wait %.1f us (%lld B, no emulated link); rank skew per sync %.1f us (module), %.1f us (layer);",
-                 c.allreduce_start_s * 1e6, c.allreduce_wait_s * 1e6, (long long)c.allreduce_bytes,
+    std::fprintf(out, " all-reduce hand-off %.1f us, wait %.1f us (%lld B, no emulated link), %.1f us through the run's link; rank skew per sync %.1f us (module), %.1f us (layer);",
+                 c.allreduce_start_s * 1e6, c.allreduce_wait_s * 1e6, (long long)c.allreduce_bytes, c.allreduce_wait_link_s * 1e6,
                  c.rank_skew_module_s * 1e6, c.rank_skew_layer_s * 1e6);
   for (const GemmTiming& x : c.gemms)
     std::fprintf(out, " %s %lldx%lldx%lld %.1f us;", x.shape.decode ? "decode" : "prefill", (long long)x.shape.m,

@@ -92,7 +92,8 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_
 
 size_t StepCalibrator::first_wait() const { return kReplays * kClock + kinds_.size() + 1; }
 size_t StepCalibrator::first_module() const { return first_wait() + modules(); }  // a wait per module before
-size_t StepCalibrator::columns() const { return first_module() + modules(); }
+size_t StepCalibrator::first_link_wait() const { return first_module() + modules(); }
+size_t StepCalibrator::columns() const { return first_link_wait() + modules(); }
 size_t StepCalibrator::modules() const { return 2 * kinds_[kQkv].weights.size(); }
 
 std::vector<double> StepCalibrator::time_calls() {
@@ -126,21 +127,31 @@ std::vector<double> StepCalibrator::time_calls() {
     const auto seconds_since = [](Clock::time_point t0) {
       return std::chrono::duration<double>(Clock::now() - t0).count();
     };
-    const auto module = [&](size_t first, size_t second, size_t l) {
+    // Through `comm`: its hand-off (timed into start_s where given) and each wait (into *wait_s++).
+    const auto module = [&](Comm& comm, size_t first, size_t second, size_t l, double* start, double*& wait) {
       gemm_xwt(kinds_[first].x, kinds_[first].weights[l], kinds_[first].y);
       gemm_xwt(kinds_[second].x, kinds_[second].weights[l], kinds_[second].y);
       Kokkos::fence();
       auto t0 = Clock::now();
-      const Comm::Ticket ticket = link_free_.start_allreduce(message_.data(), message_.size());
-      start_s += seconds_since(t0);
+      const Comm::Ticket ticket = comm.start_allreduce(message_.data(), message_.size());
+      if (start) *start += seconds_since(t0);
       t0 = Clock::now();
-      link_free_.wait(ticket);
+      comm.wait(ticket);
       Kokkos::fence();
-      *wait_s++ = seconds_since(t0);
+      *wait++ = seconds_since(t0);
     };
     for (size_t l = 0; l < layers; ++l) {
-      module(kQkv, kO, l);
-      module(kGateUp, kDown, l);
+      module(link_free_, kQkv, kO, l, &start_s, wait_s);
+      module(link_free_, kGateUp, kDown, l, &start_s, wait_s);
+    }
+    // With an emulated link, the same through the model's own Comm: the wait then also holds the
+    // link's time and the compute thread's late wake-up from its sleep (ω, as a step meets it).
+    if (&link_free_ != &model_.comm()) {
+      double* link_wait_s = t.data() + first_link_wait();
+      for (size_t l = 0; l < layers; ++l) {
+        module(model_.comm(), kQkv, kO, l, nullptr, link_wait_s);
+        module(model_.comm(), kGateUp, kDown, l, nullptr, link_wait_s);
+      }
     }
     start_s /= double(2 * layers);
   }
@@ -174,7 +185,8 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   // the max over ranks.
   std::vector<double> s(seconds_.size());
   for (size_t r = 0; r < rounds; ++r) {
-    for (size_t j = kReplays * kClock; j < first_module(); ++j) {
+    for (size_t j = kReplays * kClock; j < n; ++j) {
+      if (j >= first_module() && j < first_link_wait()) continue;  // the modules: rank by rank below
       double v = at(0, r, j);
       for (int rank = 1; rank < ranks; ++rank) v = j < first_wait() ? std::max(v, at(rank, r, j)) : std::min(v, at(rank, r, j));
       s[r * n + j] = v;
@@ -263,10 +275,14 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     }
   if (link_free_.size() > 1) {
     out.allreduce_start_s = median_of(column(first_wait() - 1, 1.0));
-    std::vector<double> wait(rounds, 0.0);  // each round's mean over its all-reduces
-    for (size_t r = 0; r < rounds; ++r)
-      for (size_t j = first_wait(); j < first_module(); ++j) wait[r] += s[r * n + j] / double(modules());
-    out.allreduce_wait_s = median_of(wait);
+    const auto mean_wait = [&](size_t first) {  // each round's mean over its all-reduces; the median round
+      std::vector<double> wait(rounds, 0.0);
+      for (size_t r = 0; r < rounds; ++r)
+        for (size_t j = first; j < first + modules(); ++j) wait[r] += s[r * n + j] / double(modules());
+      return median_of(wait);
+    };
+    out.allreduce_wait_s = mean_wait(first_wait());
+    out.allreduce_wait_link_s = mean_wait(first_link_wait());
     // The replayed decode step's modules, rank by rank, in each round; the median round.
     const auto skew = [&](size_t group) {
       std::vector<double> per_round(rounds);

@@ -62,6 +62,9 @@ struct StepCalibration {
   // median round of each round's mean over its calls; per call the slowest rank's hand-off, and
   // the wait of the rank that started the all-reduce last (the shortest).
   double allreduce_start_s = 0, allreduce_wait_s = 0;
+  // With an emulated link: the same wait through the model's own Comm (the link's time and the
+  // late wake-up from sleeping it off included); 0 without one.
+  double allreduce_wait_link_s = 0;
   // TP > 1: what a rank waits per synchronisation for the other ranks' lag in the replayed decode
   // step, beyond the slowest rank's forward: the all-reduce after every module (standard, ladder)
   // and after every layer (the parallel block, whose layer does about the work of its two modules).
@@ -105,10 +108,12 @@ class StepCalibrator {
   };
   // One pass: this rank's seconds and calls per kernel kind of the replayed prefill, then of the
   // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce, then the
-  // seconds of each wait (0 at TP 1), then each module's seconds in the replayed decode step.
+  // seconds of each wait (0 at TP 1), then each module's seconds in the replayed decode step, then
+  // each wait through the model's Comm (0 without an emulated link).
   std::vector<double> time_calls();
   size_t first_wait() const;    // the column of a pass's first wait
   size_t first_module() const;  // of the replayed decode step's first module
+  size_t first_link_wait() const;  // of the first wait through the model's Comm (emulated link)
   size_t columns() const;       // of a pass
   size_t modules() const;       // in a forward: two per layer
   Transformer& model_;
