@@ -17,7 +17,9 @@
 // calibration sees; so is the wait that follows it. That pass runs through a Comm without the
 // emulated link (the model adds the link's time itself), in the same minutes as the cell: a
 // ladder-allreduce run minutes or hours away measured the same all-reduce 68 to 168 us (CPU VM,
-// six sweeps; issue 17).
+// six sweeps; issue 17). With an emulated link the pass runs again through the model's own Comm,
+// whose wait then also holds the link and the late wake-up from sleeping it off. The replayed
+// decode step's modules, timed rank by rank, give what synchronising after each of them adds.
 #pragma once
 
 #include "bench/bench_options.hpp"
@@ -93,7 +95,7 @@ class StepCalibrator {
   // parallel block's: in a pass of its own, so that the rows of QKV and gate/up it shares are not
   // fresh in the cache), each call timed on its own; then (TP > 1) each layer's attention GEMMs, its
   // all-reduce (the start and the wait timed), the MLP's GEMMs and its all-reduce, as standard TP
-  // runs them.
+  // runs them, through the link-free Comm, then (emulated link) through the model's, waits timed.
   void round(MPI_Comm world);
 
   // Collective: every rank must have made the same rounds. No GEMMs if no round was made.
