@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import AnalysisError, AnalysisWarning
 from .load import find_result_files
-from .perfmodel import AllReduceTable, Machine
+from .perfmodel import IN_STEP, AllReduceTable, Machine
 
 
 @dataclass
@@ -160,28 +160,18 @@ def _one_row_per_shape(rows: list) -> list:
     return [[*k, float(np.mean(v))] for k, v in by_shape.items()]
 
 
-# A cell calibration's measurements of a decode all-reduce as a step meets it, {bytes: seconds} each.
-IN_STEP = ("allreduce_start_in_step", "allreduce_wait_in_step", "allreduce_wait_link_in_step",
-           "rank_skew_module_in_step", "rank_skew_layer_in_step")
-
-
 @dataclass
 class StepCalibration:
     """One cell's own calibration: [m, n, k, decode, seconds] GEMM rows, [kernel, decode, rows,
     keys, seconds] rows of the other kernels of the replayed decode step and prefill, and at TP > 1
-    the hand-off of a decode all-reduce of `allreduce_bytes` (0: none) and the wait after it, on
-    the machine's own link and through the run's emulated link (None also without one), and the
-    rank skew per synchronisation after every module and after every layer (None: a file from an
-    app before them)."""
+    its measurements of a decode all-reduce of `allreduce_bytes` (0: none) as a step meets it, by
+    Machine key (IN_STEP), each only where the file has it (the wait through the emulated link also
+    only with one)."""
 
     gemms: list
     kernels: list = field(default_factory=list)
-    allreduce_start_s: float = 0.0
     allreduce_bytes: int = 0
-    allreduce_wait_s: float | None = None
-    allreduce_wait_link_s: float | None = None
-    rank_skew_module_s: float | None = None
-    rank_skew_layer_s: float | None = None
+    in_step: dict = field(default_factory=dict)  # {Machine key: seconds}
 
 
 def _kernel_table(group) -> list:
@@ -196,7 +186,7 @@ def _kernel_table(group) -> list:
 def step_calibrations(path: Path) -> dict:
     """The cells' own calibrations in a results file (`ladder-bench --roofline`: each cell's decode
     and prefill GEMMs timed on the model's own weights between its generations, and the decode
-    all-reduce's hand-off, /roofline/step/c*), as StepCalibration by (batch, prompt_len, gen_len);
+    all-reduce as a step meets it, /roofline/step/c*), as StepCalibration by (batch, prompt_len, gen_len);
     {} for a file without them (an app before them)."""
     tables = {}
     with h5py.File(path, "r") as h5:
@@ -204,21 +194,18 @@ def step_calibrations(path: Path) -> dict:
             return tables
         for group in h5["roofline/step"].values():
             key = tuple(int(group.attrs[a]) for a in ("batch", "prompt_len", "gen_len"))
-            optional = [group.attrs.get(a) for a in ("allreduce_wait_s", "allreduce_wait_link_s", "rank_skew_module_s",
-                                                     "rank_skew_layer_s")]
-            if optional[1] is not None and float(optional[1]) <= 0:
-                optional[1] = None  # no emulated link
+            in_step = {name: float(group.attrs[a]) for name, a in IN_STEP.items() if a in group.attrs}
+            if in_step.get("allreduce_wait_link_in_step", 1.0) <= 0:
+                del in_step["allreduce_wait_link_in_step"]  # no emulated link
             tables[key] = StepCalibration(_one_row_per_shape(_gemm_table(group)), _kernel_table(group),
-                                          float(group.attrs.get("allreduce_start_s", 0.0)),
-                                          int(group.attrs.get("allreduce_bytes", 0)),
-                                          *(None if v is None else float(v) for v in optional))
+                                          int(group.attrs.get("allreduce_bytes", 0)), in_step)
     return tables
 
 
 def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
     """`machine` with its GEMM table's rows of the same (m, n, k, decode) and its kernel table's of
-    the same (kernel, decode, rows) replaced by the cell's, the cell's all-reduce hand-off and the
-    wait after it at its message size, and its rank skew."""
+    the same (kernel, decode, rows) replaced by the cell's, and the cell's measurements of its decode
+    all-reduce (hand-off, waits, rank skew) at its message size."""
     def replaced(rows, by, key_columns):
         measured = {tuple(r[:key_columns]) for r in by}
         return [r for r in rows if tuple(r[:key_columns]) not in measured] + [list(r) for r in by]
@@ -227,13 +214,8 @@ def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -
     kernels = replaced(machine.kernel_table, step.kernels, 3)
     in_step = {key: dict(getattr(machine, key)) for key in IN_STEP}
     if step.allreduce_bytes > 0:
-        for key, value in (("allreduce_start_in_step", step.allreduce_start_s),
-                           ("allreduce_wait_in_step", step.allreduce_wait_s),
-                           ("allreduce_wait_link_in_step", step.allreduce_wait_link_s),
-                           ("rank_skew_module_in_step", step.rank_skew_module_s),
-                           ("rank_skew_layer_in_step", step.rank_skew_layer_s)):
-            if value is not None:
-                in_step[key][float(step.allreduce_bytes)] = value
+        for key, seconds in step.in_step.items():
+            in_step[key][float(step.allreduce_bytes)] = seconds
     return replace(machine, name=f"{machine.name} + {label}", gemm_table=table, kernel_table=kernels, **in_step,
                    provenance={**machine.provenance, "step_calibration": label})
 

@@ -157,6 +157,13 @@ def _interp(x: float, xs, ys) -> float:
     return float(np.interp(x, xs, ys))
 
 
+# A cell calibration's measurements of a decode all-reduce as a step meets it: the Machine's key
+# ({bytes: seconds}) -> the results file's attribute (/roofline/step/c*).
+IN_STEP = {"allreduce_start_in_step": "allreduce_start_s", "allreduce_wait_in_step": "allreduce_wait_s",
+           "allreduce_wait_link_in_step": "allreduce_wait_link_s", "rank_skew_module_in_step": "rank_skew_module_s",
+           "rank_skew_layer_in_step": "rank_skew_layer_s"}
+
+
 def _at_size(by_size: dict, nbytes: float) -> float | None:
     """The seconds a {bytes: seconds} table holds for this size, None where it has none."""
     return next((float(v) for size, v in by_size.items() if math.isclose(float(size), nbytes)), None)
@@ -257,9 +264,7 @@ class Machine:
                                 f"(known: {', '.join(sorted(known))})")
         data = {k: v for k, v in data.items() if k in known}
         data["allreduce_tables"] = [AllReduceTable(**t) for t in data.get("allreduce_tables", [])]
-        for key in ("sleep_overshoot_by_latency", "allreduce_start_in_step", "allreduce_wait_in_step",
-                    "allreduce_wait_link_in_step", "rank_skew_module_in_step",
-                    "rank_skew_layer_in_step"):  # JSON keys are strings
+        for key in ("sleep_overshoot_by_latency", *IN_STEP):  # JSON keys are strings
             data[key] = {float(k): float(v) for k, v in data.get(key, {}).items()}
         return cls(**data)
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import (IN_STEP, file_kind, find_allreduce_files, machine_from_results, step_calibrations,
+from .calibrate import (file_kind, find_allreduce_files, machine_from_results, step_calibrations,
                         with_step_calibration, world_size_of)
 from .load import find_result_files
 from .cells import BASELINE, CELL_KEYS, link_latency_us, ordered_variants
 from .errors import AnalysisError, AnalysisWarning
-from .perfmodel import DTYPE_BYTES, VARIANTS, Machine, Shape, Workload, predict
+from .perfmodel import DTYPE_BYTES, IN_STEP, VARIANTS, Machine, Shape, Workload, predict
 from .render import MISSING, Table, number, ratio
 from .tables import setting_columns, speedup_with_interval
 

@@ -153,7 +153,7 @@ std::vector<double> StepCalibrator::time_calls() {
         module(model_.comm(), kGateUp, kDown, l, nullptr, link_wait_s);
       }
     }
-    start_s /= double(2 * layers);
+    start_s /= double(modules());
   }
   return t;
 }
