@@ -1,6 +1,6 @@
 """Machine descriptions from measurements: a `ladder-bench --roofline` results file (STREAM triad,
 the GEMM ceiling and the run's own GEMM shapes in /roofline/gemm) and `ladder-allreduce` files
-(all-reduce time per size, interference from the async overlap, the emulated link's wake-up
+(all-reduce time per size, interference from the async overlap, the emulated link's
 overshoot). docs/measurement.md, "Performance model", says what each number becomes.
 """
 from __future__ import annotations
@@ -91,13 +91,13 @@ def read_allreduce(path: Path) -> AllReduceRun:
 
 
 def allreduce_calibration(runs: list[AllReduceRun]) -> tuple[list[AllReduceTable], float | None, dict]:
-    """(tables at link 0 per rank count, sleep overshoot or None, overshoot per emulated latency).
+    """(tables at link 0 per rank count, overshoot or None, overshoot per emulated latency).
 
     Several link-0 files at one rank count are pooled (median time and overlap per size, over
     the sizes all of them measured). The overshoot is the median over every emulated-link file
-    and size of time - link delay - the link-0 time of that size (what a wait that sleeps until
-    the emulated link's end takes beyond it), floored at 0; per latency (µs) the same over the
-    files of that latency alone (a longer sleep may wake later: the model takes the cell's own
+    and size of time - link delay - the link-0 time of that size (what a wait until the
+    emulated link's end takes beyond it), floored at 0; per latency (µs) the same over the
+    files of that latency alone (a longer wait may end later: the model takes the cell's own
     latency's where there is one).
     """
     tables = []

@@ -203,8 +203,8 @@ class Machine:
     attention_flops: the prefill attention kernel (default: the GEMM rate); kernel_overhead_s:
     added per kernel launch. allreduce: per link class ("on", "off", "inter_node") alpha_s and
     busbw_Bps; allreduce_tables: measured sweeps, used first for their rank count; interference:
-    scalar or per link class; sleep_overshoot_s: what a wait that sleeps on the emulated link
-    takes past the link's end (the compute thread's timer wake-up), sleep_overshoot_by_latency the
+    scalar or per link class; sleep_overshoot_s: what a wait on the emulated link takes past the
+    link's end (the compute thread's return from it; the name is from when it slept), sleep_overshoot_by_latency the
     same measured at given latencies (a cell at one of them takes its own, linear between them);
     allreduce_start_in_step: the hand-off (time inside start_allreduce) of a message of these sizes
     as a decode step meets it, right after the module's GEMMs (the cell's calibration), used instead
@@ -288,7 +288,7 @@ class Machine:
                           np.asarray(flops, float) / (rate or self.flops)) + self.kernel_overhead_s
 
     def overshoot_at(self, latency_us: float) -> float:
-        """The sleep overshoot at this emulated latency: linear between the latencies it was measured
+        """The overshoot at this emulated latency: linear between the latencies it was measured
         at, the nearest one's outside them; without any, the one over all latencies."""
         if not self.sleep_overshoot_by_latency:
             return self.sleep_overshoot_s
@@ -364,7 +364,7 @@ class Machine:
         return max(self.allreduce_s(nbytes, ranks, p2p) - self.allreduce_start_s(nbytes, ranks)[1], 0.0)
 
     def overshoot_in_step(self, w: "Workload", nbytes: float) -> float:
-        """The late wake-up from sleeping off the emulated link, as a step meets it: the cell's wait
+        """What a wait past the emulated link's end takes, as a step meets it: the cell's wait
         through the link less the link's time and less the wait without it, where the cell measured
         both for this size (floored at 0); else the measured overshoot at the link's latency."""
         linked = _at_size(self.allreduce_wait_link_in_step, nbytes)
@@ -499,7 +499,7 @@ class Timeline:
     stretch: np.ndarray        # compute lost to overlapped all-reduces (interference)
     handoff: np.ndarray        # the compute thread inside start_allreduce
     wait: np.ndarray           # the compute thread blocked in wait(): exposed communication
-    comm: np.ndarray           # every all-reduce's time (real + emulated link + wake-up), exposed or not
+    comm: np.ndarray           # every all-reduce's time (real + emulated link + overshoot), exposed or not
     attention: np.ndarray      # compute of the attention modules (parallel: the blocks)
     mlp: np.ndarray
 
@@ -520,7 +520,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     modules are not each the slowest); the emulated link then holds
     it for D seconds after the previous transfer left (link_free = max(real_done, link_free) + D);
     wait() returns at the real end, or, when the link is emulated and its end is later, at that end
-    plus the sleep overshoot. A module computing while a real all-reduce runs is stretched by
+    plus the overshoot. A module computing while a real all-reduce runs is stretched by
     interference x the overlap.
     """
     n = costs.attention.shape

@@ -7,7 +7,7 @@
 # In OUTDIR:
 #   allreduce-lat0.h5        ladder-allreduce at TP 2, no emulated link (blocking + async): the
 #                            all-reduce time per size and the interference (1 - overlap)
-#   allreduce-lat<L>.h5      blocking at each emulated latency L > 0: the wake-up overshoot
+#   allreduce-lat<L>.h5      blocking at each emulated latency L > 0: the wait's overshoot past the link
 #   tp2-lat<L>.h5            ladder-bench TP 2, all four variants, batch 1 and 4, emulated link L us,
 #                            with --roofline (the calibration of the same job) and --breakdown
 #   tp1.h5                   ladder-bench TP 1 (no communication), --roofline, --breakdown

@@ -145,7 +145,7 @@ std::vector<double> StepCalibrator::time_calls() {
       module(link_free_, kGateUp, kDown, l, &start_s, wait_s);
     }
     // With an emulated link, the same through the model's own Comm: the wait then also holds the
-    // link's time and the compute thread's late wake-up from its sleep (ω, as a step meets it).
+    // link's time and what the compute thread's wait takes beyond its end (ω, as a step meets it).
     if (&link_free_ != &model_.comm()) {
       double* link_wait_s = t.data() + first_link_wait();
       for (size_t l = 0; l < layers; ++l) {

@@ -18,7 +18,7 @@
 // emulated link (the model adds the link's time itself), in the same minutes as the cell: a
 // ladder-allreduce run minutes or hours away measured the same all-reduce 68 to 168 us (CPU VM,
 // six sweeps; issue 17). With an emulated link the pass runs again through the model's own Comm,
-// whose wait then also holds the link and the late wake-up from sleeping it off. The replayed
+// whose wait then also holds the link and what waiting it out takes beyond its end. The replayed
 // decode step's modules, timed rank by rank, give what synchronising after each of them adds.
 #pragma once
 
@@ -64,8 +64,8 @@ struct StepCalibration {
   // median round of each round's mean over its calls; per call the slowest rank's hand-off, and
   // the wait of the rank that started the all-reduce last (the shortest).
   double allreduce_start_s = 0, allreduce_wait_s = 0;
-  // With an emulated link: the same wait through the model's own Comm (the link's time and the
-  // late wake-up from sleeping it off included); 0 without one.
+  // With an emulated link: the same wait through the model's own Comm (the link's time and what
+  // waiting it out takes beyond its end included); 0 without one.
   double allreduce_wait_link_s = 0;
   // TP > 1: what a rank waits per synchronisation for the other ranks' lag in the replayed decode
   // step, beyond the slowest rank's forward: the all-reduce after every module (standard, ladder)

@@ -19,7 +19,7 @@ namespace lb {
 namespace {
 
 // The calling thread's sleeps end when asked, not up to 50 us later (the default timer slack):
-// a late wake-up is the emulated link's overshoot, ω. Once per thread.
+// the progress thread sleeps a few microseconds between polls. Once per thread.
 void use_tight_timer_slack() {
   static thread_local const bool set = prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) == 0;
   (void)set;
@@ -85,13 +85,10 @@ class MpiComm final : public Comm {
       done_.wait(lock, done);
       --waiters_;
     }
-    // The emulated link's share of the time: this thread sleeps it off only if it arrives early.
+    // The emulated link's share of the time: this thread waits it out only if it arrives early.
     const Clock::time_point ready = ready_at_[ticket % kHistory];
     lock.unlock();
-    if (Clock::now() < ready) {
-      use_tight_timer_slack();
-      watch.sleep_until(ready);
-    }
+    if (Clock::now() < ready) watch.spin_until(ready);
   }
 
  private:
@@ -136,7 +133,7 @@ class MpiComm final : public Comm {
       MPI_Iallreduce(MPI_IN_PLACE, r.buf, int(r.n), MPI_FLOAT, MPI_SUM, comm_, &req);
       poll_until_complete(req);
       // The emulated link: this transfer occupies it for `delay` once the real all-reduce is done
-      // and the previous transfer has left it. Only the end time is recorded; wait() sleeps until
+      // and the previous transfer has left it. Only the end time is recorded; wait() waits until
       // then if needed, so this thread need not wake up again (fewer switches on a shared core).
       const auto delay = std::chrono::duration_cast<Clock::duration>(
           std::chrono::duration<double>(link_.delay_s(r.n * sizeof(real), size_)));

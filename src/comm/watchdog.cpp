@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 
 #include <mpi.h>
+#include <sched.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -76,14 +77,14 @@ WatchdogScope::WatchdogScope(std::string what) {
   s.what = std::move(what);
 }
 
-void WatchdogScope::sleep_until(Clock::time_point until) const {
+void WatchdogScope::spin_until(Clock::time_point until) const {
   State& s = state();
   std::unique_lock<std::mutex> lock(s.mutex);
   const bool past_limit = s.timeout_s > 0 && until - s.since > limit(s);
   const Clock::time_point wake =
       past_limit ? s.since + std::chrono::duration_cast<Clock::duration>(limit(s)) : until;
   lock.unlock();
-  std::this_thread::sleep_until(wake);
+  while (Clock::now() < wake) sched_yield();
   if (!past_limit) return;
   lock.lock();
   abort_job(s);

@@ -16,10 +16,13 @@ class WatchdogScope {
  public:
   explicit WatchdogScope(std::string what);
   ~WatchdogScope();
-  // Sleeps until `until`, unless that is past the limit: then this thread itself ends the job at
-  // the limit, as the watchdog would. A known wait (the emulated link's) must not rely on the
-  // watchdog thread being scheduled in time: on a loaded node the sleeper can wake first.
-  void sleep_until(std::chrono::steady_clock::time_point until) const;
+  // Polls the clock until `until`, yielding the core to any other runnable thread at each poll,
+  // unless that is past the limit: then this thread itself ends the job at the limit, as the
+  // watchdog would. A known wait (the emulated link's) must not rely on the watchdog thread being
+  // scheduled in time: on a loaded node the waiter can get there first. Why not sleep: the wait
+  // it emulates polls (MPI_Wait, cudaStreamSynchronize's default), and a thread that sleeps wakes
+  // late and leaves its core idle, which a VM's host may give to other work in the meantime.
+  void spin_until(std::chrono::steady_clock::time_point until) const;
   WatchdogScope(const WatchdogScope&) = delete;
   WatchdogScope& operator=(const WatchdogScope&) = delete;
 };

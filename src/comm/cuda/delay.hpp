@@ -1,7 +1,7 @@
 // Emulated interconnect on the GPU: a kernel that occupies a stream for a given time. Enqueued on
 // the communication stream right after the all-reduce, it delays the completion event exactly as a
 // slower all-reduce would, so the emulation overlaps compute wherever the schedule lets the real
-// all-reduce overlap (the GPU counterpart of the sleep in the MPI progress thread).
+// all-reduce overlap (the GPU counterpart of the MPI Comm's wait until the link's end).
 #pragma once
 
 #include <cuda_runtime_api.h>
