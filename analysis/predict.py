@@ -363,11 +363,16 @@ def _median_rows(tables: list[list]) -> list:
     return [[*k, float(np.median(v))] for k, v in times.items()]
 
 
-def pooled_machine(machines: list[Machine]) -> Machine:
+def pooled_machine(machines: list[Machine], overshoot_by_latency: dict | None = None) -> Machine:
     """One machine from several jobs' calibrations: the median of every roofline number, of every
     measured GEMM and kernel time, of every cell's all-reduce hand-off and wait per size and of its
-    rank skew (the all-reduce tables are the first's: the same ladder-allreduce files)."""
+    rank skew (the all-reduce tables are the first's: the same ladder-allreduce files). With
+    `overshoot_by_latency` ({µs: s}, the cells' own: cells_overshoot_by_latency), that replaces the
+    ladder-allreduce files' ω."""
     base = machines[0]
+    if overshoot_by_latency:
+        base = replace(base, sleep_overshoot_by_latency=dict(overshoot_by_latency),
+                       sleep_overshoot_s=float(np.median(list(overshoot_by_latency.values()))))
     if len(machines) == 1:
         return base
 
@@ -381,6 +386,23 @@ def pooled_machine(machines: list[Machine]) -> Machine:
                       # The link's wait only at the link it was measured at: the jobs differ in it.
                       **{key: by_size(key) for key in IN_STEP if key != "allreduce_wait_link_in_step"},
                       "allreduce_wait_link_in_step": {}})
+
+
+def cells_overshoot_by_latency(machines_at: list[tuple[float, Machine]], base: Workload) -> dict:
+    """ω per emulated latency ({µs: s}) from the cells' own waits through their link: each job's
+    cell calibration at its latency (Machine.overshoot_in_step, at the sizes it measured through the
+    link), the median per latency; {} where no cell measured one. The figure's curves then take ω
+    as the cells do, not from ladder-allreduce's blocking runs minutes away (CI VM, session 11: one
+    sweep's runs at 500 and 1000 µs took 2-6x the link's time per call in bursts while the cells'
+    own waits stayed within 30 µs of it)."""
+    by_latency: dict = {}
+    for latency, m in machines_at:
+        if latency <= 0 or not m.allreduce_wait_link_in_step:
+            continue
+        w = replace(base, link_latency_us=float(latency), link_bandwidth_gbps=0.0)
+        for nbytes in m.allreduce_wait_link_in_step:
+            by_latency.setdefault(float(latency), []).append(m.overshoot_in_step(w, nbytes))
+    return {latency: float(np.median(v)) for latency, v in sorted(by_latency.items())}
 
 
 def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Calibrations,
@@ -399,13 +421,14 @@ def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Cal
             continue
         grid = np.linspace(0.0, group["latency_us"].max(), points)
         for batch, cell in group.groupby("batch"):
-            machines = [m for m in (calibrations.for_cell(f, batch, *setting[3:5]) for f in cell["file"].unique())
-                        if m is not None]
-            if not machines:
+            latency_of = cell.groupby("file")["latency_us"].first()
+            machines_at = [(latency_of[f], m) for f, m in ((f, calibrations.for_cell(f, batch, *setting[3:5]))
+                                                           for f in cell["file"].unique()) if m is not None]
+            if not machines_at:
                 continue
-            machine = pooled_machine(machines)
-            variants = ordered_variants(cell["variant"].unique())
             base = workload_of(cell.iloc[0].to_dict())
+            machine = pooled_machine([m for _, m in machines_at], cells_overshoot_by_latency(machines_at, base))
+            variants = ordered_variants(cell["variant"].unique())
             for latency in grid:
                 w = replace(base, link_latency_us=float(latency), link_bandwidth_gbps=0.0)
                 for p in predict(w, machine, tuple(variants)):

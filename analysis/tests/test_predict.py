@@ -12,7 +12,7 @@ from analysis.calibrate import machine_from_results
 from analysis.cells import CELL_KEYS, speedup_interval
 from analysis.cli import main
 from analysis.compare import load_reference
-from analysis.predict import Calibrations, check, interval_note, pooled_machine
+from analysis.predict import Calibrations, cells_overshoot_by_latency, check, interval_note, pooled_machine
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead, paper_comparison
 from analysis.perfmodel import Machine, Shape, Workload, predict
 from analysis.tests.synth import write_allreduce, write_result
@@ -219,6 +219,27 @@ def test_pooling_takes_the_median_of_the_cells_handoffs_and_waits():
     assert pooled_machine(linked).allreduce_wait_link_in_step == {}
     skews = [Machine(name=f"m{i}", rank_skew_module_in_step={1024.0: s}) for i, s in enumerate((1e-5, 4e-5, 2e-5))]
     assert pooled_machine(skews).rank_skew_module_in_step == {1024.0: 2e-5}
+
+
+def test_the_curves_take_the_overshoot_from_the_cells_own_waits_through_their_link():
+    # Each job's cell: the wait without the link (20 µs) and through it (D + 20 µs + its ω); at
+    # TP 2 and 1024 bytes the link adds only its latency. ω per latency: the median of its cells.
+    w = Workload(Shape("toy", layers=2, hidden=256, heads=4, kv_heads=4, ffn=512, vocab=1000), tp=2)
+
+    def cell(latency_us, overshoot_s):
+        return latency_us, Machine(name=f"{latency_us}", allreduce_wait_in_step={1024.0: 2e-5},
+                                   allreduce_wait_link_in_step={1024.0: latency_us * 1e-6 + 2e-5 + overshoot_s})
+    cells = [(0.0, Machine(name="link 0", allreduce_wait_in_step={1024.0: 2e-5})),
+             cell(200.0, 4e-6), cell(200.0, 8e-6), cell(200.0, 1e-6), cell(1000.0, 3e-5)]
+    by_latency = cells_overshoot_by_latency(cells, w)
+    assert by_latency == pytest.approx({200.0: 4e-6, 1000.0: 3e-5})
+    # They replace the ladder-allreduce files' ω, which the pooled machine otherwise keeps.
+    files = Machine(name="files", sleep_overshoot_s=1e-3, sleep_overshoot_by_latency={1000.0: 1e-3})
+    assert pooled_machine([files, files]).overshoot_at(1000.0) == 1e-3
+    pooled = pooled_machine([files, files], by_latency)
+    assert pooled.overshoot_at(200.0) == pytest.approx(4e-6)
+    assert pooled.overshoot_at(600.0) == pytest.approx(1.7e-5)  # linear between the measured latencies
+    assert pooled.allreduce_wait_link_in_step == {}
 
 
 def test_check_passes_when_measured_equals_predicted(tmp_path):
