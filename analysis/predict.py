@@ -394,7 +394,7 @@ def cells_overshoot_by_latency(machines_at: list[tuple[float, Machine]], base: W
     link), the median per latency; {} where no cell measured one. The figure's curves then take ω
     as the cells do, not from ladder-allreduce's blocking runs minutes away (CI VM, session 11: one
     sweep's runs at 500 and 1000 µs took 2-6x the link's time per call in bursts while the cells'
-    own waits stayed within 30 µs of it)."""
+    own waits came within 6 µs of the link's time plus the wait without it)."""
     by_latency: dict = {}
     for latency, m in machines_at:
         if latency <= 0 or not m.allreduce_wait_link_in_step:
