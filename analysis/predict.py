@@ -421,9 +421,11 @@ def latency_curves(stats: pd.DataFrame, samples: pd.DataFrame, calibrations: Cal
             continue
         grid = np.linspace(0.0, group["latency_us"].max(), points)
         for batch, cell in group.groupby("batch"):
-            latency_of = cell.groupby("file")["latency_us"].first()
-            machines_at = [(latency_of[f], m) for f, m in ((f, calibrations.for_cell(f, batch, *setting[3:5]))
-                                                           for f in cell["file"].unique()) if m is not None]
+            machines_at = []  # (the job's latency, its cell's calibration), in the files' order
+            for f, latency in cell.groupby("file", sort=False)["latency_us"].first().items():
+                m = calibrations.for_cell(f, batch, *setting[3:5])
+                if m is not None:
+                    machines_at.append((latency, m))
             if not machines_at:
                 continue
             base = workload_of(cell.iloc[0].to_dict())
