@@ -161,7 +161,9 @@ def _interp(x: float, xs, ys) -> float:
 # ({bytes: seconds}) -> the results file's attribute (/roofline/step/c*).
 IN_STEP = {"allreduce_start_in_step": "allreduce_start_s", "allreduce_wait_in_step": "allreduce_wait_s",
            "allreduce_wait_link_in_step": "allreduce_wait_link_s", "rank_skew_module_in_step": "rank_skew_module_s",
-           "rank_skew_layer_in_step": "rank_skew_layer_s"}
+           "rank_skew_layer_in_step": "rank_skew_layer_s",
+           "allreduce_start_overlapped_in_step": "allreduce_start_overlapped_s",
+           "allreduce_stretch_overlapped_in_step": "allreduce_stretch_overlapped_s"}
 
 
 def _at_size(by_size: dict, nbytes: float) -> float | None:
@@ -216,6 +218,11 @@ class Machine:
     sleep_overshoot*; rank_skew_module_in_step, rank_skew_layer_in_step: what an all-reduce of these sizes after every
     module (after every layer) waits for the other ranks beyond the slowest rank's forward (the
     cell's calibration: its replayed decode step's modules rank by rank; other sizes: none);
+    allreduce_start_overlapped_in_step, allreduce_stretch_overlapped_in_step: the hand-off of an
+    all-reduce of these sizes as ladder meets it (the next module computes while it moves), and what
+    it adds to that next module's compute (the cell's calibration: its replayed ladder step; other
+    sizes and schedules: the hand-off split into the call and the progress thread's work, with
+    interference);
     kernel_table: the other kernels of a decode step (decode 1)
     or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
     at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node:
@@ -242,6 +249,8 @@ class Machine:
     allreduce_wait_link_in_step: dict = field(default_factory=dict)  # {bytes: s}: that wait through the emulated link
     rank_skew_module_in_step: dict = field(default_factory=dict)  # {bytes: s}: the other ranks' lag per sync
     rank_skew_layer_in_step: dict = field(default_factory=dict)   # the same, syncs after every layer
+    allreduce_start_overlapped_in_step: dict = field(default_factory=dict)  # {bytes: s}: ladder's hand-off
+    allreduce_stretch_overlapped_in_step: dict = field(default_factory=dict)  # {bytes: s}: its next module's stretch
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
     kernel_table: list = field(default_factory=list)  # [kernel, decode, rows, keys, seconds per call]
@@ -372,6 +381,13 @@ class Machine:
         if linked is None or free is None:
             return self.overshoot_at(w.link_latency_us)
         return max(linked - w.link_delay_s(nbytes) - free, 0.0)
+
+    def overlapped_in_step(self, nbytes: float) -> tuple[float, float] | None:
+        """(hand-off, stretch of the next module) of an all-reduce of `nbytes` that the next module
+        computes over (ladder), where the cell measured both for this size; else None."""
+        call = _at_size(self.allreduce_start_overlapped_in_step, nbytes)
+        stretch = _at_size(self.allreduce_stretch_overlapped_in_step, nbytes)
+        return None if call is None or stretch is None else (max(call, 0.0), max(stretch, 0.0))
 
     def rank_skew_s(self, nbytes: float, layer_syncs: bool) -> float:
         """What an all-reduce of `nbytes` after every module (every layer) waits for the other
@@ -521,7 +537,10 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     it for D seconds after the previous transfer left (link_free = max(real_done, link_free) + D);
     wait() returns at the real end, or, when the link is emulated and its end is later, at that end
     plus the overshoot. A module computing while a real all-reduce runs is stretched by
-    interference x the overlap.
+    interference x the overlap. An all-reduce the next module computes over (ladder: that module
+    does not read it) is, where the cell measured it so, a hand-off of the measured overlapped call
+    and a measured stretch of that next module in place of the call, the work and the
+    interference (its progress thread's timeline as above).
     """
     n = costs.attention.shape
     zero = np.zeros(n)
@@ -536,17 +555,24 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     h, h_covered = mc.allreduce_start_s(msg_bytes, w.tp) if comm else (0.0, 0.0)
     call = min(h, h_covered)  # the compute thread inside start_allreduce
     work = h - call  # the progress thread's share of the hand-off, on the compute thread's core
+    measured_overlap = mc.overlapped_in_step(msg_bytes) if comm and not sched.parallel_block else None
+    modules = 2 * sched.layers
+
+    def overlapped(i):  # the next module computes while all-reduce i moves
+        return measured_overlap is not None and i + 1 < modules and sched.reads_through(i + 1) < i
+
     handoff = zero.copy()
     real_free = zero.copy()
     link_free = np.full(n, -np.inf)
-    # i -> (work_start, work_done, real_start, real_done, ready): the progress thread's preempting
-    # work runs from work_start to work_done, the real all-reduce from real_start (the latest rank's
-    # hand-off) to real_done.
-    pending: dict[int, tuple[np.ndarray, ...]] = {}
+    # i -> (work_start, work_done, real_start, real_done, ready, stretch): the progress thread's
+    # preempting work runs from work_start to work_done, the real all-reduce from real_start (the
+    # latest rank's hand-off) to real_done; stretch: the measured cost to the next module where the
+    # all-reduce is overlapped(), else None (the overlaps and interference above).
+    pending: dict[int, tuple] = {}
 
     def settle(k):
         nonlocal t
-        *_, real_done, ready = pending.pop(k)
+        *_, real_done, ready, _ = pending.pop(k)
         if comm:
             t0 = t
             t = np.maximum(t, real_done)
@@ -563,14 +589,18 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         def overlap(begin, end):  # of [begin, end] with this module's compute
             return np.clip(np.minimum(end, start + c) - np.maximum(begin, start), 0.0, None)
 
-        for work_start, work_done, real_start, real_done, _ in pending.values():  # all-reduces still moving data
-            extra = extra + overlap(work_start, work_done) + iota * overlap(real_start, real_done)
+        for work_start, work_done, real_start, real_done, _, measured in pending.values():  # still moving data
+            if measured is not None:
+                extra = extra + measured
+            else:
+                extra = extra + overlap(work_start, work_done) + iota * overlap(real_start, real_done)
         t = start + c + extra
         compute[...] += c
         stretch[...] += extra
         if comm:
-            t = t + call  # start_allreduce: the call, on the compute thread
-            handoff[...] += call
+            this_call = measured_overlap[0] if overlapped(i) else call
+            t = t + this_call  # start_allreduce: the call, on the compute thread
+            handoff[...] += this_call
             work_start = np.maximum(t, real_free)
             work_done = work_start + work
             real_start = work_done + skew  # the real all-reduce waits for the latest rank
@@ -578,9 +608,10 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
-            pending[i] = (work_start, work_done, real_start, real_done, ready)
+            pending[i] = (work_start, work_done, real_start, real_done, ready,
+                          measured_overlap[1] if overlapped(i) else None)
         else:
-            pending[i] = (t,) * 5
+            pending[i] = (t,) * 5 + (None,)
 
     for layer in range(sched.layers):
         if sched.parallel_block:

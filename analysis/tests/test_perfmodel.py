@@ -137,6 +137,31 @@ def test_the_handoff_is_paid_by_the_compute_thread_before_the_rest_of_the_allred
     assert other.total[0] == pytest.approx(2 * 3e-3 + 4 * 1e-4)
 
 
+def test_an_overlapped_allreduce_costs_its_measured_call_and_stretch_of_the_next_module():
+    # The hand-off above (call 0.02, work 0.03, rest 0.08 ms) and interference 0.5; the cell's ladder
+    # pass measured the overlapped call at 0.06 ms and its stretch of the next module at 0.07 ms.
+    # Ladder, link 0 (ms): a0 [0, 1], call .06 -> 1.06; AR0 work [1.06, 1.09], real [1.09, 1.17].
+    # m0 1.06 + 2 + .07 (the measured stretch, no interference on top) = 3.13, call -> 3.19.
+    # a1 3.19 + 1 + .07 -> 4.26, call -> 4.32; m1 4.32 + 2 + .07 -> 6.39; the last module's
+    # all-reduce has no module after it: the call .02 -> 6.41, work and rest -> 6.52.
+    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2)
+    m = _handoff_machine(interference=0.5, allreduce_start_overlapped_in_step={1024.0: 6e-5},
+                         allreduce_stretch_overlapped_in_step={1024.0: 7e-5})
+    lad = simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, m, 1024)
+    assert lad.total[0] == pytest.approx(6.52e-3)
+    assert lad.handoff[0] == pytest.approx(3 * 6e-5 + 2e-5) and lad.stretch[0] == pytest.approx(3 * 7e-5)
+    assert lad.wait[0] == pytest.approx(1.1e-4)
+    # Standard waits for every all-reduce before the next module: nothing is overlapped.
+    unmeasured = _handoff_machine(interference=0.5)
+    for variant in ("standard", "parallel"):
+        assert simulate(Schedule.of(variant, s, 2), _costs(1e-3, 2e-3), w, m, 1024).total[0] == pytest.approx(
+            simulate(Schedule.of(variant, s, 2), _costs(1e-3, 2e-3), w, unmeasured, 1024).total[0])
+    # Another message size: not measured there, so the call, the work and the interference.
+    assert simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, m, 4096).total[0] == pytest.approx(
+        simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, unmeasured, 4096).total[0])
+
+
 def test_the_rank_skew_delays_each_real_allreduce_which_ladder_hides_and_standard_waits_for():
     # r = 0.1 ms (no hand-off); the other rank reaches each all-reduce 0.05 ms later on average after a
     # module, 0.08 ms after a layer. Standard and parallel wait for it at every all-reduce; ladder's

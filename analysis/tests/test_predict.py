@@ -150,6 +150,33 @@ def test_the_handoff_comes_from_the_cell_where_measured_and_the_interference_exc
     assert cell_std.wait_ms - job_std.wait_ms == pytest.approx(4 * 0.07)
 
 
+def test_ladders_overlapped_handoff_and_stretch_come_from_the_cell_where_measured(tmp_path):
+    # The cell's replayed ladder step: a 1 KiB all-reduce's hand-off 60 us and its stretch of the
+    # module computing over it 70 us (hot loop: call 20 us of 100; the cell's standard hand-off 90
+    # us, wait 30 us, no skew). Ladder's 3 all-reduces that a module computes over then cost 60 +
+    # 70 us each; the last one, nothing after it, the call 20 us and then its work 70 us and rest
+    # 30 us, waited for but for the previous one's add_into (3 d fp32 at 1 GB/s) meanwhile.
+    # Standard is unchanged by them. (At 1 GB/s every module takes longer than an all-reduce's
+    # 190 us, which then ends before the next one starts.)
+    write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5))
+    config = {**CONFIG, "hidden_size": 256}
+    measured = [[], 3e-5, 0.0, 0.0, None, 6e-5, 7e-5]
+    for name, more in (("ladder.h5", measured), ("plain.h5", measured[:4])):
+        write_result(tmp_path / name, {("ladder", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
+                     device="cpu", dtype="fp32", model_config=config,
+                     roofline={**ROOFLINE, "triad": 1e9, "step": {(1, 16, 8): ([], 9e-5, 1024, *more)}})
+    cals = Calibrations.discover([tmp_path])
+    cell, plain = (cals.for_cell(str(tmp_path / name), 1, 16, 8) for name in ("ladder.h5", "plain.h5"))
+    assert cell.allreduce_start_overlapped_in_step == {1024.0: 6e-5}
+    assert cell.allreduce_stretch_overlapped_in_step == {1024.0: 7e-5}
+    assert plain.allreduce_start_overlapped_in_step == {} and plain.overlapped_in_step(1024) is None
+    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
+    step = {p.variant: p.step_s for p in predict(w, cell, ("upper-bound", "standard", "ladder"))}
+    assert step["ladder"] - step["upper-bound"] == pytest.approx(3 * (6e-5 + 7e-5) + 2e-5 + 7e-5 + 3e-5
+                                                                  - 3 * 256 * 4 / 1e9)
+    assert step["standard"] == pytest.approx(predict(w, plain, ("standard",))[0].step_s)
+
+
 def test_the_wait_after_the_handoff_comes_from_the_cell_where_measured(tmp_path):
     # ladder-allreduce: 100 us per 1 KiB all-reduce, 20 us of it in the call, so without the cell's
     # wait the rest after the hand-off is 80 us; the cell measured 30 us (the all-reduce mostly done

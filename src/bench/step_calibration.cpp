@@ -1,6 +1,7 @@
 #include "bench/step_calibration.hpp"
 
 #include "bench/concurrent_timing.hpp"
+#include "bench/module_profile.hpp"
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
@@ -61,6 +62,7 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_
     : model_(model),
       link_free_(link_free),
       no_communication_(Variant::UpperBound, model.config(), model.comm().size()),
+      ladder_(Variant::Ladder, model.config(), model.comm().size()),
       prompt_("step_prompt", cell.batch, cell.prompt_len),
       token_("step_token", cell.batch, 1),
       // Decode steps sit at positions prompt_len .. prompt_len + gen_len - 2; attention's cost grows
@@ -93,7 +95,8 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_
 size_t StepCalibrator::first_wait() const { return kReplays * kClock + kinds_.size() + 1; }
 size_t StepCalibrator::first_module() const { return first_wait() + modules(); }  // a wait per module before
 size_t StepCalibrator::first_link_wait() const { return first_module() + modules(); }
-size_t StepCalibrator::columns() const { return first_link_wait() + modules(); }
+size_t StepCalibrator::ladder_step() const { return first_link_wait() + modules(); }
+size_t StepCalibrator::columns() const { return ladder_step() + 4; }
 size_t StepCalibrator::modules() const { return 2 * kinds_[kQkv].weights.size(); }
 
 std::vector<double> StepCalibrator::time_calls() {
@@ -154,6 +157,30 @@ std::vector<double> StepCalibrator::time_calls() {
       }
     }
     start_s /= double(modules());
+    // The decode step as ladder runs it, through the model's own Comm, and the same step without
+    // communication, each module timed (--breakdown's profile) and each whole forward.
+    const auto profiled = [&](const Schedule& schedule, ModuleProfile& profile) {
+      // The ranks start the step together, as after a generation's barrier: a rank that came
+      // early would hand its first all-reduce off milliseconds before its peer and poll through
+      // its next module (CI VM: 1-2 ms of stretch on the first module the ranks' last step apart).
+      link_free_.wait(link_free_.start_allreduce(message_.data(), message_.size()));
+      profile.reset(int64_t(layers));
+      model_.set_observer(&profile);
+      const auto t0 = Clock::now();
+      model_.forward(token_, position_, schedule);
+      Kokkos::fence();
+      const double forward_s = seconds_since(t0);
+      model_.set_observer(nullptr);
+      return forward_s;
+    };
+    ModuleProfile alone, overlapped;
+    t[ladder_step()] = profiled(ladder_, overlapped);
+    t[ladder_step() + 1] = profiled(no_communication_, alone);
+    for (size_t i = 0; i < modules(); ++i) {
+      t[ladder_step() + 2] += overlapped.wait_s[i];
+      if (i > 0)  // the first module computes over no all-reduce
+        t[ladder_step() + 3] += (overlapped.compute_s[i] - alone.compute_s[i]) / double(modules() - 1);
+    }
   }
   return t;
 }
@@ -187,6 +214,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   for (size_t r = 0; r < rounds; ++r) {
     for (size_t j = kReplays * kClock; j < n; ++j) {
       if (j >= first_module() && j < first_link_wait()) continue;  // the modules: rank by rank below
+      if (j >= ladder_step()) continue;  // the replayed ladder step's: below
       double v = at(0, r, j);
       for (int rank = 1; rank < ranks; ++rank) v = j < first_wait() ? std::max(v, at(rank, r, j)) : std::min(v, at(rank, r, j));
       s[r * n + j] = v;
@@ -294,6 +322,27 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
       }
       return median_of(per_round);
     };
+    // The replayed ladder step: per all-reduce, what it took beyond the step without communication
+    // and its waits, each step the slowest rank's as a sample is (the waits the ladder step's
+    // slowest rank's); of that the stretch is the ranks' mean (a rank that reaches an all-reduce
+    // first polls through its next module longer, in time it would otherwise wait for the
+    // slowest), the rest the hand-off. Each the median round.
+    std::vector<double> start(rounds), stretch(rounds);
+    const double m = double(modules());
+    for (size_t r = 0; r < rounds; ++r) {
+      int slowest = 0;
+      double alone_s = at(0, r, ladder_step() + 1), mean_stretch_s = at(0, r, ladder_step() + 3) / ranks;
+      for (int rank = 1; rank < ranks; ++rank) {
+        if (at(rank, r, ladder_step()) > at(slowest, r, ladder_step())) slowest = rank;
+        alone_s = std::max(alone_s, at(rank, r, ladder_step() + 1));
+        mean_stretch_s += at(rank, r, ladder_step() + 3) / ranks;
+      }
+      const double per_allreduce_s = (at(slowest, r, ladder_step()) - alone_s - at(slowest, r, ladder_step() + 2)) / m;
+      stretch[r] = std::clamp(mean_stretch_s, 0.0, std::max(per_allreduce_s, 0.0) * m / (m - 1));
+      start[r] = per_allreduce_s - stretch[r] * (m - 1) / m;
+    }
+    out.allreduce_start_overlapped_s = median_of(start);
+    out.allreduce_stretch_overlapped_s = median_of(stretch);
     out.rank_skew_module_s = skew(1);
     out.rank_skew_layer_s = skew(2);
     out.allreduce_bytes = int64_t(message_.size() * sizeof(real));

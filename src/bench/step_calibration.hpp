@@ -19,7 +19,11 @@
 // ladder-allreduce run minutes or hours away measured the same all-reduce 68 to 168 us (CPU VM,
 // six sweeps; issue 17). With an emulated link the pass runs again through the model's own Comm,
 // whose wait then also holds the link and what waiting it out takes beyond its end. The replayed
-// decode step's modules, timed rank by rank, give what synchronising after each of them adds.
+// decode step's modules, timed rank by rank, give what synchronising after each of them adds. A
+// decode step replayed with ladder's schedule gives what an all-reduce costs the module computing
+// over it and its hand-off there: the same modules' GEMMs alone, computed over the previous
+// module's all-reduce, overstated both (CPU VM: 100-128 us of stretch where ladder's steps showed
+// 56-107; issue 17, session 12).
 #pragma once
 
 #include "bench/bench_options.hpp"
@@ -71,6 +75,14 @@ struct StepCalibration {
   // step, beyond the slowest rank's forward: the all-reduce after every module (standard, ladder)
   // and after every layer (the parallel block, whose layer does about the work of its two modules).
   double rank_skew_module_s = 0, rank_skew_layer_s = 0;
+  // TP > 1: the all-reduce as ladder meets it, the next module computing while it moves: a decode
+  // step replayed through the model's forward with ladder's schedule and again without
+  // communication, modules and steps timed. Per all-reduce, the ladder step beyond the step
+  // without communication and its waits (each step the slowest rank's); of it the stretch, the
+  // ranks' mean of a module's compute beyond the same module's without communication (the
+  // progress thread's hand-off work and its polls, preempting on the shared core; on a GPU,
+  // NCCL's SMs), and the rest the hand-off. The median round of each.
+  double allreduce_start_overlapped_s = 0, allreduce_stretch_overlapped_s = 0;
   int64_t allreduce_bytes = 0;
 };
 
@@ -95,7 +107,8 @@ class StepCalibrator {
   // parallel block's: in a pass of its own, so that the rows of QKV and gate/up it shares are not
   // fresh in the cache), each call timed on its own; then (TP > 1) each layer's attention GEMMs, its
   // all-reduce (the start and the wait timed), the MLP's GEMMs and its all-reduce, as standard TP
-  // runs them, through the link-free Comm, then (emulated link) through the model's, waits timed.
+  // runs them, through the link-free Comm, then (emulated link) through the model's, waits timed;
+  // then a decode step as ladder runs it (the model's Comm) and as upper-bound, modules timed.
   void round(MPI_Comm world);
 
   // Collective: every rank must have made the same rounds. No GEMMs if no round was made.
@@ -111,16 +124,20 @@ class StepCalibrator {
   // One pass: this rank's seconds and calls per kernel kind of the replayed prefill, then of the
   // replayed decode step, seconds per Kind, then its mean seconds per start_allreduce, then the
   // seconds of each wait (0 at TP 1), then each module's seconds in the replayed decode step, then
-  // each wait through the model's Comm (0 without an emulated link).
+  // each wait through the model's Comm (0 without an emulated link), then the replayed ladder
+  // step's seconds, the same step's without communication, the ladder step's waits, and its mean
+  // stretch of a module after the first (all 0 at TP 1).
   std::vector<double> time_calls();
   size_t first_wait() const;    // the column of a pass's first wait
   size_t first_module() const;  // of the replayed decode step's first module
   size_t first_link_wait() const;  // of the first wait through the model's Comm (emulated link)
+  size_t ladder_step() const;  // of the replayed ladder step's seconds (then 3 more columns)
   size_t columns() const;       // of a pass
   size_t modules() const;       // in a forward: two per layer
   Transformer& model_;
   Comm& link_free_;
   Schedule no_communication_;
+  Schedule ladder_;
   Tokens prompt_;    // [batch, prompt_len]: the replayed prefill's input
   Tokens token_;     // [batch, 1]: the replayed decode step's
   int64_t position_;  // its position: the cell's mean decode position
