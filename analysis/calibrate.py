@@ -205,7 +205,8 @@ def step_calibrations(path: Path) -> dict:
 def with_step_calibration(machine: Machine, step: StepCalibration, label: str) -> Machine:
     """`machine` with its GEMM table's rows of the same (m, n, k, decode) and its kernel table's of
     the same (kernel, decode, rows) replaced by the cell's, and the cell's measurements of its decode
-    all-reduce (hand-off, waits, rank skew) at its message size."""
+    all-reduce (hand-off, waits, rank skew; as ladder meets it: hand-off and stretch) at its message
+    size."""
     def replaced(rows, by, key_columns):
         measured = {tuple(r[:key_columns]) for r in by}
         return [r for r in rows if tuple(r[:key_columns]) not in measured] + [list(r) for r in by]
