@@ -598,8 +598,8 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         compute[...] += c
         stretch[...] += extra
         if comm:
-            measured = measured_overlap if overlapped(i) else None  # (call, stretch of the next module)
-            this_call = call if measured is None else measured[0]
+            this_overlap = measured_overlap if overlapped(i) else None  # (call, stretch of the next module)
+            this_call = call if this_overlap is None else this_overlap[0]
             t = t + this_call  # start_allreduce: the call, on the compute thread
             handoff[...] += this_call
             work_start = np.maximum(t, real_free)
@@ -609,7 +609,8 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
             real_free = real_done
             ready = np.maximum(real_done, link_free) + D if w.link_enabled else real_done
             link_free = ready
-            pending[i] = (work_start, work_done, real_start, real_done, ready, None if measured is None else measured[1])
+            pending[i] = (work_start, work_done, real_start, real_done, ready,
+                          None if this_overlap is None else this_overlap[1])
         else:
             pending[i] = (t,) * 5 + (None,)
 
