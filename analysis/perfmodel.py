@@ -163,9 +163,7 @@ IN_STEP = {"allreduce_start_in_step": "allreduce_start_s", "allreduce_wait_in_st
            "allreduce_wait_link_in_step": "allreduce_wait_link_s", "rank_skew_module_in_step": "rank_skew_module_s",
            "rank_skew_layer_in_step": "rank_skew_layer_s",
            "allreduce_start_overlapped_in_step": "allreduce_start_overlapped_s",
-           "allreduce_stretch_overlapped_in_step": "allreduce_stretch_overlapped_s",
-           "allreduce_parallel_in_step": "allreduce_parallel_s",
-           "parallel_layer_delta_in_step": "parallel_layer_delta_s"}
+           "allreduce_stretch_overlapped_in_step": "allreduce_stretch_overlapped_s"}
 
 
 def _at_size(by_size: dict, nbytes: float) -> float | None:
@@ -224,13 +222,7 @@ class Machine:
     all-reduce of these sizes as ladder meets it (the next module computes while it moves), and what
     it adds to that next module's compute (the cell's calibration: its replayed ladder step; other
     sizes and schedules: the hand-off split into the call and the progress thread's work, with
-    interference); allreduce_parallel_in_step: the parallel block's all-reduce of these sizes as its
-    step meets it, on the machine's own link: hand-off, the other ranks' lag, the all-reduce and the
-    wake-up together (the cell's calibration: its replayed parallel step; other sizes: the standard
-    pattern's hand-off, wait and the rank skew per layer); parallel_layer_delta_in_step: what the
-    parallel block computes per layer beyond a standard layer's attention, MLP and two adds, in the
-    decode step whose all-reduce has these sizes (the cell's calibration: its replayed parallel and
-    upper-bound steps without communication; other sizes: the block's kernels);
+    interference);
     kernel_table: the other kernels of a decode step (decode 1)
     or a prefill (0) timed in a replayed forward of `rows` tokens (the cell's calibration; attention
     at `keys` keys per query), used instead of their bytes/FLOPs formula there; ranks_per_node:
@@ -259,8 +251,6 @@ class Machine:
     rank_skew_layer_in_step: dict = field(default_factory=dict)   # the same, syncs after every layer
     allreduce_start_overlapped_in_step: dict = field(default_factory=dict)  # {bytes: s}: ladder's hand-off
     allreduce_stretch_overlapped_in_step: dict = field(default_factory=dict)  # {bytes: s}: its next module's stretch
-    allreduce_parallel_in_step: dict = field(default_factory=dict)  # {bytes: s}: the parallel block's, all of it
-    parallel_layer_delta_in_step: dict = field(default_factory=dict)  # {bytes: s}: its layer beyond a standard one
     ranks_per_node: int | None = None
     gemm_table: list = field(default_factory=list)  # [m, n, k, decode, seconds per call]
     kernel_table: list = field(default_factory=list)  # [kernel, decode, rows, keys, seconds per call]
@@ -398,18 +388,6 @@ class Machine:
         call = _at_size(self.allreduce_start_overlapped_in_step, nbytes)
         stretch = _at_size(self.allreduce_stretch_overlapped_in_step, nbytes)
         return None if call is None or stretch is None else (max(call, 0.0), max(stretch, 0.0))
-
-    def parallel_in_step(self, nbytes: float) -> float | None:
-        """The parallel block's blocking all-reduce of `nbytes` on the machine's own link, all of it
-        (hand-off to the end of the wait), where the cell measured it for this size; else None."""
-        measured = _at_size(self.allreduce_parallel_in_step, nbytes)
-        return None if measured is None else max(measured, 0.0)
-
-    def parallel_layer_delta_s(self, nbytes: float) -> float | None:
-        """What the parallel block computes per layer beyond a standard layer (its two modules and
-        their adds) in the decode step whose all-reduce has `nbytes`, where the cell measured it; else
-        None."""
-        return _at_size(self.parallel_layer_delta_in_step, nbytes)
 
     def rank_skew_s(self, nbytes: float, layer_syncs: bool) -> float:
         """What an all-reduce of `nbytes` after every module (every layer) waits for the other
@@ -562,9 +540,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     interference x the overlap. An all-reduce the next module computes over (ladder: that module
     does not read it) is, where the cell measured it so, a hand-off of the measured overlapped call
     and a measured stretch of that next module in place of the call, the work and the
-    interference (its progress thread's timeline as above). The parallel block's all-reduce, where
-    the cell measured it as the parallel step meets it, is that time from the call to the end of
-    the real all-reduce (the call as above, the rest in place of the work, the skew and r - h).
+    interference (its progress thread's timeline as above).
     """
     n = costs.attention.shape
     zero = np.zeros(n)
@@ -579,10 +555,6 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     h, h_covered = mc.allreduce_start_s(msg_bytes, w.tp) if comm else (0.0, 0.0)
     call = min(h, h_covered)  # the compute thread inside start_allreduce
     work = h - call  # the progress thread's share of the hand-off, on the compute thread's core
-    measured_blocking = mc.parallel_in_step(msg_bytes) if comm and sched.parallel_block else None
-    if measured_blocking is not None:  # the parallel block's all-reduce as its step meets it, all of it
-        call = min(call, measured_blocking)
-        work, skew, rest = 0.0, 0.0, measured_blocking - call
     measured_overlap = mc.overlapped_in_step(msg_bytes) if comm and not sched.parallel_block else None
     modules = 2 * sched.layers
 
@@ -659,7 +631,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         settle(k)
     t = t + costs.tail
     n_ar = sched.layers if sched.parallel_block else 2 * sched.layers
-    comm_s = n_ar * (call + work + skew + rest + D + overshoot) if comm else 0.0
+    comm_s = n_ar * (h + skew + rest + D + overshoot) if comm else 0.0
     return Timeline(t, compute, stretch, handoff, wait, zero + comm_s, attention, mlp)
 
 
@@ -700,9 +672,6 @@ def predict(w: Workload, mc: Machine, variants=VARIANTS) -> list[Prediction]:
     decode_costs = _costs(w, mc, w.batch, ctx if len(ctx) else np.zeros(0), prefill=False)
     prefill_costs = _costs(w, mc, w.batch * w.prompt_len, np.zeros(1), prefill=True)
     decode_msg = w.batch * w.shape.hidden * w.wire_bytes
-    delta = mc.parallel_layer_delta_s(decode_msg) if w.tp > 1 else None
-    if delta is not None:  # the block as the cell's replayed steps measured it against a standard layer
-        decode_costs.parallel = decode_costs.attention + decode_costs.mlp + decode_costs.add + delta
     prefill_msg = w.batch * w.prompt_len * w.shape.hidden * w.wire_bytes
     out = []
     for variant in variants:

@@ -332,14 +332,6 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
         << c.allreduce_start_overlapped_s;
     EXPECT_TRUE(c.allreduce_stretch_overlapped_s >= 0 && c.allreduce_stretch_overlapped_s < 0.1)
         << c.allreduce_stretch_overlapped_s;
-    // The parallel block's all-reduce, the link's 50 ms taken out: well under it (a difference of
-    // replayed steps, so noise may take it below 0 where it exceeds the all-reduce itself).
-    EXPECT_TRUE(std::isfinite(c.allreduce_parallel_s) && std::abs(c.allreduce_parallel_s) < 0.1 * kLinkUs * 1e-6)
-        << c.allreduce_parallel_s;
-    // The parallel block's layer beyond a standard one's: one norm less, one GEMM for two; of
-    // tiny's steps (microseconds) a difference well under a step.
-    EXPECT_TRUE(std::isfinite(c.parallel_layer_delta_s) && std::abs(c.parallel_layer_delta_s) < 0.01)
-        << c.parallel_layer_delta_s;
   } else {
     EXPECT_EQ(c.allreduce_bytes, 0);
     EXPECT_EQ(c.allreduce_start_s, 0);
@@ -348,8 +340,6 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
     EXPECT_EQ(c.allreduce_wait_link_s, 0);
     EXPECT_EQ(c.allreduce_start_overlapped_s, 0);
     EXPECT_EQ(c.allreduce_stretch_overlapped_s, 0);
-    EXPECT_EQ(c.allreduce_parallel_s, 0);
-    EXPECT_EQ(c.parallel_layer_delta_s, 0);
   }
   if (rank != 0) return;
   const std::string path =
@@ -381,8 +371,6 @@ TEST(StepCalibration, TimesTheCellsShapesOnTheModelsOwnWeights) {
   expect_attribute("rank_skew_layer_s", c.rank_skew_layer_s, H5T_NATIVE_DOUBLE);
   expect_attribute("allreduce_start_overlapped_s", c.allreduce_start_overlapped_s, H5T_NATIVE_DOUBLE);
   expect_attribute("allreduce_stretch_overlapped_s", c.allreduce_stretch_overlapped_s, H5T_NATIVE_DOUBLE);
-  expect_attribute("allreduce_parallel_s", c.allreduce_parallel_s, H5T_NATIVE_DOUBLE);
-  expect_attribute("parallel_layer_delta_s", c.parallel_layer_delta_s, H5T_NATIVE_DOUBLE);
   const auto read = [&](const char* name) {
     std::vector<double> v(t.size());
     const hid_t d = H5Dopen2(g, name, H5P_DEFAULT);

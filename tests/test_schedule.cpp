@@ -54,16 +54,5 @@ TEST(Schedule, UpperBoundAndOneRankNeverCommunicate) {
   }
 }
 
-TEST(Schedule, WithoutCommunicationKeepsTheBlockAndTheReadsAndStartsNoAllReduce) {
-  for (Variant v : kAllVariants) {
-    const Schedule s(v, layers(4, 1), 2), silent = s.without_communication();
-    EXPECT_FALSE(silent.communicates()) << to_string(v);
-    EXPECT_EQ(silent.allreduces_per_forward(), 0) << to_string(v);
-    EXPECT_EQ(silent.parallel_block(), s.parallel_block()) << to_string(v);
-    EXPECT_EQ(silent.tp(), s.tp()) << to_string(v);
-    for (int64_t i = 0; i < s.modules(); ++i) EXPECT_EQ(silent.reads_through(i), s.reads_through(i)) << to_string(v) << i;
-  }
-}
-
 }  // namespace
 }  // namespace lb

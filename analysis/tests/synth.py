@@ -75,11 +75,10 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
                                     ("allreduce_bytes", nbytes)):
                     g.attrs[name] = np.int64(value)
                 g.attrs["allreduce_start_s"] = np.float64(start_s)
-                kernels, *seconds = more + [[], None, None, None, None, None, None, None, None][len(more):]
+                kernels, *seconds = more + [[], None, None, None, None, None, None][len(more):]
                 for name, value in zip(("allreduce_wait_s", "rank_skew_module_s", "rank_skew_layer_s",
                                         "allreduce_wait_link_s", "allreduce_start_overlapped_s",
-                                        "allreduce_stretch_overlapped_s", "allreduce_parallel_s",
-                                        "parallel_layer_delta_s"), seconds):
+                                        "allreduce_stretch_overlapped_s"), seconds):
                     if value is not None:
                         g.attrs[name] = np.float64(value)
                 for i, name in enumerate(("m", "n", "k", "decode")):

@@ -162,29 +162,6 @@ def test_an_overlapped_allreduce_costs_its_measured_call_and_stretch_of_the_next
         simulate(Schedule.of("ladder", s, 2), _costs(1e-3, 2e-3), w, unmeasured, 4096).total[0])
 
 
-def test_the_parallel_blocks_allreduce_costs_what_its_step_measured():
-    # The hand-off above (call 0.02, work 0.03, rest 0.08 ms), a layer's rank skew 0.01 ms, link
-    # 0.5 ms with overshoot 0.05; the cell's replayed parallel step measured its all-reduce, link
-    # taken out, at 0.17 ms (not 0.02 + 0.03 + 0.01 + 0.08 = 0.14). Parallel, blocks of 3 ms, add
-    # 0.02: each layer 3 + 0.17 + 0.5 + 0.05 + 0.02 ms, of it the call 0.02 and the rest waited.
-    s = Shape("s", layers=2, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
-    w = Workload(s, tp=2, link_latency_us=500)
-    kw = dict(overshoot=5e-5, rank_skew_layer_in_step={1024.0: 1e-5})
-    m = _handoff_machine(allreduce_parallel_in_step={1024.0: 1.7e-4}, **kw)
-    costs = _costs(1e-3, 2e-3, add=2e-5)
-    par = simulate(Schedule.of("parallel", s, 2), costs, w, m, 1024)
-    assert par.total[0] == pytest.approx(2 * (3e-3 + 1.7e-4 + 5e-4 + 5e-5 + 2e-5))
-    assert par.handoff[0] == pytest.approx(2 * 2e-5) and par.wait[0] == pytest.approx(2 * (1.5e-4 + 5.5e-4))
-    assert par.comm[0] == pytest.approx(2 * (1.7e-4 + 5e-4 + 5e-5))
-    # Without it: the standard pattern's hand-off, its wait and the skew per layer.
-    unmeasured = simulate(Schedule.of("parallel", s, 2), costs, w, _handoff_machine(**kw), 1024)
-    assert unmeasured.total[0] == pytest.approx(2 * (3e-3 + 1.4e-4 + 5e-4 + 5e-5 + 2e-5))
-    # The other variants and another message size do not take it.
-    for variant, size in (("standard", 1024), ("ladder", 1024), ("parallel", 4096)):
-        assert simulate(Schedule.of(variant, s, 2), costs, w, m, size).total[0] == pytest.approx(
-            simulate(Schedule.of(variant, s, 2), costs, w, _handoff_machine(**kw), size).total[0])
-
-
 def test_the_rank_skew_delays_each_real_allreduce_which_ladder_hides_and_standard_waits_for():
     # r = 0.1 ms (no hand-off); the other rank reaches each all-reduce 0.05 ms later on average after a
     # module, 0.08 ms after a layer. Standard and parallel wait for it at every all-reduce; ladder's

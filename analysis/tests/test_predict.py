@@ -177,52 +177,6 @@ def test_ladders_overlapped_handoff_and_stretch_come_from_the_cell_where_measure
     assert step["standard"] == pytest.approx(predict(w, plain, ("standard",))[0].step_s)
 
 
-def test_the_parallel_blocks_allreduce_comes_from_the_cell_where_measured(tmp_path):
-    # The cell's replayed parallel step: a 1 KiB all-reduce costs 150 us from the call to the end of
-    # the wait (the standard pattern: hand-off 90 us, wait 30 us, no skew: 120 us). Parallel's 2
-    # layers then take 30 us more each; standard is unchanged.
-    write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5))
-    config = {**CONFIG, "hidden_size": 256}
-    measured = [[], 3e-5, 0.0, 0.0, None, None, None, 1.5e-4]
-    for name, more in (("parallel.h5", measured), ("plain.h5", measured[:4])):
-        write_result(tmp_path / name, {("parallel", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
-                     device="cpu", dtype="fp32", model_config=config,
-                     roofline={**ROOFLINE, "triad": 1e9, "step": {(1, 16, 8): ([], 9e-5, 1024, *more)}})
-    cals = Calibrations.discover([tmp_path])
-    cell, plain = (cals.for_cell(str(tmp_path / name), 1, 16, 8) for name in ("parallel.h5", "plain.h5"))
-    assert cell.allreduce_parallel_in_step == {1024.0: 1.5e-4} and cell.parallel_in_step(1024) == 1.5e-4
-    assert plain.allreduce_parallel_in_step == {} and plain.parallel_in_step(1024) is None
-    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
-    with_it, without = ({p.variant: p.step_s for p in predict(w, mc, ("standard", "parallel"))} for mc in (cell, plain))
-    assert with_it["parallel"] - without["parallel"] == pytest.approx(2 * 3e-5)
-    assert with_it["standard"] == pytest.approx(without["standard"])
-
-
-def test_the_parallel_blocks_compute_comes_from_the_cell_where_measured(tmp_path):
-    # The cell's replayed steps without communication: a parallel layer took 20 us less than a
-    # standard layer (its attention, MLP and their two adds). The predicted blocks are then the
-    # standard modules' compute and one add (the other is the block's settle), less 20 us.
-    write_allreduce(tmp_path / "ar0.h5", sizes=(1024, 65536), time_s=(1e-4, 2e-4), start_s=(2e-5, 2e-5))
-    config = {**CONFIG, "hidden_size": 256}
-    write_result(tmp_path / "cell.h5", {("parallel", 1): 1.0}, model="toy", tp=2, prompt_len=16, gen_len=8,
-                 device="cpu", dtype="fp32", model_config=config,
-                 roofline={**ROOFLINE, "triad": 1e9,
-                           "step": {(1, 16, 8): ([], 9e-5, 1024, [], 3e-5, 0.0, 0.0, None, None, None, None, -2e-5)}})
-    cell = Calibrations.discover([tmp_path]).for_cell(str(tmp_path / "cell.h5"), 1, 16, 8)
-    assert cell.parallel_layer_delta_in_step == {1024.0: -2e-5}
-    w = Workload(Shape.from_config(config, "toy"), tp=2, batch=1, prompt_len=16, gen_len=8)
-    p = {x.variant: x for x in predict(w, cell, ("upper-bound", "parallel"))}
-    add = 3 * 256 * 4 / 1e9  # add_into of one decode row at the file's 1 GB/s
-    layers = config["num_hidden_layers"]
-    assert p["parallel"].attention_ms == pytest.approx(p["upper-bound"].attention_ms + p["upper-bound"].mlp_ms
-                                                       + 1e3 * layers * (add - 2e-5))
-    # TP 1 (its own shards, no all-reduce): the blocks' kernels, not the TP 2 cell's difference.
-    one = predict(Workload(w.shape, tp=1, batch=1, prompt_len=16, gen_len=8), cell, ("parallel",))[0]
-    assert one.attention_ms == pytest.approx(predict(Workload(w.shape, tp=1, batch=1, prompt_len=16, gen_len=8),
-                                                     replace(cell, parallel_layer_delta_in_step={}),
-                                                     ("parallel",))[0].attention_ms)
-
-
 def test_the_wait_after_the_handoff_comes_from_the_cell_where_measured(tmp_path):
     # ladder-allreduce: 100 us per 1 KiB all-reduce, 20 us of it in the call, so without the cell's
     # wait the rest after the hand-off is 80 us; the cell measured 30 us (the all-reduce mostly done

@@ -77,9 +77,7 @@ void store_step_calibration(ResultsFile& f, const std::string& path, const Cell&
                     {"rank_skew_module_s", c.rank_skew_module_s},
                     {"rank_skew_layer_s", c.rank_skew_layer_s},
                     {"allreduce_start_overlapped_s", c.allreduce_start_overlapped_s},
-                    {"allreduce_stretch_overlapped_s", c.allreduce_stretch_overlapped_s},
-                    {"allreduce_parallel_s", c.allreduce_parallel_s},
-                    {"parallel_layer_delta_s", c.parallel_layer_delta_s}};
+                    {"allreduce_stretch_overlapped_s", c.allreduce_stretch_overlapped_s}};
   f.write_group(path, g);
   // The replayed forwards' other kernels: one group each, seconds per call.
   for (const KernelTiming& k : c.kernels) {
@@ -95,10 +93,10 @@ void print_step_calibration(std::FILE* out, const Cell& cell, const StepCalibrat
   std::fprintf(out, "# step calibration (batch %lld, model weights, median of %d rounds between generations):",
                (long long)cell.batch, c.rounds);
   if (c.allreduce_bytes > 0)
-    std::fprintf(out, " all-reduce hand-off %.1f us, wait %.1f us (%lld B, no emulated link), %.1f us through the run's link; rank skew per sync %.1f us (module), %.1f us (layer); overlapped (ladder) hand-off %.1f us, stretch of the module computing over it %.1f us; parallel block's all-reduce %.1f us (no emulated link), its layer's compute %+.1f us beyond a standard layer's;",
+    std::fprintf(out, " all-reduce hand-off %.1f us, wait %.1f us (%lld B, no emulated link), %.1f us through the run's link; rank skew per sync %.1f us (module), %.1f us (layer); overlapped (ladder) hand-off %.1f us, stretch of the module computing over it %.1f us;",
                  c.allreduce_start_s * 1e6, c.allreduce_wait_s * 1e6, (long long)c.allreduce_bytes, c.allreduce_wait_link_s * 1e6,
                  c.rank_skew_module_s * 1e6, c.rank_skew_layer_s * 1e6, c.allreduce_start_overlapped_s * 1e6,
-                 c.allreduce_stretch_overlapped_s * 1e6, c.allreduce_parallel_s * 1e6, c.parallel_layer_delta_s * 1e6);
+                 c.allreduce_stretch_overlapped_s * 1e6);
   for (const GemmTiming& x : c.gemms)
     std::fprintf(out, " %s %lldx%lldx%lld %.1f us;", x.shape.decode ? "decode" : "prefill", (long long)x.shape.m,
                  (long long)x.shape.n, (long long)x.shape.k, x.median_s * 1e6);

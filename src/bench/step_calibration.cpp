@@ -16,11 +16,10 @@ namespace {
 enum KindIndex { kQkv, kO, kGateUp, kDown, kFusedIn, kFusedInPrefill };
 // The replayed forwards, in a round's order; each records seconds then calls per Kernel.
 enum Replay { kPrefill, kDecode, kReplays };
-// The replayed decode steps' columns (TP > 1), after the waits through the model's Comm: ladder's
-// step, the same step without communication, the ladder step's waits and its mean stretch of a
-// module after the first; the parallel block's step through the model's Comm and without
-// communication.
-enum StepColumn { kLadderStep, kLadderAlone, kLadderWaits, kLadderStretch, kParallelStep, kParallelAlone, kStepColumns };
+// The replayed ladder step's columns (TP > 1), after the waits through the model's Comm: its
+// seconds, the same step's without communication, its waits, its mean stretch of a module after
+// the first.
+enum StepColumn { kLadderStep, kLadderAlone, kLadderWaits, kLadderStretch, kStepColumns };
 constexpr size_t kClock = 2 * kKernelKinds;
 bool is_gemm(Kernel k) { return k >= Kernel::GemmQkv; }
 
@@ -68,7 +67,6 @@ StepCalibrator::StepCalibrator(Transformer& model, const Cell& cell, Comm& link_
       link_free_(link_free),
       no_communication_(Variant::UpperBound, model.config(), model.comm().size()),
       ladder_(Variant::Ladder, model.config(), model.comm().size()),
-      parallel_(Variant::Parallel, model.config(), model.comm().size()),
       prompt_("step_prompt", cell.batch, cell.prompt_len),
       token_("step_token", cell.batch, 1),
       // Decode steps sit at positions prompt_len .. prompt_len + gen_len - 2; attention's cost grows
@@ -188,13 +186,6 @@ std::vector<double> StepCalibrator::time_calls() {
       if (i > 0)  // the first module computes over no all-reduce
         step[kLadderStretch] += (overlapped.compute_s[i] - alone.compute_s[i]) / double(modules() - 1);
     }
-    // The parallel block's step, whose all-reduce per layer nothing computes over: what it costs as
-    // that step meets it (after the fused block, not after a module's GEMMs alone), and what the
-    // block computes beyond a standard layer's two modules as a forward meets it (not as the
-    // sum of its kernels timed one by one; header).
-    ModuleProfile blocks;
-    step[kParallelStep] = profiled(parallel_, blocks);
-    step[kParallelAlone] = profiled(parallel_.without_communication(), blocks);
   }
   return t;
 }
@@ -228,7 +219,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   for (size_t r = 0; r < rounds; ++r) {
     for (size_t j = kReplays * kClock; j < n; ++j) {
       if (j >= first_module() && j < first_link_wait()) continue;  // the modules: rank by rank below
-      if (j >= first_step()) continue;  // the replayed steps': below
+      if (j >= first_step()) continue;  // the replayed ladder step's: below
       double v = at(0, r, j);
       for (int rank = 1; rank < ranks; ++rank) v = j < first_wait() ? std::max(v, at(rank, r, j)) : std::min(v, at(rank, r, j));
       s[r * n + j] = v;
@@ -317,14 +308,10 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     }
   if (link_free_.size() > 1) {
     out.allreduce_start_s = median_of(column(first_wait() - 1, 1.0));
-    const auto round_wait = [&](size_t r, size_t first) {  // a round's mean over its all-reduces
-      double sum = 0;
-      for (size_t j = first; j < first + modules(); ++j) sum += s[r * n + j];
-      return sum / double(modules());
-    };
-    const auto mean_wait = [&](size_t first) {  // the median round
-      std::vector<double> wait(rounds);
-      for (size_t r = 0; r < rounds; ++r) wait[r] = round_wait(r, first);
+    const auto mean_wait = [&](size_t first) {  // each round's mean over its all-reduces; the median round
+      std::vector<double> wait(rounds, 0.0);
+      for (size_t r = 0; r < rounds; ++r)
+        for (size_t j = first; j < first + modules(); ++j) wait[r] += s[r * n + j] / double(modules());
       return median_of(wait);
     };
     out.allreduce_wait_s = mean_wait(first_wait());
@@ -340,42 +327,30 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
       }
       return median_of(per_round);
     };
-    // The replayed steps, each the slowest rank's as a sample is: a step through the model's Comm
-    // the rank whose is the longest (and its other columns that rank's), a step without
-    // communication the longest over ranks.
+    // The replayed ladder step: per all-reduce, what it took beyond the step without communication
+    // and its waits, each step the slowest rank's as a sample is (the waits the ladder step's
+    // slowest rank's); of that the stretch is the ranks' mean (a rank that reaches an all-reduce
+    // first polls through its next module longer, in time it would otherwise wait for the
+    // slowest), the rest the hand-off. Each the median round.
+    std::vector<double> start(rounds), stretch(rounds);
+    const double m = double(modules());
     const auto step_at = [&](int rank, size_t r, StepColumn c) { return at(rank, r, first_step() + c); };
-    const auto slowest = [&](size_t r, StepColumn c) {
+    const auto slowest = [&](size_t r, StepColumn c) {  // the rank whose column is the longest
       int rank = 0;
       for (int other = 1; other < ranks; ++other)
         if (step_at(other, r, c) > step_at(rank, r, c)) rank = other;
       return rank;
     };
-    const auto longest = [&](size_t r, StepColumn c) { return step_at(slowest(r, c), r, c); };
-    // Ladder: per all-reduce, what its step took beyond the step without communication and its
-    // waits; of that the stretch is the ranks' mean (a rank that reaches an all-reduce first polls
-    // through its next module longer, in time it would otherwise wait for the slowest), the rest
-    // the hand-off. The parallel block: per all-reduce, what its step took beyond the same step
-    // without communication, less what the emulated link added to a blocking all-reduce in the
-    // same round (the standard pattern's mean wait through the model's Comm less without it; 0
-    // without a link); per layer, its step without communication beyond upper-bound's (the
-    // standard blocks'). Each the median round.
-    std::vector<double> start(rounds), stretch(rounds), parallel(rounds), parallel_layer(rounds);
-    const double m = double(modules());
-    const bool emulated_link = &link_free_ != &model_.comm();
     for (size_t r = 0; r < rounds; ++r) {
       const int ladder_rank = slowest(r, kLadderStep);
+      const double alone_s = step_at(slowest(r, kLadderAlone), r, kLadderAlone);
       double mean_stretch_s = 0;
       for (int rank = 0; rank < ranks; ++rank) mean_stretch_s += step_at(rank, r, kLadderStretch) / ranks;
-      const double per_allreduce_s = (step_at(ladder_rank, r, kLadderStep) - longest(r, kLadderAlone) -
-                                      step_at(ladder_rank, r, kLadderWaits)) / m;
+      const double per_allreduce_s =
+          (step_at(ladder_rank, r, kLadderStep) - alone_s - step_at(ladder_rank, r, kLadderWaits)) / m;
       stretch[r] = std::clamp(mean_stretch_s, 0.0, std::max(per_allreduce_s, 0.0) * m / (m - 1));
       start[r] = per_allreduce_s - stretch[r] * (m - 1) / m;
-      const double link_s = emulated_link ? round_wait(r, first_link_wait()) - round_wait(r, first_wait()) : 0.0;
-      parallel[r] = (longest(r, kParallelStep) - longest(r, kParallelAlone)) / (m / 2) - link_s;
-      parallel_layer[r] = (longest(r, kParallelAlone) - longest(r, kLadderAlone)) / (m / 2);
     }
-    out.allreduce_parallel_s = median_of(parallel);
-    out.parallel_layer_delta_s = median_of(parallel_layer);
     out.allreduce_start_overlapped_s = median_of(start);
     out.allreduce_stretch_overlapped_s = median_of(stretch);
     out.rank_skew_module_s = skew(1);

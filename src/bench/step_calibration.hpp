@@ -23,14 +23,7 @@
 // decode step replayed with ladder's schedule gives what an all-reduce costs the module computing
 // over it and its hand-off there: the same modules' GEMMs alone, computed over the previous
 // module's all-reduce, overstated both (CPU VM: 100-128 us of stretch where ladder's steps showed
-// 56-107; issue 17, session 12). And a decode step replayed with the parallel block, through the
-// model's Comm and without communication, gives what its all-reduce per layer costs after the
-// fused block and what the block computes beyond a standard layer: with the standard pattern's
-// hand-off and wait and the fused input timed in its own pass, the parallel block's steps came
-// out 29-43 us per layer longer than predicted on average over each of three sweeps (CPU VM;
-// issue 17, session 12); relative to QKV and gate/up inside the replayed forward, the fused GEMM
-// timed in its pass came out 3 % faster, inside a replayed parallel forward 1 % slower (demo-cpu,
-// batch 1, two runs; session 13): about 50 us per layer, more than a layer's whole saving.
+// 56-107; issue 17, session 12).
 #pragma once
 
 #include "bench/bench_options.hpp"
@@ -90,18 +83,6 @@ struct StepCalibration {
   // progress thread's hand-off work and its polls, preempting on the shared core; on a GPU,
   // NCCL's SMs), and the rest the hand-off. The median round of each.
   double allreduce_start_overlapped_s = 0, allreduce_stretch_overlapped_s = 0;
-  // TP > 1: the parallel block's all-reduce per layer as its step meets it, no emulated link: a
-  // decode step replayed with the parallel block through the model's Comm and again without
-  // communication, each the slowest rank's; per all-reduce the difference, less the emulated
-  // link's share of a blocking all-reduce in the same round (the standard pattern's wait through
-  // the model's Comm less the wait without the link). Hand-off, the other ranks' lag, the
-  // all-reduce and the wake-up together. The median round.
-  double allreduce_parallel_s = 0;
-  // TP > 1: per layer, the parallel block's decode step replayed without communication beyond
-  // upper-bound's (standard blocks, no communication), each the slowest rank's: what the parallel
-  // block computes beyond a layer's attention and MLP modules and their two adds (< 0: less). The
-  // median round.
-  double parallel_layer_delta_s = 0;
   int64_t allreduce_bytes = 0;
 };
 
@@ -127,8 +108,7 @@ class StepCalibrator {
   // fresh in the cache), each call timed on its own; then (TP > 1) each layer's attention GEMMs, its
   // all-reduce (the start and the wait timed), the MLP's GEMMs and its all-reduce, as standard TP
   // runs them, through the link-free Comm, then (emulated link) through the model's, waits timed;
-  // then a decode step as ladder runs it (the model's Comm) and as upper-bound, modules timed;
-  // then the parallel block's decode step through the model's Comm and without communication.
+  // then a decode step as ladder runs it (the model's Comm) and as upper-bound, modules timed.
   void round(MPI_Comm world);
 
   // Collective: every rank must have made the same rounds. No GEMMs if no round was made.
@@ -146,20 +126,18 @@ class StepCalibrator {
   // seconds of each wait (0 at TP 1), then each module's seconds in the replayed decode step, then
   // each wait through the model's Comm (0 without an emulated link), then the replayed ladder
   // step's seconds, the same step's without communication, the ladder step's waits, and its mean
-  // stretch of a module after the first, the parallel block's step through the model's Comm and
-  // the same step without communication (all 0 at TP 1).
+  // stretch of a module after the first (all 0 at TP 1).
   std::vector<double> time_calls();
   size_t first_wait() const;    // the column of a pass's first wait
   size_t first_module() const;  // of the replayed decode step's first module
   size_t first_link_wait() const;  // of the first wait through the model's Comm (emulated link)
-  size_t first_step() const;   // of the replayed decode steps' seconds (StepColumn)
+  size_t first_step() const;   // of the replayed ladder step's seconds (StepColumn)
   size_t columns() const;       // of a pass
   size_t modules() const;       // in a forward: two per layer
   Transformer& model_;
   Comm& link_free_;
   Schedule no_communication_;
   Schedule ladder_;
-  Schedule parallel_;
   Tokens prompt_;    // [batch, prompt_len]: the replayed prefill's input
   Tokens token_;     // [batch, 1]: the replayed decode step's
   int64_t position_;  // its position: the cell's mean decode position

@@ -28,13 +28,6 @@ class Schedule {
   int tp() const { return tp_; }
   // Whether a forward starts any all-reduce.
   bool communicates() const { return communicates_; }
-  // The same schedule with every all-reduce left out (upper-bound is standard's): what its forward
-  // computes on one rank, for calibrations that time a variant's step with and without them.
-  Schedule without_communication() const {
-    Schedule s = *this;
-    s.communicates_ = false;
-    return s;
-  }
   // The PaLM/GPT-J block: one shared norm, one input GEMM, one settled module per layer.
   bool parallel_block() const { return variant_ == Variant::Parallel; }
   // The first layer with the ladder residual (num_layers: none).
