@@ -204,6 +204,13 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
   std::vector<double> all(seconds_.size() * size_t(ranks));
   MPI_Allgather(seconds_.data(), int(seconds_.size()), MPI_DOUBLE, all.data(), int(seconds_.size()), MPI_DOUBLE, world);
   const auto at = [&](int rank, size_t round, size_t j) { return all[size_t(rank) * seconds_.size() + round * n + j]; };
+  // The rank whose value(rank) is the largest (the first of equals): a round's slowest, as a sample is.
+  const auto slowest_rank = [&](auto&& value) {
+    int slowest = 0;
+    for (int rank = 1; rank < ranks; ++rank)
+      if (value(rank) > value(slowest)) slowest = rank;
+    return slowest;
+  };
   const auto kernel_seconds = [&](auto&& value, Replay b) {  // a replayed forward's total
     double sum = 0;
     for (size_t k = 0; k < size_t(kKernelKinds); ++k) sum += value(b * kClock + k);
@@ -225,14 +232,8 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
       s[r * n + j] = v;
     }
     for (const Replay b : {kPrefill, kDecode}) {
-      const auto forward_s = [&](int rank) { return kernel_seconds([&](size_t j) { return at(rank, r, j); }, b); };
-      int slowest = 0;
-      double slowest_s = forward_s(0);
-      for (int rank = 1; rank < ranks; ++rank)
-        if (const double t = forward_s(rank); t > slowest_s) {
-          slowest = rank;
-          slowest_s = t;
-        }
+      const int slowest =
+          slowest_rank([&](int rank) { return kernel_seconds([&](size_t j) { return at(rank, r, j); }, b); });
       for (size_t j = b * kClock; j < (b + 1) * kClock; ++j) s[r * n + j] = at(slowest, r, j);
     }
   }
@@ -336,10 +337,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     const double m = double(modules());
     const auto step_at = [&](int rank, size_t r, StepColumn c) { return at(rank, r, first_step() + c); };
     const auto slowest = [&](size_t r, StepColumn c) {  // the rank whose column is the longest
-      int rank = 0;
-      for (int other = 1; other < ranks; ++other)
-        if (step_at(other, r, c) > step_at(rank, r, c)) rank = other;
-      return rank;
+      return slowest_rank([&](int rank) { return step_at(rank, r, c); });
     };
     for (size_t r = 0; r < rounds; ++r) {
       const int ladder_rank = slowest(r, kLadderStep);
