@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import AnalysisError, AnalysisWarning
 from .load import find_result_files
-from .perfmodel import IN_STEP, AllReduceTable, Machine
+from .machine import IN_STEP, AllReduceTable, Machine
 
 
 @dataclass

@@ -11,17 +11,20 @@ import warnings
 from pathlib import Path
 
 from .calibrate import load_machine, model_config_of
+from .calibrations import Calibrations
 from .cells import cell_stats
 from .compare import DEFAULT_REFERENCE, compare, compare_table, load_reference, summary
 from .errors import AnalysisError, AnalysisWarning
 from .load import load_inventory, load_results
+from .machine import Machine
 from .paper import fit_paper, paper_comparison, paper_table
-from .perfmodel import DTYPE_BYTES, VARIANTS, Machine, Shape, Workload
+from .perfmodel import VARIANTS
 from .plots import plot_all
-from .predict import (SPEEDUP_TOLERANCE, TOKENS_TOLERANCE, Calibrations, add_predictions, check, check_table,
-                      latency_curves, prediction_table)
+from .predict import add_predictions, latency_curves, prediction_table
+from .predict_check import SPEEDUP_TOLERANCE, TOKENS_TOLERANCE, check, check_table
 from .render import FORMATS, parse_formats, to_markdown, write_table, write_text
 from .tables import speedup_table, write_tables
+from .workload import DTYPE_BYTES, Shape, Workload
 
 DEFAULT_RESULTS = Path("results")
 

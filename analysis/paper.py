@@ -12,8 +12,10 @@ import pandas as pd
 
 from .compare import PAPER_GEN_LEN, PAPER_PROMPT_LEN
 from .errors import AnalysisError
-from .perfmodel import Machine, Shape, Workload, predict
+from .machine import Machine
+from .perfmodel import predict
 from .render import MISSING, Table, number, ratio
+from .workload import Shape, Workload
 
 # The only cells the unknowns may be fitted on (issue 17): Llama-3-70B, TP=8, batch 1, P2P on and off.
 FIT_CELLS = {"model": "llama-3-70b", "tp": 8, "batch": 1}

@@ -1,13 +1,15 @@
-"""The performance model (analysis/perfmodel.py): limits every variant must meet, the schedule rule
-of the app, and the formulas on hand-computed cases."""
+"""The performance model (analysis/perfmodel.py, workload.py, machine.py, module_costs.py): limits
+every variant must meet, the schedule rule of the app, and the formulas on hand-computed cases."""
 import math
 
 import numpy as np
 import pytest
 
 from analysis.errors import AnalysisError
-from analysis.perfmodel import (AllReduceTable, Costs, Machine, Schedule, Shape, VARIANTS, Workload, predict,
-                                simulate)
+from analysis.machine import AllReduceTable, Machine
+from analysis.module_costs import Costs
+from analysis.perfmodel import VARIANTS, Schedule, predict, simulate
+from analysis.workload import Shape, Workload
 
 TOY = Shape("toy", layers=4, hidden=256, heads=8, kv_heads=4, ffn=512, vocab=1000)
 
