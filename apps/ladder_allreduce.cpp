@@ -1,8 +1,8 @@
 // ladder-allreduce: all-reduce microbenchmark (nccl-tests style) over the project's own
 // communication backend, with an exact check of every result (docs/measurement.md).
 //   mpirun -np 2 build/bin/ladder-allreduce -b 8 -e 64M -f 2 --out allreduce.h5
-#include "bench/allreduce_bench.hpp"
-#include "bench/mpi_app.hpp"
+#include "allreduce/allreduce_bench.hpp"
+#include "app/mpi_app.hpp"
 
 int main(int argc, char** argv) {
   lb::AllreduceOptions opts;

@@ -2,10 +2,10 @@
 // ladder, upper-bound, parallel and hybrid-ladder variants; writes every timing sample to HDF5 and
 // prints a speedup table.
 //   mpirun -np 2 build/bin/ladder-bench --model demo-cpu --variant all --batch 1,4 --out r.h5
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 #include "bench/ladder_bench.hpp"
-#include "bench/mpi_app.hpp"
-#include "bench/plan_mode.hpp"
+#include "app/mpi_app.hpp"
+#include "plan/plan_mode.hpp"
 
 int main(int argc, char** argv) {
   lb::BenchOptions opts;

@@ -2,8 +2,8 @@
 // arithmetic, the OSU overlap, the exact-sum inputs and their check (which must catch a single
 // wrong element), and ResultsFile::write_group. Run at np 1 and 2: at 2 the check runs on real
 // all-reduces through the MPI backend.
-#include "bench/allreduce_check.hpp"
-#include "bench/allreduce_options.hpp"
+#include "allreduce/allreduce_check.hpp"
+#include "options/allreduce_options.hpp"
 #include "comm/comm_backend.hpp"
 #include "core/errors.hpp"
 #include "harness.hpp"

@@ -3,7 +3,7 @@
 // equals standard at one rank, and ladder is a different function from standard.
 #include "comm/comm_backend.hpp"
 #include "kernels/gemm.hpp"
-#include "bench/step_graph.hpp"
+#include "core/step_graph.hpp"
 #include "model/shard.hpp"
 #include "model/transformer.hpp"
 #include "model/weight_source.hpp"

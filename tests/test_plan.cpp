@@ -1,6 +1,6 @@
 // --plan arithmetic against counts derived directly from the config.
 #include "harness.hpp"
-#include "bench/plan.hpp"
+#include "plan/plan.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Roofline ceilings: the STREAM kernels compute the right thing, and the measurement (at small
 // sizes, at np 1 and 2: all ranks concurrently) returns positive, self-consistent rates that
 // store_roofline writes as root attributes.
-#include "bench/roofline_report.hpp"
-#include "bench/step_calibration.hpp"
+#include "report/roofline_report.hpp"
+#include "measure/step_calibration.hpp"
 #include "comm/comm_backend.hpp"
 #include "kernels/gemm.hpp"
 #include "model/model_config.hpp"

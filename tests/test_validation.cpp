@@ -1,9 +1,9 @@
 // Input refused before a run: comma lists, the link flags' physical bounds, an emulated all-reduce
 // longer than the watchdog's timeout, a run that cannot fit in memory, a results file another
 // process holds.
-#include "bench/bench_options.hpp"
-#include "bench/cli_flags.hpp"
-#include "bench/memory_fit.hpp"
+#include "options/bench_options.hpp"
+#include "app/cli_flags.hpp"
+#include "plan/memory_fit.hpp"
 #include "core/errors.hpp"
 #include "harness.hpp"
 #include "io/results_file.hpp"

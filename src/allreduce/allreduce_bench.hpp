@@ -12,7 +12,7 @@
 // result is compared exactly; any wrong element makes the job exit 1.
 #pragma once
 
-#include "bench/allreduce_options.hpp"
+#include "options/allreduce_options.hpp"
 
 #include <mpi.h>
 

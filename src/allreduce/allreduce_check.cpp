@@ -1,4 +1,4 @@
-#include "bench/allreduce_check.hpp"
+#include "allreduce/allreduce_check.hpp"
 
 #include <algorithm>
 

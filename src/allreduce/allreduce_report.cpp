@@ -1,4 +1,4 @@
-#include "bench/allreduce_report.hpp"
+#include "allreduce/allreduce_report.hpp"
 
 #include "io/provenance.hpp"
 

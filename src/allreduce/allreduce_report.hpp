@@ -3,8 +3,8 @@
 // attributes.
 #pragma once
 
-#include "bench/allreduce_options.hpp"
-#include "bench/allreduce_sweep.hpp"
+#include "options/allreduce_options.hpp"
+#include "allreduce/allreduce_sweep.hpp"
 #include "comm/comm.hpp"
 #include "io/results_file.hpp"
 

@@ -1,7 +1,7 @@
-#include "bench/allreduce_sweep.hpp"
+#include "allreduce/allreduce_sweep.hpp"
 
-#include "bench/allreduce_check.hpp"
-#include "bench/stats.hpp"
+#include "allreduce/allreduce_check.hpp"
+#include "measure/stats.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -3,7 +3,7 @@
 // slowest rank's time after a barrier.
 #pragma once
 
-#include "bench/allreduce_options.hpp"
+#include "options/allreduce_options.hpp"
 #include "comm/comm.hpp"
 #include "core/types.hpp"
 

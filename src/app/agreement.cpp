@@ -1,4 +1,4 @@
-#include "bench/agreement.hpp"
+#include "app/agreement.hpp"
 
 #include "core/errors.hpp"
 

@@ -1,10 +1,10 @@
-#include "bench/mpi_app.hpp"
+#include "app/mpi_app.hpp"
 
 #include "core/cpu_layout.hpp"
 #include "core/errors.hpp"
 #include "core/node_comm.hpp"
 #include "kernels/gemm.hpp"
-#include "bench/stop_signal.hpp"
+#include "app/stop_signal.hpp"
 
 #include <Kokkos_Core.hpp>
 

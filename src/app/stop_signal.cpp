@@ -1,4 +1,4 @@
-#include "bench/stop_signal.hpp"
+#include "app/stop_signal.hpp"
 
 #include <csignal>
 

@@ -2,8 +2,8 @@
 // token) followed by gen_len-1 greedy decode steps, each timed on a monotonic clock.
 #pragma once
 
-#include "bench/module_profile.hpp"
-#include "bench/step_graph.hpp"
+#include "measure/module_profile.hpp"
+#include "core/step_graph.hpp"
 #include "model/transformer.hpp"
 
 #include <map>

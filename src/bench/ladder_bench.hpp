@@ -3,7 +3,7 @@
 // (A B C A B C ...) so that drift hits every variant alike; each sample is the max over ranks.
 #pragma once
 
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 
 #include <mpi.h>
 

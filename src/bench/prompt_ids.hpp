@@ -3,7 +3,7 @@
 // the ids separated by spaces or commas; or a NumPy .npy [B, P] (or [P]) integer array.
 #pragma once
 
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 
 #include <cstdint>
 #include <string>

@@ -22,7 +22,7 @@ struct CpuLayout {
 };
 
 // The layout for this process: its affinity mask `cpus` (cpus_of_this_process), the two variables
-// above, and how many ranks of its node have masks overlapping it (bench/mpi_app.cpp counts them).
+// above, and how many ranks of its node have masks overlapping it (app/mpi_app.cpp counts them).
 CpuLayout plan_cpu_layout(const std::vector<int>& cpus, bool progress_thread, int ranks_sharing);
 // The rule itself: `cpus` the mask, `thread_cap` the variables' limit (0: none).
 CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thread_cap, int ranks_sharing = 1);

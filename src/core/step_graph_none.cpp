@@ -1,5 +1,5 @@
 // step_graph.hpp for the CPU build: nothing to capture (the application refuses --cuda-graph).
-#include "bench/step_graph.hpp"
+#include "core/step_graph.hpp"
 
 #include <stdexcept>
 

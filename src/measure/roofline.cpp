@@ -1,6 +1,6 @@
-#include "bench/roofline.hpp"
+#include "measure/roofline.hpp"
 
-#include "bench/concurrent_timing.hpp"
+#include "measure/concurrent_timing.hpp"
 #include "kernels/avx512.hpp"
 #include "kernels/gemm.hpp"
 

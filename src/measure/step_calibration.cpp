@@ -1,7 +1,7 @@
-#include "bench/step_calibration.hpp"
+#include "measure/step_calibration.hpp"
 
-#include "bench/concurrent_timing.hpp"
-#include "bench/module_profile.hpp"
+#include "measure/concurrent_timing.hpp"
+#include "measure/module_profile.hpp"
 #include "kernels/gemm.hpp"
 
 #include <algorithm>

@@ -26,8 +26,8 @@
 // 56-107; issue 17, session 12).
 #pragma once
 
-#include "bench/bench_options.hpp"
-#include "bench/roofline.hpp"
+#include "options/bench_options.hpp"
+#include "measure/roofline.hpp"
 #include "model/module_observer.hpp"
 #include "model/schedule.hpp"
 #include "model/transformer.hpp"

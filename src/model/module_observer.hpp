@@ -1,5 +1,5 @@
 // A hook on forward's modules and kernels, so that timing (the --breakdown profile,
-// bench/module_profile.hpp; the cell's calibration, bench/step_calibration.hpp) stays out of the
+// measure/module_profile.hpp; the cell's calibration, measure/step_calibration.hpp) stays out of the
 // schedule. Module indices are Schedule's: 2 * layer + (0 attention | 1 MLP). Every hook defaults
 // to nothing.
 #pragma once

@@ -1,6 +1,6 @@
-#include "bench/allreduce_options.hpp"
+#include "options/allreduce_options.hpp"
 
-#include "bench/cli_flags.hpp"
+#include "app/cli_flags.hpp"
 #include "core/errors.hpp"
 #include "core/types.hpp"
 

@@ -1,7 +1,7 @@
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 
-#include "bench/cli_flags.hpp"
-#include "bench/step_graph.hpp"
+#include "app/cli_flags.hpp"
+#include "core/step_graph.hpp"
 
 namespace lb {
 

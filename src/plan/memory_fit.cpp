@@ -1,6 +1,6 @@
-#include "bench/memory_fit.hpp"
+#include "plan/memory_fit.hpp"
 
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 #include "core/errors.hpp"
 #include "core/types.hpp"
 

@@ -3,7 +3,7 @@
 // ("needs X GiB per rank, Y GiB available") instead of failing inside Kokkos' allocator.
 #pragma once
 
-#include "bench/plan.hpp"
+#include "plan/plan.hpp"
 #include "core/available_memory.hpp"
 #include "core/dtype.hpp"
 

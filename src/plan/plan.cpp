@@ -1,4 +1,4 @@
-#include "bench/plan.hpp"
+#include "plan/plan.hpp"
 
 #include "core/errors.hpp"
 #include "core/dtype.hpp"

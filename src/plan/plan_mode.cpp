@@ -1,7 +1,7 @@
-#include "bench/plan_mode.hpp"
+#include "plan/plan_mode.hpp"
 
-#include "bench/memory_fit.hpp"
-#include "bench/plan.hpp"
+#include "plan/memory_fit.hpp"
+#include "plan/plan.hpp"
 #include "core/errors.hpp"
 #include "core/dtype.hpp"
 #include "core/types.hpp"

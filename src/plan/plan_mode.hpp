@@ -2,7 +2,7 @@
 // printed, and written as JSON to --out if given. Runs nothing.
 #pragma once
 
-#include "bench/bench_options.hpp"
+#include "options/bench_options.hpp"
 
 namespace lb {
 

@@ -1,10 +1,10 @@
 // ladder-bench's reporters (Google Benchmark / llama-bench style): the driver builds each batch's
-// records once (bench/run_records.hpp); the console reporter prints the self-describing log and
+// records once (report/run_records.hpp); the console reporter prints the self-describing log and
 // the table, the HDF5 reporter writes the results file. Both run on rank 0 only.
 #pragma once
 
-#include "bench/bench_options.hpp"
-#include "bench/roofline_report.hpp"
+#include "options/bench_options.hpp"
+#include "report/roofline_report.hpp"
 #include "comm/comm.hpp"
 #include "io/results_file.hpp"
 #include "model/model_config.hpp"

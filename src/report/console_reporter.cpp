@@ -1,8 +1,8 @@
-#include "bench/bench_reporters.hpp"
+#include "report/bench_reporters.hpp"
 
-#include "bench/run_records.hpp"
-#include "bench/stats.hpp"
-#include "bench/stop_signal.hpp"
+#include "report/run_records.hpp"
+#include "measure/stats.hpp"
+#include "app/stop_signal.hpp"
 #include "comm/comm_backend.hpp"
 #include "core/errors.hpp"
 #include "core/types.hpp"

@@ -1,6 +1,6 @@
-#include "bench/bench_reporters.hpp"
+#include "report/bench_reporters.hpp"
 
-#include "bench/stop_signal.hpp"
+#include "app/stop_signal.hpp"
 
 #include <cstdio>
 

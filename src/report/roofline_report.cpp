@@ -1,4 +1,4 @@
-#include "bench/roofline_report.hpp"
+#include "report/roofline_report.hpp"
 
 #include <string>
 

@@ -1,9 +1,9 @@
 // The roofline's two reports: log lines and root attributes of the results file.
 #pragma once
 
-#include "bench/bench_options.hpp"
-#include "bench/roofline.hpp"
-#include "bench/step_calibration.hpp"
+#include "options/bench_options.hpp"
+#include "measure/roofline.hpp"
+#include "measure/step_calibration.hpp"
 #include "io/results_file.hpp"
 
 #include <cstdio>

@@ -1,7 +1,7 @@
-#include "bench/run_records.hpp"
+#include "report/run_records.hpp"
 
-#include "bench/plan.hpp"
-#include "bench/stats.hpp"
+#include "plan/plan.hpp"
+#include "measure/stats.hpp"
 
 #include <cmath>
 #include <utility>

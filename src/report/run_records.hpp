@@ -1,10 +1,10 @@
 // The records of one cell (batch, prompt length, generated length) of ladder-bench, built once from the measured samples: identity,
 // summary statistics, and the achieved rates against the plan and the roofline. The console and
-// HDF5 reporters (bench/bench_reporters.hpp) only format them.
+// HDF5 reporters (report/bench_reporters.hpp) only format them.
 #pragma once
 
-#include "bench/bench_options.hpp"
-#include "bench/roofline.hpp"
+#include "options/bench_options.hpp"
+#include "measure/roofline.hpp"
 #include "core/dtype.hpp"
 #include "io/results_file.hpp"
 #include "model/model_config.hpp"

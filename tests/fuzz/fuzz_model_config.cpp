@@ -12,7 +12,7 @@
 #include "fuzz_support.hpp"
 #include "json_gen.hpp"
 #include "model/model_config.hpp"
-#include "bench/plan.hpp"
+#include "plan/plan.hpp"
 #include "model/shard.hpp"
 #include "model/variant.hpp"
 #ifdef LB_FUZZ_ROPE  // rope.cpp needs Kokkos headers and library; run_fuzz.sh sets this when found

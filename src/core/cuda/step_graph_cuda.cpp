@@ -4,7 +4,7 @@
 // CudaSpace::allocate for a team launch's level-1 scratch even when it is 0 bytes (cudaMalloc(p, 0),
 // which the global and thread-local modes forbid during a capture); relaxed also leaves the NCCL
 // watchdog thread free to poll its events meanwhile.
-#include "bench/step_graph.hpp"
+#include "core/step_graph.hpp"
 
 #include "core/cuda/stream.hpp"
 #include "core/types.hpp"
