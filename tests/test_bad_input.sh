@@ -86,6 +86,7 @@ expect_failure missing-weights "not a directory" --model "$tiny" --weights "$tmp
 expect_failure bad-batch "--batch" --model "$tiny" --batch 1,x --out "$tmp/a.h5" "${fast[@]}"
 expect_failure zero-reps "--reps" --model "$tiny" --out "$tmp/a.h5" --prompt-len 4 --gen-len 2 --reps 0
 expect_failure bad-dtype "--dtype" --model "$tiny" --dtype fp8 --out "$tmp/a.h5" "${fast[@]}"
+expect_failure bad-desync-pattern "--desync-pattern" --model "$tiny" --variant desync --desync-pattern 8x --out "$tmp/a.h5" "${fast[@]}"
 expect_failure unknown-flag "--bogus" --model "$tiny" --bogus --out "$tmp/a.h5" "${fast[@]}"
 expect_failure zero-size "\"hidden_size\" must be > 0" --model "$tmp/zero.json" --out "$tmp/a.h5" "${fast[@]}"
 expect_failure wrong-key-type "\"num_hidden_layers\" must be an integer" --model "$tmp/typed.json" --out "$tmp/a.h5" "${fast[@]}"

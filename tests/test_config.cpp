@@ -185,6 +185,14 @@ TEST(ModelConfig, LadderLayersKeyIsReadAndChecked) {
   EXPECT_EQ(parse_model_config(j, "x").hybrid_ladder_layers(), 2);
   j["ladder_layers"] = 3;
   expect_user_error([&] { parse_model_config(j, "x"); }, "\"ladder_layers\" must be an integer in [0, num_hidden_layers]");
+  j.erase("ladder_layers");
+  EXPECT_EQ(parse_model_config(j, "x").desync_pattern, DesyncPattern::Default);
+  j["desync_pattern"] = "infinite";
+  EXPECT_EQ(parse_model_config(j, "x").desync_pattern, DesyncPattern::Infinite);
+  j["desync_pattern"] = 4;
+  expect_user_error([&] { parse_model_config(j, "x"); }, "\"desync_pattern\" must be a string");
+  j["desync_pattern"] = "2x";
+  expect_user_error([&] { parse_model_config(j, "x"); }, "key \"desync_pattern\": unknown desync pattern \"2x\"");
 }
 
 TEST(ModelConfig, EveryPaperShapeLoadsByShortName) {
@@ -251,7 +259,10 @@ TEST(PromptIds, SetBatchAndPromptLengthOrMustMatchThem) {
 }
 
 TEST(Variants, ParsesListsAndAll) {
-  EXPECT_EQ(parse_variant_list("all").size(), 5u);
+  EXPECT_EQ(parse_variant_list("all").size(), 5u);  // desync is named on its own
+  EXPECT_EQ(parse_variant_list("desync,standard"), (std::vector<Variant>{Variant::Desync, Variant::Standard}));
+  EXPECT_EQ(parse_desync_pattern("4x", "--desync-pattern"), DesyncPattern::Every2);
+  expect_user_error([] { parse_desync_pattern("8x", "--desync-pattern"); }, "--desync-pattern: unknown desync pattern \"8x\"");
   EXPECT_EQ(parse_variant_list("parallel,hybrid-ladder"), (std::vector<Variant>{Variant::Parallel, Variant::HybridLadder}));
   EXPECT_EQ(parse_variant_list("ladder,standard"), (std::vector<Variant>{Variant::Ladder, Variant::Standard}));
   expect_user_error([] { parse_variant_list("standard,ladderr"); }, "unknown variant \"ladderr\"");

@@ -233,5 +233,19 @@ TEST(Kernels, EmbedAddGatherArgmax) {
   EXPECT_EQ(hn(1, 2), 1);
 }
 
+// Desync's stream before a kept all-reduce: x = a·x + y against float64; a = 1/P with P a power
+// of two scales exactly, so the fp32 result is the correctly rounded float64 one.
+TEST(Kernels, ScaleAddIntoMatchesReference) {
+  const int64_t T = 3, d = 13;
+  const auto x = random_values(T * d, 9), y = random_values(T * d, 10);
+  for (const double a : {0.5, 0.25, 1.0 / 3}) {
+    Mat out = to_device(x, T, d);
+    scale_add_into(out, real(a), to_device(y, T, d));
+    std::vector<double> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i) want[i] = a * x[i] + y[i];
+    EXPECT_LT(rel_l2(to_host(out), want), kTol) << a;
+  }
+}
+
 }  // namespace
 }  // namespace lb

@@ -49,11 +49,11 @@ class TensorParallel : public ::testing::Test {
     return generate(cfg_, *src_, *comm, 0, 1, v, kBatch, prompt_, kGenLen);
   }
   // float64 reference logits at the last prompt position, one sequence after the other.
-  std::vector<double> reference(Variant v) {
+  std::vector<double> reference(Variant v, int tp = 1) {
     std::vector<double> all;
     for (int64_t b = 0; b < kBatch; ++b) {
       const std::vector<int32_t> seq(prompt_.begin() + b * kPromptLen, prompt_.begin() + (b + 1) * kPromptLen);
-      const auto l = ref::model_logits(cfg_, *src_, seq, v);
+      const auto l = ref::model_logits(cfg_, *src_, seq, v, tp);
       all.insert(all.end(), l.begin(), l.end());
     }
     return all;
@@ -121,6 +121,34 @@ TEST_F(TensorParallel, EveryVariantDiffersFromStandardButUpperBoundAtOneRank) {
   const auto standard = at_tp1(Variant::Standard);
   for (Variant v : {Variant::Ladder, Variant::Parallel, Variant::HybridLadder})
     EXPECT_GT(rel_l2(at_tp1(v).prefill_logits, standard.prefill_logits), 1e-3) << to_string(v);
+}
+
+// Desync is a different function at every TP degree: each pattern against the float64 simulation
+// of every rank's stream at this run's TP; at one rank it is standard, bit for bit. Five layers, so
+// that the three patterns keep different all-reduces (all five MLPs; 1, 3, 4; only 4).
+TEST_F(TensorParallel, DesyncMatchesFloat64RankSimulation) {
+  cfg_.num_layers = 5;
+  std::vector<std::vector<float>> logits;
+  for (DesyncPattern p : {DesyncPattern::Default, DesyncPattern::Every2, DesyncPattern::Infinite}) {
+    cfg_.desync_pattern = p;
+    logits.push_back(at_tp(Variant::Desync).prefill_logits);
+    EXPECT_LT(rel_l2(logits.back(), reference(Variant::Desync, size_)), kRefTol) << to_string(p) << " TP=" << size_;
+  }
+  if (size_ > 1)
+    for (size_t a = 0; a < logits.size(); ++a)
+      for (size_t b = a + 1; b < logits.size(); ++b) EXPECT_GT(rel_l2(logits[a], logits[b]), 1e-3) << a << " vs " << b;
+}
+
+TEST_F(TensorParallel, DesyncIsStandardAtOneRankAndDiffersAtMore) {
+  const auto desync = at_tp1(Variant::Desync), standard = at_tp1(Variant::Standard);
+  EXPECT_EQ(desync.prefill_logits, standard.prefill_logits);
+  EXPECT_EQ(desync.tokens, standard.tokens);
+  if (size_ == 1) return;
+  for (DesyncPattern p : {DesyncPattern::Default, DesyncPattern::Every2, DesyncPattern::Infinite}) {
+    cfg_.desync_pattern = p;
+    EXPECT_GT(rel_l2(at_tp(Variant::Desync).prefill_logits, at_tp(Variant::Standard).prefill_logits), 1e-3)
+        << to_string(p) << " TP=" << size_;
+  }
 }
 
 TEST_F(TensorParallel, LadderDiffersFromStandard) {

@@ -48,10 +48,32 @@ TEST(Schedule, ParallelReducesOncePerLayer) {
 TEST(Schedule, UpperBoundAndOneRankNeverCommunicate) {
   EXPECT_FALSE(Schedule(Variant::UpperBound, layers(2), 4).communicates());
   EXPECT_EQ(Schedule(Variant::UpperBound, layers(2), 4).allreduces_per_forward(), 0);
-  for (Variant v : kAllVariants) {
+  for (Variant v : kEveryVariant) {
     EXPECT_FALSE(Schedule(v, layers(2), 1).communicates()) << to_string(v);
     EXPECT_EQ(Schedule(v, layers(2), 1).allreduces_per_forward(), 0) << to_string(v);
   }
+}
+
+// The paper repo's reduce_pattern per layer, its last layer's MLP always kept; attention never.
+TEST(Schedule, DesyncKeepsTheMlpAllReducesItsPatternNames) {
+  ModelConfig c = layers(5);
+  const auto kept_mlps = [&](DesyncPattern p) {
+    c.desync_pattern = p;
+    const Schedule s(Variant::Desync, c, 2);
+    EXPECT_TRUE(s.desync());
+    EXPECT_EQ(s.reads_through(3), 2);  // standard's order
+    std::vector<int64_t> layers_kept;
+    for (int64_t i = 0; i < s.modules(); ++i) {
+      if (i % 2 == 0) EXPECT_FALSE(s.reduces(i)) << i;
+      if (i % 2 == 1 && s.reduces(i)) layers_kept.push_back(i / 2);
+    }
+    EXPECT_EQ(s.allreduces_per_forward(), int64_t(layers_kept.size()));
+    return layers_kept;
+  };
+  EXPECT_EQ(kept_mlps(DesyncPattern::Default), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(kept_mlps(DesyncPattern::Every2), (std::vector<int64_t>{1, 3, 4}));
+  EXPECT_EQ(kept_mlps(DesyncPattern::Infinite), (std::vector<int64_t>{4}));
+  EXPECT_FALSE(Schedule(Variant::Standard, c, 2).desync());
 }
 
 }  // namespace

@@ -141,6 +141,12 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
           throw UserError("--ladder-layers " + std::to_string(o.ladder_layers) + " exceeds the model's " +
                           std::to_string(cfg.num_layers) + " layers");
         if (o.ladder_layers >= 0) cfg.ladder_layers = o.ladder_layers;
+        if (!o.desync_pattern.empty()) cfg.desync_pattern = parse_desync_pattern(o.desync_pattern, "--desync-pattern");
+        if (size > 1 && (cfg.o_bias || cfg.mlp_bias) &&
+            std::find(variants.begin(), variants.end(), Variant::Desync) != variants.end())
+          throw UserError("--variant desync: model " + cfg.name +
+                          " has o_proj/down_proj biases, which a rank's own stream has no defined share of when an "
+                          "all-reduce is dropped (desync is computed for bias-free row-parallel projections)");
         if (!o.prompt_ids.empty()) {
           prompt_ids = read_prompt_ids(o.prompt_ids, cfg.vocab_size);
           apply_prompt_ids(prompt_ids, o);

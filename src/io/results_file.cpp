@@ -161,6 +161,7 @@ void ResultsFile::write_run(const RunRecord& r) {
     scalar_attr(g.id, name, H5T_NATIVE_INT64, v, partial_);
   for (const auto& [name, v] : r.extra_attrs) scalar_attr(g.id, name, H5T_NATIVE_DOUBLE, v, partial_);
   if (r.ladder_layers >= 0) scalar_attr(g.id, "ladder_layers", H5T_NATIVE_INT64, r.ladder_layers, partial_);
+  if (!r.desync_pattern.empty()) string_attr(g.id, "desync_pattern", r.desync_pattern, partial_);
   const auto reps = hsize_t(r.reps);
   dataset(g.id, "prefill_s", H5T_NATIVE_DOUBLE, {reps}, r.prefill_s.data(), partial_);
   dataset(g.id, "decode_s", H5T_NATIVE_DOUBLE, {reps}, r.decode_s.data(), partial_);

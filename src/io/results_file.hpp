@@ -15,6 +15,7 @@ namespace lb {
 struct RunRecord {
   std::string variant, dtype, model;
   int64_t ladder_layers = -1;  // hybrid-ladder only: written as attribute `ladder_layers`
+  std::string desync_pattern;  // desync only: written as attribute `desync_pattern`
   int64_t batch = 0, prompt_len = 0, gen_len = 0, tp = 0, warmup = 0, reps = 0, vocab = 0;
   std::vector<double> prefill_s, decode_s, tokens_per_s;  // [reps]
   std::vector<double> decode_step_s;                      // [reps, gen_len - 1]

@@ -325,6 +325,13 @@ inline void add_into(const Mat& x, const Mat& y) {
   for_each_element("add_into", x.extent(0), x.extent(1), KOKKOS_LAMBDA(const int64_t t, const int64_t i) { x(t, i) += y(t, i); });
 }
 
+// x = a·x + y: desync's stream before a kept all-reduce, partial + stream / P with a = 1/P (exact
+// for a power-of-two P), so that the sum over ranks restores the stream once.
+inline void scale_add_into(const Mat& x, real a, const Mat& y) {
+  for_each_element("scale_add_into", x.extent(0), x.extent(1),
+                   KOKKOS_LAMBDA(const int64_t t, const int64_t i) { x(t, i) = a * x(t, i) + y(t, i); });
+}
+
 // last[b, :] = x[b*S + S-1, :]: the hidden state at each sequence's last position.
 inline void gather_last(const Mat& x, int64_t S, const Mat& last) {
   for_each_element("gather_last", last.extent(0), last.extent(1),

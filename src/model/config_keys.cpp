@@ -17,11 +17,12 @@ const std::set<std::string> kInertKeys = {
     "max_window_layers"};
 
 // Keys read by parse_model_config and rope_config for every model type, and this project's own
-// ladder_layers (hybrid-ladder).
+// ladder_layers (hybrid-ladder) and desync_pattern (desync).
 const std::set<std::string> kReadKeys = {
     "model_type", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
     "num_key_value_heads", "vocab_size", "max_position_embeddings", "rms_norm_eps", "rope_theta",
-    "rope_scaling", "rope_parameters", "hidden_act", "head_dim", "tie_word_embeddings", "ladder_layers"};
+    "rope_scaling", "rope_parameters", "hidden_act", "head_dim", "tie_word_embeddings", "ladder_layers",
+    "desync_pattern"};
 
 // The keys each supported model_type adds (their values are checked below).
 const std::set<std::string>& type_keys(const std::string& type) {

@@ -111,6 +111,11 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& name)
       throw UserError(where + ": key \"ladder_layers\" must be an integer in [0, num_hidden_layers], found " + v.dump());
     c.ladder_layers = v.get<int64_t>();
   }
+  if (j.contains("desync_pattern")) {
+    const auto& v = j.at("desync_pattern");
+    if (!v.is_string()) throw UserError(where + ": key \"desync_pattern\" must be a string, found " + v.dump());
+    c.desync_pattern = parse_desync_pattern(v.get<std::string>(), where + ": key \"desync_pattern\"");
+  }
   return c;
 }
 

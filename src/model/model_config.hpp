@@ -3,6 +3,8 @@
 // Every other key that could change the math is refused by name (config_keys.hpp).
 #pragma once
 
+#include "model/variant.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -41,6 +43,8 @@ struct ModelConfig {
   // hybrid-ladder: how many final layers use the ladder residual (config key "ladder_layers";
   // -1 = not given, then half of the layers).
   int64_t ladder_layers = -1;
+  // desync: which all-reduces each layer keeps (config key "desync_pattern"; variant.hpp).
+  DesyncPattern desync_pattern = DesyncPattern::Default;
   nlohmann::json raw;  // the parsed file, recorded verbatim in the results
 
   int64_t head_dim() const { return hidden_size / num_heads; }

@@ -11,6 +11,11 @@
 // including its boundary. The parallel block computes attention and MLP from one shared norm and
 // settles their summed output as one module per layer. Upper-bound, and any variant at TP=1,
 // settles without communication (one rank has nothing to reduce).
+//
+// Desync (the paper repo's gpt_desync) keeps standard's order but a residual stream per rank: a
+// module whose all-reduce the pattern keeps makes the stream AllReduce(partial + stream / P) (the
+// stream divided by P so the sum restores it once), one whose all-reduce it drops adds its partial
+// on the rank alone. At TP=1 both are standard's r + h.
 #pragma once
 
 #include "model/model_config.hpp"
@@ -37,6 +42,11 @@ class Schedule {
   int64_t modules() const { return 2 * layers_; }
   // Before module i computes, every pending module with index <= reads_through(i) is settled.
   int64_t reads_through(int64_t module) const { return module / 2 >= ladder_from_ ? module - 2 : module - 1; }
+  // Desync: each rank keeps its own stream; a kept all-reduce reduces partial + stream / P.
+  bool desync() const { return variant_ == Variant::Desync; }
+  // Whether module i's output is all-reduced (every module's when the forward communicates, but
+  // those desync's pattern drops).
+  bool reduces(int64_t module) const;
   // All-reduces one forward starts, each of batch * tokens * hidden_size elements.
   int64_t allreduces_per_forward() const;
 
@@ -45,6 +55,7 @@ class Schedule {
   int tp_;
   int64_t layers_;
   int64_t ladder_from_;
+  DesyncPattern desync_pattern_;
   bool communicates_;
 };
 

@@ -126,20 +126,26 @@ const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) 
   // At most one pending (computed, not yet added) output per module kind.
   struct Pending {
     bool active = false;
+    bool reduced = false;  // an all-reduce was started for it
     Comm::Ticket ticket = 0;
     int64_t index = 0;
   } pending[2];
-  const bool communicate = schedule.communicates();
+  // Desync's kept all-reduce reduces the stream itself, made partial + stream / P first: once it
+  // completes the stream is settled (standard's order: nothing reads it in between).
+  const bool desync = schedule.desync();
   const auto start = [&](Module m, int64_t i) {
-    pending[m] = {true, communicate ? comm_.start_allreduce(ws.module_out[m].data(), ws.module_out[m].size(), i) : 0, i};
+    const bool reduce = schedule.reduces(i);
+    Mat& buf = desync ? ws.x : ws.module_out[m];
+    if (reduce && desync) kernel(Kernel::AddInto, [&] { scale_add_into(ws.x, real(1.0 / schedule.tp()), ws.module_out[m]); });
+    pending[m] = {true, reduce, reduce ? comm_.start_allreduce(buf.data(), buf.size(), i) : 0, i};
   };
   const auto settle = [&](Module m) {
-    if (communicate) {
+    if (pending[m].reduced) {
       if (observer_) observer_->wait_begin(pending[m].index);
       comm_.wait(pending[m].ticket);
       if (observer_) observer_->wait_end(pending[m].index);
     }
-    kernel(Kernel::AddInto, [&] { add_into(ws.x, ws.module_out[m]); });
+    if (!(desync && pending[m].reduced)) kernel(Kernel::AddInto, [&] { add_into(ws.x, ws.module_out[m]); });
     pending[m].active = false;
   };
   const auto settle_through = [&](int64_t index) {  // in module order: a fixed summation order

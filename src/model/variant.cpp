@@ -14,18 +14,34 @@ std::string to_string(Variant v) {
     case Variant::UpperBound: return "upper-bound";
     case Variant::Parallel: return "parallel";
     case Variant::HybridLadder: return "hybrid-ladder";
+    case Variant::Desync: return "desync";
   }
   return "?";
 }
 
+std::string to_string(DesyncPattern p) {
+  switch (p) {
+    case DesyncPattern::Default: return "default";
+    case DesyncPattern::Every2: return "4x";
+    case DesyncPattern::Infinite: return "infinite";
+  }
+  return "?";
+}
+
+DesyncPattern parse_desync_pattern(const std::string& s, const std::string& what) {
+  for (DesyncPattern p : {DesyncPattern::Default, DesyncPattern::Every2, DesyncPattern::Infinite})
+    if (s == to_string(p)) return p;
+  throw UserError(what + ": unknown desync pattern \"" + s + "\" (expected default, 4x or infinite)");
+}
+
 std::string variant_names() {
   std::string names;
-  for (Variant v : kAllVariants) names += (names.empty() ? "" : ", ") + to_string(v);
+  for (Variant v : kEveryVariant) names += (names.empty() ? "" : ", ") + to_string(v);
   return names;
 }
 
 Variant parse_variant(const std::string& s) {
-  for (Variant v : kAllVariants)
+  for (Variant v : kEveryVariant)
     if (s == to_string(v)) return v;
   throw UserError("--variant: unknown variant \"" + s + "\" (expected " + variant_names() + " or all)");
 }

@@ -13,6 +13,10 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--ladder-layers", o.ladder_layers,
                  "hybrid-ladder: number of final layers with the ladder residual (default: config key ladder_layers, else half)")
       ->check(kNonNegative);
+  app.add_option("--desync-pattern", o.desync_pattern,
+                 "desync: which all-reduces each layer keeps: default (the MLP's), 4x (the MLP's in every second layer) "
+                 "or infinite (the last layer's MLP only) (default: config key desync_pattern, else default)")
+      ->check(CLI::IsMember({"default", "4x", "infinite"}));
   // Distinct values: a repeated one would measure the same cell twice; an empty element is an error.
   add_int_list_option(app, "--batch", o.batches, 1, "comma list of distinct batch sizes")
       ->each([&o](const std::string&) { o.batch_given = true; });

@@ -17,6 +17,7 @@ struct BenchOptions {
   std::string weights = "random"; // "random" or a Hugging Face checkpoint directory
   std::string variants = "all";
   int64_t ladder_layers = -1;     // hybrid-ladder: final layers with ladder residual (-1: config or L/2)
+  std::string desync_pattern;     // desync: default | 4x | infinite (empty: config key, else default)
   // Every (batch, prompt_len, gen_len) of these lists is measured (llama-bench's cartesian sweep).
   std::vector<int64_t> batches = {1};
   std::vector<int64_t> prompt_lens = {1024}, gen_lens = {512};  // the paper's protocol

@@ -73,8 +73,9 @@ void print_plan(const ModelConfig& c, const Plan& p) {
   std::printf("  decode step: GFLOP / GB     %16.3f / %.3f per rank\n", p.decode_flops * 1e-9, p.decode_bytes * 1e-9);
   std::printf("  prefill:     GFLOP / GB     %16.3f / %.3f per rank\n", p.prefill_flops * 1e-9, p.prefill_bytes * 1e-9);
   for (const auto& [v, n] : p.allreduces_per_token)
-    std::printf("  all-reduces per token %-13s %4lld of %lld elements (%lld bytes each)\n", to_string(v).c_str(),
-                (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.cache_dtype_bytes));
+    std::printf("  all-reduces per token %-13s %4lld of %lld elements (%lld bytes each)%s\n", to_string(v).c_str(),
+                (long long)n, (long long)p.allreduce_elements, (long long)(p.allreduce_elements * in.cache_dtype_bytes),
+                v == Variant::Desync ? (" (pattern " + to_string(c.desync_pattern) + ")").c_str() : "");
 }
 
 nlohmann::json plan_json(const ModelConfig& c, const Plan& p) {

@@ -34,8 +34,9 @@ nlohmann::json print_fit_here(const ModelConfig& cfg, PlanInput in) {
 
 int run_plan(const BenchOptions& o) {
   try {
-    const ModelConfig cfg = load_model_config(o.model);
+    ModelConfig cfg = load_model_config(o.model);
     check_tp_divides(cfg, int(o.plan_tp));
+    if (!o.desync_pattern.empty()) cfg.desync_pattern = parse_desync_pattern(o.desync_pattern, "--desync-pattern");
     const std::vector<Variant> variants = parse_variant_list(o.variants);
     PlanInput in;
     in.tp = o.plan_tp;

@@ -65,8 +65,11 @@ ConsoleReporter::ConsoleReporter(const BenchOptions& o, const ModelConfig& c, in
   std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
                                       : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
                                                      : "CUDA graph, captured once per variant and batch");
-  std::printf("# prompt_len %s, gen_len %s, warmup %lld, reps %lld, variants %s\n", comma_list(o.prompt_lens).c_str(),
-              comma_list(o.gen_lens).c_str(), (long long)o.warmup, (long long)o.reps, o.variants.c_str());
+  const std::vector<Variant> variants = parse_variant_list(o.variants);
+  const bool desync = std::find(variants.begin(), variants.end(), Variant::Desync) != variants.end();
+  std::printf("# prompt_len %s, gen_len %s, warmup %lld, reps %lld, variants %s%s\n", comma_list(o.prompt_lens).c_str(),
+              comma_list(o.gen_lens).c_str(), (long long)o.warmup, (long long)o.reps, o.variants.c_str(),
+              desync ? (" (desync pattern " + to_string(c.desync_pattern) + ")").c_str() : "");
   if (o.link.enabled())
     std::printf("# emulated link: latency %.1f us, bandwidth %.3g Gbit/s per all-reduce (EMULATED, not measured)\n",
                 o.link.latency_us, o.link.bandwidth_gbps);

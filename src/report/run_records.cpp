@@ -43,6 +43,7 @@ std::vector<RunRecord> build_run_records(std::vector<RunRecord> runs, const std:
     r.vocab = ctx.cfg.vocab_size;
     r.layers = ctx.cfg.num_layers;
     if (s.variant() == Variant::HybridLadder) r.ladder_layers = s.ladder_layers();
+    if (s.desync()) r.desync_pattern = to_string(ctx.cfg.desync_pattern);
     r.prompt = ctx.prompt;
     const double step_s = summarize(r.decode_s).median / double(r.gen_len - 1);
     const double decode_Bps = plan.decode_bytes / step_s, prefill_flops = plan.prefill_flops / summarize(r.prefill_s).median;

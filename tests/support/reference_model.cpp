@@ -1,5 +1,7 @@
 #include "reference_model.hpp"
 
+#include "model/shard.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -94,7 +96,8 @@ void add(Tensor& x, const Tensor& y) {
 
 }  // namespace
 
-Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::vector<int32_t>& tokens, Variant v) {
+Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::vector<int32_t>& tokens, Variant v,
+                    int tp) {
   const int64_t T = int64_t(tokens.size()), d = c.hidden_size, dh = c.head_dim(), H = c.num_heads,
                 K = c.num_kv_heads, F = c.intermediate_size, V = c.vocab_size;
   std::vector<int64_t> positions(static_cast<size_t>(T));
@@ -104,7 +107,14 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < d; ++i) x[t * d + i] = embed[tokens[t] * d + i];
 
-  const auto attention = [&](int64_t l, const Tensor& in) {
+  // A rank's partial output keeps only its own heads' (or MLP columns') inputs to the row-parallel
+  // projection: [c0, c1) of `cols` columns; all of them for the unsharded model.
+  const auto keep_columns = [&](Tensor& a, int64_t cols, int64_t c0, int64_t c1) {
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < cols; ++j)
+        if (j < c0 || j >= c1) a[t * cols + j] = 0;
+  };
+  const auto attention_part = [&](int64_t l, const Tensor& in, int64_t h0, int64_t h1) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const Tensor h = rms_norm(in, full(src, p + "input_layernorm.weight", {d}), T, d, c.rms_norm_eps);
     Tensor q = matmul_xwt(h, full(src, p + "self_attn.q_proj.weight", {H * dh, d}), T, d, H * dh);
@@ -112,10 +122,12 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
     const Tensor vv = matmul_xwt(h, full(src, p + "self_attn.v_proj.weight", {K * dh, d}), T, d, K * dh);
     rope(q, T, H * dh, 0, H, dh, positions, c.rope_theta);
     rope(k, T, K * dh, 0, K, dh, positions, c.rope_theta);
-    const Tensor a = causal_attention(q, k, vv, T, T, H, K, dh, positions);
+    Tensor a = causal_attention(q, k, vv, T, T, H, K, dh, positions);
+    keep_columns(a, H * dh, h0 * dh, h1 * dh);
     return matmul_xwt(a, full(src, p + "self_attn.o_proj.weight", {d, H * dh}), T, H * dh, d);
   };
-  const auto mlp_normed = [&](int64_t l, const Tensor& h) {
+  const auto attention = [&](int64_t l, const Tensor& in) { return attention_part(l, in, 0, H); };
+  const auto mlp_normed_part = [&](int64_t l, const Tensor& h, int64_t f0, int64_t f1) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const Tensor g = matmul_xwt(h, full(src, p + "mlp.gate_proj.weight", {F, d}), T, d, F);
     const Tensor u = matmul_xwt(h, full(src, p + "mlp.up_proj.weight", {F, d}), T, d, F);
@@ -125,12 +137,17 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
         gu[t * 2 * F + j] = g[t * F + j];
         gu[t * 2 * F + F + j] = u[t * F + j];
       }
-    return matmul_xwt(silu_mul(gu, T, F), full(src, p + "mlp.down_proj.weight", {d, F}), T, F, d);
+    Tensor act = silu_mul(gu, T, F);
+    keep_columns(act, F, f0, f1);
+    return matmul_xwt(act, full(src, p + "mlp.down_proj.weight", {d, F}), T, F, d);
   };
-  const auto mlp = [&](int64_t l, const Tensor& in) {
+  const auto mlp_normed = [&](int64_t l, const Tensor& h) { return mlp_normed_part(l, h, 0, F); };
+  const auto mlp_part = [&](int64_t l, const Tensor& in, int64_t f0, int64_t f1) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    return mlp_normed(l, rms_norm(in, full(src, p + "post_attention_layernorm.weight", {d}), T, d, c.rms_norm_eps));
+    return mlp_normed_part(l, rms_norm(in, full(src, p + "post_attention_layernorm.weight", {d}), T, d, c.rms_norm_eps),
+                           f0, f1);
   };
+  const auto mlp = [&](int64_t l, const Tensor& in) { return mlp_part(l, in, 0, F); };
 
   if (v == Variant::Ladder) {
     // r_i = r_{i-1} + h_i(r_{i-2}): every module reads the stream from two modules back.
@@ -165,7 +182,41 @@ Tensor model_logits(const ModelConfig& c, const WeightSource& src, const std::ve
       add(x, attn_out);
       add(x, mlp_out);
     }
-  } else {  // standard; the upper bound is the same function at one rank
+  } else if (v == Variant::Desync && tp > 1) {
+    // gpt_desync, rank by rank: a kept all-reduce makes every stream sum_r (partial_r + x_r / P); a
+    // dropped one adds rank r's partial to its own stream. Kept: the MLP's as the pattern says, and
+    // always the last layer's (written out here rather than asked of Schedule).
+    std::vector<Tensor> xs(size_t(tp), x);
+    const auto kept = [&](int64_t l) {
+      if (l == c.num_layers - 1) return true;
+      switch (c.desync_pattern) {
+        case DesyncPattern::Default: return true;
+        case DesyncPattern::Every2: return l % 2 == 1;
+        case DesyncPattern::Infinite: return false;
+      }
+      return true;
+    };
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      for (int r = 0; r < tp; ++r) {  // attention: always dropped
+        const Shard s = Shard::of(c, r, tp);
+        add(xs[r], attention_part(l, xs[r], s.head0, s.head0 + s.heads));
+      }
+      std::vector<Tensor> partial(static_cast<size_t>(tp));
+      for (int r = 0; r < tp; ++r) {
+        const Shard s = Shard::of(c, r, tp);
+        partial[r] = mlp_part(l, xs[r], s.ff0, s.ff0 + s.ff);
+      }
+      if (kept(l)) {
+        Tensor sum(x.size(), 0.0);
+        for (int r = 0; r < tp; ++r)
+          for (size_t i = 0; i < sum.size(); ++i) sum[i] += partial[r][i] + xs[r][i] / tp;
+        for (Tensor& xr : xs) xr = sum;
+      } else {
+        for (int r = 0; r < tp; ++r) add(xs[r], partial[r]);
+      }
+    }
+    x = xs[0];  // the last layer's MLP all-reduce made every stream the same
+  } else {  // standard (and desync at one rank); the upper bound is the same function at one rank
     for (int64_t l = 0; l < c.num_layers; ++l) {
       add(x, attention(l, x));
       add(x, mlp(l, x));

@@ -25,7 +25,10 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64
                         int64_t K, int64_t head_dim, const std::vector<int64_t>& positions);
 Tensor silu_mul(const Tensor& gu, int64_t T, int64_t f);
 
-// Full-model prefill of one sequence `tokens`: the logits [V] at its last position.
-Tensor model_logits(const ModelConfig& cfg, const WeightSource& src, const std::vector<int32_t>& tokens, Variant v);
+// Full-model prefill of one sequence `tokens`: the logits [V] at its last position. Desync's
+// function depends on the TP degree `tp`: it simulates every rank's stream (each rank's partial
+// from its heads and MLP columns, Shard::of) and its all-reduces; the other variants ignore `tp`.
+Tensor model_logits(const ModelConfig& cfg, const WeightSource& src, const std::vector<int32_t>& tokens, Variant v,
+                    int tp = 1);
 
 }  // namespace lb::ref
