@@ -18,7 +18,7 @@ from .models import parameter_count
 # Everything that changes what a number means; two samples share a cell only if all agree.
 CELL_KEYS = ["model", "device", "dtype", "prompt_len", "gen_len", "p2p", "link", "tp", "batch"]
 BASELINE = "standard"
-VARIANT_ORDER = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder")
+VARIANT_ORDER = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder", "desync")
 P2P_ORDER = ("on", "off", "emulated")
 # The measured speedup's interval (speedup_interval): a 95 % percentile bootstrap; 2000 resamples
 # put the interval's ends within about 0.005 of their limit for the spreads measured here.

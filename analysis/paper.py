@@ -20,7 +20,7 @@ from .workload import Shape, Workload
 # The only cells the unknowns may be fitted on (issue 17): Llama-3-70B, TP=8, batch 1, P2P on and off.
 FIT_CELLS = {"model": "llama-3-70b", "tp": 8, "batch": 1}
 PAPER_TOLERANCE = 0.10
-PAPER_VARIANTS = ("standard", "ladder", "parallel", "upper-bound")
+PAPER_VARIANTS = ("standard", "ladder", "parallel", "upper-bound", "desync")  # desync: its default pattern
 
 # The unknowns: (name, how to read and write it on a Machine, transform to an unbounded variable).
 UNKNOWNS = {

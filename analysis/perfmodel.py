@@ -26,17 +26,20 @@ from .machine import Machine
 from .module_costs import Costs, module_costs
 from .workload import Shape, Workload
 
-VARIANTS = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder")
+VARIANTS = ("standard", "ladder", "parallel", "upper-bound", "hybrid-ladder", "desync")
+DESYNC_PATTERNS = ("default", "4x", "infinite")
 
 
 @dataclass
 class Schedule:
-    """src/model/schedule.hpp for one variant: communicates, parallel block, ladder_from."""
+    """src/model/schedule.hpp for one variant: communicates, parallel block, ladder_from, and
+    which modules desync reduces."""
 
     variant: str
     layers: int
     tp: int
     ladder_from: int
+    desync_pattern: str = "default"
 
     @classmethod
     def of(cls, variant: str, shape: Shape, tp: int) -> "Schedule":
@@ -45,7 +48,9 @@ class Schedule:
         L = shape.layers
         hybrid = shape.ladder_layers if shape.ladder_layers is not None else L // 2
         start = {"ladder": 0, "hybrid-ladder": L - hybrid}.get(variant, L)
-        return cls(variant, L, tp, start)
+        if shape.desync_pattern not in DESYNC_PATTERNS:
+            raise AnalysisError(f"desync pattern {shape.desync_pattern!r}: choose from {', '.join(DESYNC_PATTERNS)}")
+        return cls(variant, L, tp, start, shape.desync_pattern)
 
     @property
     def communicates(self) -> bool:
@@ -57,6 +62,26 @@ class Schedule:
 
     def reads_through(self, module: int) -> int:
         return module - 2 if module // 2 >= self.ladder_from else module - 1
+
+    def reduces(self, module: int) -> bool:
+        """Whether module i is all-reduced: every one when communicating, but desync's dropped."""
+        if not self.communicates:
+            return False
+        if self.variant != "desync":
+            return True
+        layer = module // 2
+        if module % 2 == 0:
+            return False  # attention's: always dropped
+        if layer == self.layers - 1:
+            return True  # the LM head reads one stream
+        return {"default": True, "4x": layer % 2 == 1, "infinite": False}[self.desync_pattern]
+
+    @property
+    def allreduces(self) -> int:
+        """All-reduces one forward starts (Schedule::allreduces_per_forward)."""
+        if self.parallel_block:
+            return self.layers if self.communicates else 0
+        return sum(self.reduces(i) for i in range(2 * self.layers))
 
 
 @dataclass
@@ -150,7 +175,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
         t = start + c + extra
         compute[...] += c
         stretch[...] += extra
-        if comm:
+        if sched.reduces(i):
             this_overlap = measured_overlap if overlapped(i) else None  # (call, stretch of the next module)
             this_call = call if this_overlap is None else this_overlap[0]
             t = t + this_call  # start_allreduce: the call, on the compute thread
@@ -183,8 +208,7 @@ def simulate(sched: Schedule, costs: Costs, w: Workload, mc: Machine, msg_bytes:
     for k in sorted(pending):
         settle(k)
     t = t + costs.tail
-    n_ar = sched.layers if sched.parallel_block else 2 * sched.layers
-    comm_s = n_ar * (h + skew + rest + D + overshoot) if comm else 0.0
+    comm_s = sched.allreduces * (h + skew + rest + D + overshoot) if comm else 0.0
     return Timeline(t, compute, stretch, handoff, wait, zero + comm_s, attention, mlp)
 
 

@@ -24,9 +24,9 @@ _STYLES = {
     "parallel": dict(color="#0072B2", marker="^", linestyle="-.", hatch="\\\\"),
     "upper-bound": dict(color="#009E73", marker="D", linestyle=":", hatch="xx"),
     "hybrid-ladder": dict(color="#CC79A7", marker="v", linestyle=(0, (5, 1, 1, 1, 1, 1)), hatch=".."),
+    "desync": dict(color="#E69F00", marker="P", linestyle=(0, (1, 1)), hatch="++"),
 }
 _SPARE_STYLES = [  # for variants the app adds later
-    dict(color="#E69F00", marker="P", linestyle=(0, (1, 1)), hatch="++"),
     dict(color="#56B4E9", marker="X", linestyle=(0, (3, 1, 3, 3)), hatch="oo"),
 ]
 _COMPONENT_HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]

@@ -86,6 +86,9 @@ def workload_of(row: dict) -> Workload:
     ladder_layers = row.get("ladder_layers")
     if ladder_layers is not None and not (isinstance(ladder_layers, float) and math.isnan(ladder_layers)):
         shape = Shape(**{**vars(shape), "ladder_layers": int(ladder_layers)})
+    desync_pattern = row.get("desync_pattern")
+    if isinstance(desync_pattern, str) and desync_pattern:
+        shape = Shape(**{**vars(shape), "desync_pattern": desync_pattern})
     wb = DTYPE_BYTES.get(str(row.get("dtype", "fp32")), 4)
     emulated = int(row.get("link_emulated", 0) or 0)
     return Workload(shape, tp=int(row["tp"]), batch=int(row["batch"]), prompt_len=int(row["prompt_len"]),

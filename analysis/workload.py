@@ -16,7 +16,8 @@ DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
 @dataclass(frozen=True)
 class Shape:
-    """A Llama block model (spec section 1): L, d, H, K, F, V; `ladder_layers` for hybrid-ladder."""
+    """A Llama block model (spec section 1): L, d, H, K, F, V; `ladder_layers` for hybrid-ladder,
+    `desync_pattern` for desync (default, 4x or infinite)."""
 
     name: str
     layers: int
@@ -26,6 +27,7 @@ class Shape:
     ffn: int
     vocab: int
     ladder_layers: int | None = None
+    desync_pattern: str = "default"
 
     @property
     def head_dim(self) -> int:
@@ -39,7 +41,8 @@ class Shape:
                        heads=int(config["num_attention_heads"]),
                        kv_heads=int(config.get("num_key_value_heads", config["num_attention_heads"])),
                        ffn=int(config["intermediate_size"]), vocab=int(config["vocab_size"]),
-                       ladder_layers=int(config["ladder_layers"]) if "ladder_layers" in config else None)
+                       ladder_layers=int(config["ladder_layers"]) if "ladder_layers" in config else None,
+                       desync_pattern=str(config.get("desync_pattern", "default")))
         except (KeyError, TypeError, ValueError) as exc:
             raise AnalysisError(f"model {name or '?'}: config lacks or mangles {exc}") from None
 

@@ -1,6 +1,7 @@
 """The performance model (analysis/perfmodel.py, workload.py, machine.py, module_costs.py): limits
 every variant must meet, the schedule rule of the app, and the formulas on hand-computed cases."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -243,6 +244,22 @@ def test_parallel_settles_one_allreduce_per_layer():
     t = simulate(Schedule.of("parallel", s, 2), _costs(1e-3, 1e-3), w, machine(r=1e-5), 1024)
     assert t.wait[0] == pytest.approx(3 * (1e-5 + 1e-4))
     assert t.total[0] == pytest.approx(3 * (2e-3 + 1e-5 + 1e-4))
+
+
+def test_desync_waits_only_for_the_allreduces_its_pattern_keeps():
+    # Five layers: default keeps every MLP's (5), 4x layers 1, 3 and the last (3), infinite the
+    # last only (1), as src/model/schedule.cpp; each kept one waits r + D like standard's.
+    s = Shape("s", layers=5, hidden=256, heads=4, kv_heads=4, ffn=64, vocab=10)
+    w = Workload(s, tp=2, link_latency_us=100)
+    for pattern, kept in (("default", 5), ("4x", 3), ("infinite", 1)):
+        sched = Schedule.of("desync", replace(s, desync_pattern=pattern), 2)
+        assert sched.allreduces == kept
+        assert [i // 2 for i in range(10) if sched.reduces(i)] == {5: [0, 1, 2, 3, 4], 3: [1, 3, 4], 1: [4]}[kept]
+        t = simulate(sched, _costs(1e-3, 1e-3), w, machine(r=1e-5), 1024)
+        assert t.wait[0] == pytest.approx(kept * (1e-5 + 1e-4))
+    assert Schedule.of("desync", s, 1).allreduces == 0
+    with pytest.raises(AnalysisError, match="desync pattern '8x'"):
+        Schedule.of("desync", replace(s, desync_pattern="8x"), 2)
 
 
 def test_gemm_time_from_the_table_and_the_formula():

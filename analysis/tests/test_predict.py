@@ -10,6 +10,7 @@ from analysis.cli import main
 from analysis.compare import load_reference
 from analysis.machine import Machine
 from analysis.paper import FIT_CELLS, fit_paper, nelder_mead
+from analysis.perfmodel import VARIANTS
 from analysis.tests.calibrated import calibrated_files
 
 PUBLIC = str(Path(__file__).resolve().parents[2] / "configs" / "machines" / "h100-sxm-public.json")
@@ -34,8 +35,12 @@ def test_predict_from_a_machine_file_and_from_a_calibration(tmp_path, capsys):
     assert main(["predict", "--machine", PUBLIC, "--model", "llama-3-70b",
                  "--tp", "8", "--batch", "1,4", "--dtype", "bf16", "--out-dir", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "predict.csv")
-    assert len(table) == 2 * 5 and set(table["batch"]) == {1, 4}
+    assert len(table) == 2 * len(VARIANTS) and set(table["batch"]) == {1, 4}
     assert (table.loc[table["variant"] == "upper-bound", "speedup"] > 1).all()
+    # desync (default pattern) drops half the all-reduces: between standard and the upper bound.
+    by = table.set_index(["batch", "variant"])["speedup"]
+    for batch in (1, 4):
+        assert 1 < by[(batch, "desync")] < by[(batch, "upper-bound")]
     calibrated_files(tmp_path, latencies=(500.0,))
     capsys.readouterr()
     assert main(["predict", "--calibrate", str(tmp_path / "run500.h5"), str(tmp_path / "ar0.h5"),
