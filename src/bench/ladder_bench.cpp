@@ -1,5 +1,7 @@
 #include "bench/ladder_bench.hpp"
 
+#include "bench/evaluation.hpp"
+
 #include "app/agreement.hpp"
 #include "report/bench_reporters.hpp"
 #include "bench/generation.hpp"
@@ -21,6 +23,7 @@
 #include "model/random_init.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 namespace lb {
@@ -127,6 +130,8 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   std::unique_ptr<WeightSource> source;
   const int node_ranks = NodeComm(world).size();
   PromptIds prompt_ids;
+  std::vector<int32_t> eval_stream;
+  EvalWindows eval_windows_of_run;
   if (!all_ranks_ok(world, [&] {
         if (o.out.empty()) throw UserError("--out FILE.h5 is required (where the results go)");
         variants = parse_variant_list(o.variants);
@@ -150,6 +155,12 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
         if (!o.prompt_ids.empty()) {
           prompt_ids = read_prompt_ids(o.prompt_ids, cfg.vocab_size);
           apply_prompt_ids(prompt_ids, o);
+        }
+        if (!o.eval_tokens.empty()) {
+          if (o.prompt_lens.size() != 1)
+            throw UserError("--eval-tokens cuts the stream into windows of --prompt-len: give one prompt length");
+          eval_stream = read_token_stream(o.eval_tokens, cfg.vocab_size);
+          eval_windows_of_run = eval_windows(int64_t(eval_stream.size()), o.prompt_lens.front(), o.eval_tokens);
         }
         if (cfg.head_dim() > kMaxHeadDim)
           throw UserError("model " + cfg.name + ": head dimension " + std::to_string(cfg.head_dim()) +
@@ -215,6 +226,15 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   if (o.roofline && size > 1 && o.link.enabled()) link_free_comm = make_backend_comm(world, LinkModel{}, o.timeout_s, weights);
   Comm& link_free = link_free_comm ? *link_free_comm : *comm;
 
+  // Quality first (--eval-tokens): each variant's NLL over the stream, attached to its runs.
+  std::map<std::string, EvalRecord> evals;
+  if (!eval_stream.empty())
+    for (const Schedule& s : schedules) {
+      const EvalRecord e = evaluate(model, s, eval_stream, eval_windows_of_run, o.eval_tokens);
+      evals[to_string(s.variant())] = e;
+      for (auto& r : reporters) r->eval(to_string(s.variant()), e);
+    }
+
   // Measurement, cell by cell of the sweep.
   int stop = 0;
   int64_t written = 0;
@@ -223,8 +243,13 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
         prompt_ids.ids.empty() ? make_prompt(o.seed, cell.batch, cell.prompt_len, cfg.vocab_size) : prompt_ids.ids;
     CellMeasurement m = measure_cell(model, link_free, schedules, cell, prompt, o, world, stop);
     if (rank == 0) {
-      const std::vector<RunRecord> records =
+      std::vector<RunRecord> records =
           build_run_records(std::move(m.runs), schedules, {o, cfg, weights, cell, size, prompt, roofline.get()});
+      for (RunRecord& r : records)
+        if (const auto e = evals.find(r.variant); e != evals.end()) {
+          r.has_eval = true;
+          r.eval = e->second;
+        }
       for (auto& r : reporters) r->cell(records);
       if (m.calibration.rounds > 0)
         for (auto& r : reporters) r->step_calibration(cell, m.calibration);

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -11,9 +12,9 @@
 namespace lb {
 namespace {
 
-std::string read_all(const std::string& path) {
+std::string read_all(const std::string& path, const std::string& flag) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("--prompt-ids " + path + ": cannot read the file");
+  if (!in) throw UserError(flag + " " + path + ": cannot read the file");
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
@@ -22,12 +23,15 @@ void check_id(int64_t id, int64_t vocab, const std::string& where) {
     throw UserError(where + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
 }
 
-PromptIds parse_text(const std::string& text, const std::string& path, int64_t vocab) {
+// `same_length`: every line is one prompt of a batch (--prompt-ids); else the lines are read as one
+// stream (--eval-tokens), and `batch`/`length` count lines and the longest.
+PromptIds parse_text(const std::string& text, const std::string& path, int64_t vocab, const std::string& flag,
+                     bool same_length) {
   PromptIds p;
   std::istringstream lines(text);
   std::string line;
   for (int64_t number = 1; std::getline(lines, line); ++number) {
-    const std::string where = "--prompt-ids " + path + " line " + std::to_string(number);
+    const std::string where = flag + " " + path + " line " + std::to_string(number);
     for (char& ch : line)
       if (ch == ',') ch = ' ';
     std::istringstream fields(line);
@@ -46,21 +50,21 @@ PromptIds parse_text(const std::string& text, const std::string& path, int64_t v
       row.push_back(int32_t(id));
     }
     if (row.empty()) continue;  // blank lines separate nothing
-    if (p.batch > 0 && int64_t(row.size()) != p.length)
+    if (same_length && p.batch > 0 && int64_t(row.size()) != p.length)
       throw UserError(where + ": " + std::to_string(row.size()) + " ids, the lines before have " + std::to_string(p.length) +
                       " (every prompt of a batch has the same length)");
-    p.length = int64_t(row.size());
+    p.length = std::max(p.length, int64_t(row.size()));
     p.ids.insert(p.ids.end(), row.begin(), row.end());
     ++p.batch;
   }
-  if (p.batch == 0) throw UserError("--prompt-ids " + path + ": no token ids in the file");
+  if (p.batch == 0) throw UserError(flag + " " + path + ": no token ids in the file");
   return p;
 }
 
 // The .npy format (numpy.lib.format): magic, version, a little-endian header length (2 bytes in
 // version 1, 4 after), a Python dict literal {'descr', 'fortran_order', 'shape'}, the data.
-PromptIds parse_npy(const std::string& blob, const std::string& path, int64_t vocab) {
-  const std::string where = "--prompt-ids " + path;
+PromptIds parse_npy(const std::string& blob, const std::string& path, int64_t vocab, const std::string& flag) {
+  const std::string where = flag + " " + path;
   if (blob.size() < 10 || blob.compare(0, 6, "\x93NUMPY") != 0) throw UserError(where + ": not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(blob[6]);
   const size_t len_bytes = major == 1 ? 2 : 4;
@@ -101,8 +105,15 @@ PromptIds parse_npy(const std::string& blob, const std::string& path, int64_t vo
 }  // namespace
 
 PromptIds read_prompt_ids(const std::string& path, int64_t vocab) {
-  const std::string blob = read_all(path);
-  return blob.compare(0, 6, "\x93NUMPY") == 0 ? parse_npy(blob, path, vocab) : parse_text(blob, path, vocab);
+  const std::string flag = "--prompt-ids", blob = read_all(path, flag);
+  return blob.compare(0, 6, "\x93NUMPY") == 0 ? parse_npy(blob, path, vocab, flag)
+                                               : parse_text(blob, path, vocab, flag, true);
+}
+
+std::vector<int32_t> read_token_stream(const std::string& path, int64_t vocab) {
+  const std::string flag = "--eval-tokens", blob = read_all(path, flag);
+  return (blob.compare(0, 6, "\x93NUMPY") == 0 ? parse_npy(blob, path, vocab, flag)
+                                                : parse_text(blob, path, vocab, flag, false)).ids;
 }
 
 void apply_prompt_ids(const PromptIds& p, BenchOptions& o) {

@@ -20,6 +20,10 @@ struct PromptIds {
 // of the two formats, rows differ in length, or an id lies outside [0, vocab).
 PromptIds read_prompt_ids(const std::string& path, int64_t vocab);
 
+// --eval-tokens FILE: one long token stream in the same two formats, its lines (or the array's
+// rows) read one after the other, so lines may differ in length.
+std::vector<int32_t> read_token_stream(const std::string& path, int64_t vocab);
+
 // The batch and prompt length come from the prompts: sets o.batches and o.prompt_lens, after
 // checking them against --batch / --prompt-len where those were given (throws UserError).
 void apply_prompt_ids(const PromptIds& p, BenchOptions& o);

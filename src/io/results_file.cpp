@@ -176,6 +176,17 @@ void ResultsFile::write_run(const RunRecord& r) {
   }
   if (!r.logits.empty())
     dataset(g.id, "logits", H5T_NATIVE_FLOAT, {hsize_t(r.batch), hsize_t(r.vocab)}, r.logits.data(), partial_);
+  if (r.has_eval) {
+    Handle e{check(H5Gcreate2(g.id, "eval", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), std::string("group ") + id + "/eval",
+                   partial_),
+             H5Gclose};
+    string_attr(e.id, "tokens_file", r.eval.tokens_file, partial_);
+    for (const auto& [name, v] : {std::pair<const char*, int64_t>{"window", r.eval.window}, {"windows", r.eval.windows},
+                                  {"scored_tokens", r.eval.scored}, {"unused_tokens", r.eval.unused}})
+      scalar_attr(e.id, name, H5T_NATIVE_INT64, v, partial_);
+    scalar_attr(e.id, "nll_mean", H5T_NATIVE_DOUBLE, r.eval.nll_mean, partial_);
+    scalar_attr(e.id, "perplexity", H5T_NATIVE_DOUBLE, r.eval.perplexity, partial_);
+  }
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", partial_);
 }
 

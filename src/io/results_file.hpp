@@ -12,6 +12,17 @@
 
 namespace lb {
 
+// --eval-tokens: the variant's next-token negative log-likelihood over a token stream, scored by
+// the same forward as the timed runs (written as the run's subgroup `eval`).
+struct EvalRecord {
+  std::string tokens_file;
+  int64_t window = 0, windows = 0;  // the stream cut into `windows` windows of `window` tokens
+  int64_t scored = 0;               // next-token predictions scored: windows * (window - 1)
+  int64_t unused = 0;               // the stream's tail after the last whole window
+  double nll_mean = 0;              // mean -log p(next token), natural log
+  double perplexity = 0;            // exp(nll_mean)
+};
+
 struct RunRecord {
   std::string variant, dtype, model;
   int64_t ladder_layers = -1;  // hybrid-ladder only: written as attribute `ladder_layers`
@@ -27,6 +38,8 @@ struct RunRecord {
   // Derived float64 attributes (achieved bandwidth and FLOP rate, % of the roofline).
   std::vector<std::pair<std::string, double>> extra_attrs;
   std::vector<double> breakdown_compute_s, breakdown_wait_s;  // empty without --breakdown
+  bool has_eval = false;  // --eval-tokens
+  EvalRecord eval;
 };
 
 // A group of any other kind of measurement (e.g. ladder-allreduce's /allreduce/<mode>): scalar

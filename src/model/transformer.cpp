@@ -26,6 +26,7 @@ void Transformer::reserve(int64_t batch, int64_t prompt_len, int64_t max_seq) {
     v_cache_.emplace_back(Kokkos::view_alloc("v_cache", Kokkos::WithoutInitializing), batch, shard_.kv_heads, max_seq, dh);
   }
   workspaces_.clear();
+  every_logits_ = Mat();  // forward_every_position's, freed before a generation's buffers
   workspace(batch * prompt_len);
   workspace(batch);
   last_ = Mat("last_hidden", batch, cfg_.hidden_size);
@@ -114,7 +115,7 @@ void Transformer::compute_parallel_block(int64_t l, Workspace& ws, int64_t S) {
   kernel(Kernel::AddInto, [&] { add_into(ws.module_out[kAttention], ws.module_out[kMlp]); });
 }
 
-const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) {
+Transformer::Workspace& Transformer::run_blocks(const Tokens& tokens, const Schedule& schedule) {
   const int64_t B = tokens.extent(0), S = tokens.extent(1);
   if (k_cache_.empty() || B != int64_t(k_cache_[0].extent(0)) || S > int64_t(k_cache_[0].extent(2)))
     throw std::logic_error("Transformer::forward: call reserve() for this batch and length first");
@@ -174,11 +175,26 @@ const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) 
     }
   }
   settle_through(schedule.modules());
+  return ws;
+}
 
-  kernel(Kernel::GatherLast, [&] { gather_last(ws.x, S, last_); });
+const Mat& Transformer::forward(const Tokens& tokens, const Schedule& schedule) {
+  Workspace& ws = run_blocks(tokens, schedule);
+  kernel(Kernel::GatherLast, [&] { gather_last(ws.x, tokens.extent(1), last_); });
   kernel(Kernel::RmsNorm, [&] { rms_norm(last_, w_.final_norm, real(cfg_.rms_norm_eps), last_normed_); });
   kernel(Kernel::GemmLmHead, [&] { gemm_xwt(last_normed_, w_.lm_head, logits_); });
   return logits_;
+}
+
+const Mat& Transformer::forward_every_position(const Tokens& tokens, const Schedule& schedule) {
+  set_position(0, tokens.extent(1));
+  Workspace& ws = run_blocks(tokens, schedule);
+  const int64_t T = ws.x.extent(0);
+  if (int64_t(every_logits_.extent(0)) != T) every_logits_ = Mat("every_logits", T, cfg_.vocab_size);
+  // ws.normed is free once the blocks are done: the final norm of every position goes there.
+  kernel(Kernel::RmsNorm, [&] { rms_norm(ws.x, w_.final_norm, real(cfg_.rms_norm_eps), ws.normed); });
+  kernel(Kernel::GemmLmHead, [&] { gemm_xwt(ws.normed, w_.lm_head, every_logits_); });
+  return every_logits_;
 }
 
 }  // namespace lb

@@ -37,6 +37,10 @@ class Transformer {
   void set_position(int64_t pos0, int64_t S);
   const Mat& forward(const Tokens& tokens, const Schedule& schedule);
   const Mat& logits() const { return logits_; }
+  // Teacher-forced scoring (--eval-tokens): the same blocks over tokens [batch, S] from position 0,
+  // then the final norm and LM head on every position: logits [batch * S, vocab], row b * S + s
+  // predicting the token after position s. Valid until the next call.
+  const Mat& forward_every_position(const Tokens& tokens, const Schedule& schedule);
 
   // Tell `observer` about every module and kernel of the following forwards (nullptr: stop; the
   // default).
@@ -69,6 +73,9 @@ class Transformer {
   // One module's compute (norm, input projection, body) into ws.module_out; the parallel block's
   // whole layer for the parallel schedule.
   void compute_module(int64_t layer, Module m, Workspace& ws, int64_t S);
+  // The embedding and every block of a forward as the schedule orders them; the stream is left in
+  // the returned workspace's x.
+  Workspace& run_blocks(const Tokens& tokens, const Schedule& schedule);
   void compute_parallel_block(int64_t layer, Workspace& ws, int64_t S);
   // Launches `k` (the body), between the observer's kernel hooks.
   template <class F>
@@ -86,7 +93,8 @@ class Transformer {
   std::vector<Cache> k_cache_, v_cache_;  // per layer [batch, kv_heads, max_seq, head_dim]
   Position pos_;                          // first position of the next forward, on the device
   std::map<int64_t, Workspace> workspaces_;
-  Mat last_, last_normed_, logits_;  // [batch, d], [batch, d], [batch, V]
+  Mat last_, last_normed_, logits_;
+  Mat every_logits_;  // [T, vocab] of forward_every_position, allocated on its first call  // [batch, d], [batch, d], [batch, V]
   ModuleObserver* observer_ = nullptr;
 };
 

@@ -25,6 +25,9 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
   app.add_option("--prompt-ids", o.prompt_ids,
                  "token ids of the prompts instead of random ones: a text file, one prompt per line, or a .npy [B, P] "
                  "int array; batch and prompt length come from it (or must match --batch/--prompt-len)");
+  app.add_option("--eval-tokens", o.eval_tokens,
+                 "a long token stream (the --prompt-ids formats; lines read one after the other) cut into windows of "
+                 "--prompt-len: each variant's mean next-token NLL and perplexity over it, by the timed runs' forward");
   add_int_list_option(app, "--gen-len", o.gen_lens, 2,
                       "comma list of distinct generated lengths per sequence (1 from prefill + gen_len-1 decode steps)");
   app.add_option("--warmup", o.warmup, "untimed warm-up generations per variant and batch")

@@ -22,6 +22,7 @@ struct BenchOptions {
   std::vector<int64_t> batches = {1};
   std::vector<int64_t> prompt_lens = {1024}, gen_lens = {512};  // the paper's protocol
   std::string prompt_ids;  // a file of token ids: the prompts (and so the batch and prompt length)
+  std::string eval_tokens;  // a token stream scored per variant in windows of prompt_len (quality)
   bool batch_given = false, prompt_len_given = false;  // on the command line (checked against prompt_ids)
   int64_t warmup = 5, reps = 10;
   uint64_t seed = 1;

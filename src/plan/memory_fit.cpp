@@ -24,7 +24,13 @@ Plan plan_of_run(const ModelConfig& cfg, const BenchOptions& o, DType weights, i
   in.gen_len = *std::max_element(o.gen_lens.begin(), o.gen_lens.end());
   in.dtype_bytes = dtype_bytes(weights);
   in.cache_dtype_bytes = sizeof(real);
-  return make_plan(cfg, in, {});
+  Plan p = make_plan(cfg, in, {});
+  if (!o.eval_tokens.empty()) {  // --eval-tokens: every position's logits of one window, [prompt_len, vocab]
+    const double every_logits = double(in.prompt_len) * double(cfg.vocab_size) * double(sizeof(real));
+    p.activation_bytes += every_logits;
+    p.total_bytes += every_logits;
+  }
+  return p;
 }
 
 AvailableMemory memory_per_rank(int ranks_on_node) {

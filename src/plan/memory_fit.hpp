@@ -15,7 +15,8 @@ namespace lb {
 struct BenchOptions;
 
 // The plan of the largest cell ladder-bench would measure here: weights in `weights`, KV cache
-// and activations in the app's fp32, the largest --batch, --prompt-len and --gen-len, `tp` ranks.
+// and activations in the app's fp32, the largest --batch, --prompt-len and --gen-len, `tp` ranks;
+// with --eval-tokens also the logits of every position of one window.
 Plan plan_of_run(const ModelConfig& cfg, const BenchOptions& o, DType weights, int64_t tp);
 
 

@@ -24,6 +24,9 @@ class BenchReporter {
   virtual void cell(const std::vector<RunRecord>& runs) = 0;
   // With --roofline: the cell's own calibration (StepCalibrator), after its runs.
   virtual void step_calibration(const Cell& cell, const StepCalibration& c) = 0;
+  // With --eval-tokens, before the first cell: a variant's quality over the stream. The HDF5 file
+  // stores it with each of the variant's runs (RunRecord::eval), so it reports nothing here.
+  virtual void eval(const std::string& variant, const EvalRecord& e) { (void)variant, (void)e; }
   // The end of the job: complete, or stopped by `stop_signal` after `runs_written` runs.
   virtual void finish(int stop_signal, int64_t runs_written) = 0;
 };
@@ -35,6 +38,7 @@ class ConsoleReporter final : public BenchReporter {
   void roofline(const Roofline& r) override;
   void cell(const std::vector<RunRecord>& runs) override;
   void step_calibration(const Cell& cell, const StepCalibration& c) override;
+  void eval(const std::string& variant, const EvalRecord& e) override;
   void finish(int stop_signal, int64_t runs_written) override;
 
  private:

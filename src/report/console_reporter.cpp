@@ -85,6 +85,13 @@ void ConsoleReporter::step_calibration(const Cell& cell, const StepCalibration& 
   print_step_calibration(stdout, cell, c);
 }
 
+void ConsoleReporter::eval(const std::string& variant, const EvalRecord& e) {
+  std::printf("# eval %-13s NLL %.6f nats/token, perplexity %.4f over %lld tokens (%lld windows of %lld from %s%s)\n",
+              variant.c_str(), e.nll_mean, e.perplexity, (long long)e.scored, (long long)e.windows,
+              (long long)e.window, e.tokens_file.c_str(),
+              e.unused ? (", " + std::to_string(e.unused) + " tail tokens unused").c_str() : "");
+}
+
 void ConsoleReporter::table_header() {
   std::printf("#\n%6s %7s %7s  %-13s %14s %14s %26s %8s\n", "batch", "prompt", "gen", "variant", "prefill_ms", "decode_ms",
               "tokens/s med [min, max]", "speedup");
