@@ -42,6 +42,10 @@ def component_label(column: str) -> str:
     return column.removeprefix(BREAKDOWN_PREFIX).removesuffix("_median").removesuffix("_s")
 
 
+# --eval-tokens (load.py): a variant's NLL and perplexity over the stream, one value per run.
+EVAL_COLUMNS = ["eval_nll", "eval_perplexity", "eval_tokens"]
+
+
 def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per (cell, variant): n, tokens/s median/q1/q3/min/max/mean, median latencies,
     median breakdown components, standard's median tokens/s, the speedup over it and its interval,
@@ -67,6 +71,7 @@ def cell_stats(samples: pd.DataFrame) -> pd.DataFrame:
         "decode_s_median": grouped["decode_s"].median(),
         "total_s_median": grouped["total_s"].median(),
         **{f"{c}_median": grouped[c].median() for c in breakdown_columns(samples)},
+        **{c: grouped[c].first() for c in EVAL_COLUMNS if c in samples},
     }).reset_index()
 
     baseline = stats.loc[stats["variant"] == BASELINE, CELL_KEYS + ["tokens_per_s_median"]]

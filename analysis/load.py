@@ -187,6 +187,11 @@ def _read_run(group, run_id: str, root: dict, path: Path) -> list[dict]:
         samples[name] = values
 
     run = {k: v for k, v in attrs.items() if k not in DERIVED_COLUMNS}
+    if "eval" in group:  # --eval-tokens: the variant's quality over a token stream, the same in every sample
+        quality = group["eval"].attrs
+        run["eval_nll"] = float(quality["nll_mean"])
+        run["eval_perplexity"] = float(quality["perplexity"])
+        run["eval_tokens"] = int(quality["scored_tokens"])
     run["model_attr"] = attrs["model"]
     run["model"] = canonical_model(attrs["model"] or root.get("model", ""))
     run["run"] = run_id

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cells import (BASELINE, CELL_KEYS, MIN_INTERVAL_SAMPLES, breakdown_columns, component_label, ordered_variants,
-                    varying)
+from .cells import (BASELINE, CELL_KEYS, EVAL_COLUMNS, MIN_INTERVAL_SAMPLES, breakdown_columns, component_label,
+                    ordered_variants, varying)
 from .render import MISSING, Table, number, ratio, write_table
 
 # Always shown, as in the paper's tables; the other cell keys only when they differ between rows
@@ -34,6 +34,7 @@ def speedup_table(stats: pd.DataFrame) -> Table:
     shown, constants = setting_columns(stats)
     variants = ordered_variants(stats["variant"])
     predicted = "predicted_tokens_per_s" in stats and stats["predicted_tokens_per_s"].notna().any()
+    quality = "eval_nll" in stats and stats["eval_nll"].notna().any()
     rows = []
     for key, cell in stats.groupby(CELL_KEYS, sort=False):
         by_variant = cell.set_index("variant")
@@ -49,6 +50,11 @@ def speedup_table(stats: pd.DataFrame) -> Table:
         for v in variants:
             if v != BASELINE:
                 display[f"{v} speedup"] = speedup_with_interval(by_variant.loc[v]) if v in by_variant.index else MISSING
+        if quality:  # --eval-tokens: what each variant's speed costs in next-token NLL
+            for v in variants:
+                s = by_variant.loc[v] if v in by_variant.index else None
+                display[f"{v} NLL (ppl)"] = (f"{s.eval_nll:.4f} ({number(s.eval_perplexity)})"
+                                             if s is not None and not np.isnan(s.eval_nll) else MISSING)
         if predicted:  # the performance model's, where the cell has a calibration
             for v in variants:
                 value = by_variant.loc[v, "predicted_tokens_per_s"] if v in by_variant.index else np.nan
@@ -64,6 +70,9 @@ def speedup_table(stats: pd.DataFrame) -> Table:
         f"where both have {MIN_INTERVAL_SAMPLES} or more samples]. " + _sample_note(stats),
         *constants,
     ]
+    if quality:
+        notes.insert(1, "NLL (ppl): --eval-tokens, each variant's mean next-token negative log-likelihood (nats) "
+                        "over the stream's windows and its perplexity, by the same forward as the timed runs.")
     if predicted:
         notes.insert(1, "predicted: the performance model (`python -m analysis predict`, docs/measurement.md) on the "
                         f"machine calibrated from the cell's own --roofline and ladder-allreduce files ({MISSING} "
@@ -71,6 +80,8 @@ def speedup_table(stats: pd.DataFrame) -> Table:
     data_columns = CELL_KEYS + ["variant", "n", "tokens_per_s_median", "tokens_per_s_q1", "tokens_per_s_q3",
                                 "tokens_per_s_min", "tokens_per_s_max", "tokens_per_s_mean",
                                 "standard_tokens_per_s", "speedup", "speedup_ci_low", "speedup_ci_high"]
+    if quality:
+        data_columns += [c for c in EVAL_COLUMNS if c in stats]
     if predicted:
         data_columns += ["predicted_tokens_per_s", "predicted_speedup"]
     return Table(stats[data_columns], pd.DataFrame(rows), shown, notes)

@@ -21,7 +21,7 @@ def samples(tokens_per_s: float, reps: int, spread: float) -> np.ndarray:
 def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02, prompt_len=1024,
                  gen_len=512, complete=True, env=None, link_latency_us=None, link_bandwidth_gbps=0.0,
                  device="NVIDIA H100 80GB HBM3", dtype="bf16", breakdown=None, fixed_strings=False,
-                 model_config=None, roofline=None, prefill_fraction=0.1) -> Path:
+                 model_config=None, roofline=None, prefill_fraction=0.1, eval_nll=None) -> Path:
     """One result file with a run per entry of `cells` = {(variant, batch): tokens_per_s}.
 
     env: dict stored as the (not yet specified) root attribute `env`; link_latency_us: emulate a
@@ -33,7 +33,8 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
     after the hand-off, seconds[, rank skew per sync after a module, after a layer[, the wait through
     the emulated link]]]])}} stored as
     --roofline does (the cells' calibrations as /roofline/step/c*); prefill_fraction: the share of
-    each generation's time that is prefill.
+    each generation's time that is prefill; eval_nll: {variant: mean NLL} written as --eval-tokens
+    does (the run's group `eval`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +115,11 @@ def write_result(path, cells, *, model="llama-3-70b", tp=8, reps=5, spread=0.02,
             run["tokens"] = np.zeros((batch, gen_len), dtype=np.int32)
             for component, fraction in (breakdown or {}).items():
                 run[f"breakdown_{component}"] = fraction * total
+            if eval_nll and variant in eval_nll:
+                quality = run.create_group("eval")
+                quality.attrs.update(tokens_file=text("stream.npy"), window=np.int64(prompt_len), windows=np.int64(4),
+                                     scored_tokens=np.int64(4 * (prompt_len - 1)), unused_tokens=np.int64(0),
+                                     nll_mean=eval_nll[variant], perplexity=np.exp(eval_nll[variant]))
     return path
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 
 from analysis.cells import cell_stats
 from analysis.load import load_results
-from analysis.render import MISSING, to_markdown
+from analysis.render import MISSING, number, to_markdown
 from analysis.tables import breakdown_table, speedup_table, write_tables
 from analysis.tests.synth import samples, write_result
 
@@ -71,6 +71,21 @@ def test_different_settings_never_share_a_cell(tmp_path):
     table = speedup_table(stats)
     assert {"link", "prompt_len"} <= set(table.display.columns)  # shown because they vary
     assert "device" not in table.display.columns and any("device=" in n for n in table.notes)
+
+
+def test_eval_nll_and_perplexity_beside_the_speedup(tmp_path):
+    nll = {"standard": 2.0, "ladder": 2.5}
+    stats = _stats(write_result(tmp_path / "a.h5", {("standard", 1): 100.0, ("ladder", 1): 120.0,
+                                                    ("upper-bound", 1): 150.0}, eval_nll=nll))
+    assert _row(stats, variant="ladder")["eval_nll"] == 2.5
+    assert _row(stats, variant="standard")["eval_perplexity"] == np.exp(2.0)
+    table = speedup_table(stats)
+    assert table.display.loc[0, "ladder NLL (ppl)"] == f"2.5000 ({number(np.exp(2.5))})"
+    assert table.display.loc[0, "upper-bound NLL (ppl)"] == MISSING  # no eval for this run
+    assert "eval_nll" in table.data and "NLL" in table.notes[1]
+    # Without --eval-tokens no quality column appears.
+    plain = speedup_table(_stats(write_result(tmp_path / "b.h5", {("standard", 1): 100.0})))
+    assert not any("NLL" in c for c in plain.display.columns)
 
 
 def test_breakdown_table_medians(tmp_path):
