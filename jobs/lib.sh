@@ -30,8 +30,8 @@
 #   LB_CHECK_GPUS      0: skip the GPU scripts' nvidia-smi check, for a CPU build of the app
 #                      (CI runs two-node-405b.sbatch that way on CPU "nodes")        [1]
 #
-# GPU ranks: every rank of a step sees all GPUs of its node; the app picks its device from
-# SLURM_LOCALID under srun (OMPI_COMM_WORLD_LOCAL_RANK under mpirun). Nothing to do here.
+# GPU ranks: every rank of a step sees all GPUs of its node; the app picks its device from its
+# node-local rank (MPI_Comm_split_type SHARED), under srun and mpirun alike. Nothing to do here.
 
 lb_log() { echo "lb[$(date +%H:%M:%S)]: $*"; }
 lb_die() { echo "lb: error: $*" >&2; exit 1; }

@@ -253,6 +253,24 @@ TEST(Roofline, MeasuresAndStoresTheModelGemms) {
 // Rank 0 computes its modules in 1, 3, 2, 2 s, rank 1 in 2, 2, 2, 2: each forward takes 8 s, but
 // synchronised after every module the ranks take 2 + 3 + 2 + 2 = 9 s, 0.25 s per sync; after every
 // two modules (4 + 4 on both) nothing; one rank never waits.
+// The calibration's allreduce_bytes is what the all-reduce moves: its elements in the wire type,
+// 2 bytes in a 16-bit GPU model, so that the performance model finds its table at that size.
+TEST(StepCalibration, AllreduceBytesAreInTheWireType) {
+  struct Wire final : Comm {
+    std::string type;
+    explicit Wire(std::string t) : type(std::move(t)) {}
+    int rank() const override { return 0; }
+    int size() const override { return 1; }
+    std::string name() const override { return "wire"; }
+    std::string wire_type() const override { return type; }
+    Ticket start_allreduce(real*, size_t, int64_t) override { return 0; }
+    void wait(Ticket) override {}
+  };
+  EXPECT_EQ(Wire("fp32").wire_bytes(4096), 16384);
+  EXPECT_EQ(Wire("bf16").wire_bytes(4096), 8192);
+  EXPECT_EQ(Wire("fp16").wire_bytes(3), 6);
+}
+
 TEST(StepCalibration, RankSkewIsWhatSyncsAddToTheSlowestForward) {
   const std::vector<std::vector<double>> two = {{1, 3, 2, 2}, {2, 2, 2, 2}};
   EXPECT_DOUBLE_EQ(rank_skew_per_sync(two, 1), 0.25);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "comm/link_model.hpp"
+#include "core/dtype.hpp"
 #include "core/types.hpp"
 
 #include <cstdint>
@@ -21,6 +22,9 @@ class Comm {
   virtual std::string name() const = 0;
   // The element type all-reduces travel as ("fp32", or "bf16"/"fp16" for a 16-bit GPU model).
   virtual std::string wire_type() const { return "fp32"; }
+  // Bytes an all-reduce of n elements moves per rank: n in the wire type (what the performance
+  // model's tables are keyed by), not in the app's fp32 activations.
+  int64_t wire_bytes(size_t n) const { return int64_t(n) * dtype_bytes(parse_dtype(wire_type())); }
   // How this rank's all-reduces travel between ranks, for provenance (NCCL: its transports, e.g.
   // "P2P/CUMEM/read" over NVLink or "SHM/direct/direct" through the host).
   virtual std::string transports() const { return "not recorded"; }

@@ -353,7 +353,7 @@ StepCalibration StepCalibrator::result(MPI_Comm world) const {
     out.allreduce_stretch_overlapped_s = median_of(stretch);
     out.rank_skew_module_s = skew(1);
     out.rank_skew_layer_s = skew(2);
-    out.allreduce_bytes = int64_t(message_.size() * sizeof(real));
+    out.allreduce_bytes = model_.comm().wire_bytes(message_.size());  // a 16-bit GPU model sends 2 bytes each
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include "comm/cuda/nccl_transports.hpp"
 #include "core/cuda/check.hpp"
 #include "core/cuda/device.hpp"
+#include "core/cuda/query.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -74,6 +75,16 @@ TEST(HostWatchdogEvents, CaptureStateIsNoCommFailure) {
     EXPECT_EQ(classify_event_query(e), EventState::Unusable) << cudaGetErrorName(e);
   for (cudaError_t e : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorInvalidResourceHandle})
     EXPECT_EQ(classify_event_query(e), EventState::Failed) << cudaGetErrorName(e);
+}
+
+// A query answering "not yet" must not leave cudaErrorNotReady as the thread's last error (the
+// next cudaGetLastError check after a launch would throw); other answers are left to the caller.
+TEST(HostQueries, NotReadyIsClearedFromTheLastError) {
+  for (const cudaError_t answer : {cudaSuccess, cudaErrorNotReady, cudaErrorIllegalAddress}) {
+    int cleared = 0;
+    EXPECT_EQ(query_clearing_not_ready([&] { return answer; }, [&] { ++cleared; }), answer);
+    EXPECT_EQ(cleared, answer == cudaErrorNotReady ? 1 : 0) << cudaGetErrorName(answer);
+  }
 }
 
 // The transports NCCL logs for its connections (lines as NCCL 2.2x writes them), for provenance.

@@ -5,6 +5,7 @@
 #include "kernels/cuda/cublas_handle.hpp"
 #include "comm/cuda/delay.hpp"
 #include "core/cuda/device.hpp"
+#include "core/cuda/query.hpp"
 #include "core/cuda/stream.hpp"
 #include "gpu_test_util.hpp"
 
@@ -244,6 +245,22 @@ TEST(Delay, LastsAtLeastTheRequestedTimeOnTheGpuClock) {
     EXPECT_GE(event_ns, double(ns) - 2000.0);   // event timer resolution ~0.5 us, different clock
     EXPECT_LE(event_ns, 2.0 * double(ns) + 1e6);  // and it does end
   }
+}
+
+// Polling work that is still running (as the NCCL communicator's first all-reduce and its
+// watchdog do) leaves no error for the next launch check on the same thread.
+TEST(Queries, ANotReadyAnswerLeavesNoLastError) {
+  LB_REQUIRE_GPUS_OR_SKIP();
+  Stream stream;
+  Event done;
+  enqueue_delay(stream, 50'000'000);  // 50 ms: both queries below see it running
+  done.record(stream);
+  EXPECT_EQ(query_stream(stream), cudaErrorNotReady);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  EXPECT_EQ(query_event(done), cudaErrorNotReady);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
+  stream.synchronize();
+  EXPECT_EQ(query_stream(stream), cudaSuccess);
 }
 
 TEST(Delay, OverlapsWorkOnAnotherStream) {

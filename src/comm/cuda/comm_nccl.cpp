@@ -5,6 +5,7 @@
 #include "comm/cuda/event_state.hpp"
 #include "comm/cuda/nccl_transports.hpp"
 #include "comm/cuda/nccl_type_size.hpp"
+#include "core/cuda/query.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -117,7 +118,7 @@ std::string NcclComm::connect_and_read_transports() {
   if (r == ncclInProgress) wait_nccl_ready("the first ncclAllReduce");
   const auto since = Clock::now();
   cudaError_t q;
-  while ((q = cudaStreamQuery(stream_.get())) == cudaErrorNotReady) {
+  while ((q = query_stream(stream_.get())) == cudaErrorNotReady) {
     if (expired(since, opt_.timeout_s))
       throw Error("the first all-reduce did not complete within " + std::to_string(opt_.timeout_s) +
                   " s (a peer rank died or hangs)");
@@ -151,7 +152,7 @@ NcclComm::~NcclComm() {
     bool clean = true;
     const auto since = Clock::now();
     for (;;) {
-      const cudaError_t q = cudaStreamQuery(stream_.get());
+      const cudaError_t q = query_stream(stream_.get());
       if (q == cudaSuccess) break;
       ncclResult_t st = ncclSuccess;
       ncclCommGetAsyncError(comm_, &st);
@@ -339,7 +340,7 @@ void NcclComm::watchdog_loop() {
     if (stopping_ || failed_.load()) break;
     // Completed entries leave the queue in order; the oldest pending one is the one to time.
     while (!watched_.empty()) {
-      const cudaError_t q = cudaEventQuery(watched_.front().event);
+      const cudaError_t q = query_event(watched_.front().event);
       const EventState state = classify_event_query(q);
       if (state == EventState::Pending) break;
       if (state == EventState::Failed) {

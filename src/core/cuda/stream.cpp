@@ -1,5 +1,7 @@
 #include "core/cuda/stream.hpp"
 
+#include "core/cuda/query.hpp"
+
 #include <algorithm>
 
 namespace lb::cuda {
@@ -49,11 +51,8 @@ Event& Event::operator=(Event&& o) noexcept {
 }
 
 bool Event::done() const {
-  const cudaError_t e = cudaEventQuery(e_);
-  if (e == cudaErrorNotReady) {
-    cudaGetLastError();
-    return false;
-  }
+  const cudaError_t e = query_event(e_);
+  if (e == cudaErrorNotReady) return false;
   LB_CUDA_CHECK(e);
   return true;
 }

@@ -50,7 +50,7 @@ class Event {
   void record(cudaStream_t s) const { LB_CUDA_CHECK(cudaEventRecord(e_, s)); }
   // GPU-side wait: work enqueued on `s` afterwards runs after this event's work. Capturable.
   void wait_on(cudaStream_t s) const { LB_CUDA_CHECK(cudaStreamWaitEvent(s, e_, 0)); }
-  bool done() const;  // cudaEventQuery; throws on an error other than cudaErrorNotReady
+  bool done() const;  // query_event (core/cuda/query.hpp); throws on an error other than cudaErrorNotReady
   void synchronize() const { LB_CUDA_CHECK(cudaEventSynchronize(e_)); }
   // Milliseconds between two recorded timing events.
   static float elapsed_ms(const Event& from, const Event& to);
