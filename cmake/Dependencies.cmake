@@ -30,6 +30,9 @@ if(NOT LADDERBENCH_CUDA)
   add_library(ladderbench_blas INTERFACE)
   target_link_libraries(ladderbench_blas INTERFACE ${OPENBLAS_LIBRARY} OpenMP::OpenMP_CXX)
   target_include_directories(ladderbench_blas INTERFACE ${CBLAS_INCLUDE_DIR})
+  # Highway (libhwy-dev): portable SIMD with run-time dispatch for the host's own kernels
+  # (kernels/gemm_skinny.cpp, kernels/cpu_isa.hpp).
+  find_package(hwy REQUIRED)
 endif()
 
 if(LADDERBENCH_TESTS)

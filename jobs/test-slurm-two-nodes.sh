@@ -7,7 +7,8 @@
 #    its own UTS namespace on 127.0.0.2/3); OpenMPI talks TCP over loopback (set here, not in the jobs)
 # 2. jobs/two-node-405b.sbatch, shrunk to the tiny model by its LB_* knobs and sbatch's command line,
 #    runs TP=1 and TP=2 with one rank on n1 and one on n2: the job succeeds, the TP=2 file records
-#    hostnames n1,n2, two nodes, local ranks 0,0, and its logits equal TP=1's within 1e-5
+#    hostnames n1,n2, two nodes, local ranks 0,0, the MPI path (a progress thread), and its logits
+#    equal TP=1's within 1e-5
 # 3. an array sweep across both nodes (submit-array.sh, --nodes=2) resumes after one deleted cell
 # 4. node faults, each on a TP=2 job whose later batches keep it running, injected once its first
 #    batch is written:
@@ -75,6 +76,10 @@ hosts = [h.decode() if isinstance(h, bytes) else str(h) for h in a["hostnames"]]
 print(f"hostnames {hosts}, node_count {a['node_count']}, local_ranks {list(a['local_ranks'])}, devices {list(a['devices'])}")
 assert hosts == ["n1", "n2"], hosts
 assert a["node_count"] == 2 and list(a["local_ranks"]) == [0, 0]
+# Across nodes the all-reduces go through MPI with a progress thread, not the node-local shared memory.
+transports = [t.decode() if isinstance(t, bytes) else str(t) for t in a["comm_transports"]]
+print(f"backend {a['backend']}, transports {transports}")
+assert a["backend"] in ("mpi", b"mpi") and all(t.startswith("mpi:") for t in transports), transports
 PY
 python3 tests/compare_tp_logits.py "$dir/tiny_tp1_p2p0.h5" "$dir/tiny_tp2_p2p0.h5" --tol 1e-5 \
   || fail "TP=2 across nodes differs from TP=1"

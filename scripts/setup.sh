@@ -9,7 +9,7 @@ debian_packages=(
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev
-  libopenblas-dev
+  libopenblas-dev libhwy-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev
   slurm-wlm munge shellcheck
   clang libclang-rt-dev

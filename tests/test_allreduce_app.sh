@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # ladder-allreduce end to end under mpirun -np 2: the nccl-tests-style sweep 8 B .. 64 MiB in both
-# modes exits 0 with zero wrong elements (the exact check of every all-reduce is the assertion),
-# the HDF5 file is a ladderbench file of kind "allreduce" with consistent datasets, the emulated
-# link shows up in the times, and bad flags (the link's bounds and its time against --timeout-s
-# included) fail fast with a message naming the flag.
+# modes exits 0 with zero wrong elements (the exact check of every all-reduce is the assertion), as
+# does --mode all (MPI_Allreduce itself beside them); the HDF5 file is a ladderbench file of kind
+# "allreduce" with consistent datasets, the emulated link shows up in the times, and bad flags (the
+# link's bounds and its time against --timeout-s included) fail fast with a message naming the flag.
 # Usage: test_allreduce_app.sh <ladder-allreduce>
 set -uo pipefail
 bench=$1
@@ -63,6 +63,23 @@ print("ok   emulated 2 ms link: every all-reduce took >= 2 ms")
 PY
 else
   fail "emulated link run: exit code $?"; sed 's/^/    /' "$tmp/err"
+fi
+
+# --- --mode all: the MPI library's own MPI_Allreduce beside the backend's two modes, all exact ---
+if timeout 60 mpirun --oversubscribe -np 2 "$bench" -b 4K -e 64K -f 4 -w 1 -n 3 --mode all --out "$tmp/all.h5" \
+    >"$tmp/out" 2>"$tmp/err"; then
+  grep -q "^# Out of bounds values : 0 OK" "$tmp/out" || fail "mode all: no '# Out of bounds values : 0 OK' line"
+  python3 - "$tmp/all.h5" <<'PY' || fail "mode all: results file"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert sorted(f["allreduce"]) == ["async", "blocking", "mpi"], list(f["allreduce"])
+for mode in ("mpi", "blocking", "async"):
+    g = f[f"allreduce/{mode}"]
+    assert list(g["bytes"][:]) == [4096, 16384, 65536] and (g["wrong"][:] == 0).all() and (g["time_s"][:] > 0).all()
+print(f"ok   --mode all: mpi, blocking and async at 3 sizes, 0 wrong (backend {f.attrs['backend']})")
+PY
+else
+  fail "mode all: exit code $?"; sed 's/^/    /' "$tmp/err"
 fi
 
 # --- SIGTERM mid-sweep: stops after the size in progress, keeps every finished size ---

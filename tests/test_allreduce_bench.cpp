@@ -1,10 +1,13 @@
 // ladder-allreduce's pieces: size parsing (K/M/G) and the sweep, the nccl-tests bandwidth
 // arithmetic, the OSU overlap, the exact-sum inputs and their check (which must catch a single
-// wrong element), and ResultsFile::write_group. Run at np 1 and 2: at 2 the check runs on real
-// all-reduces through the MPI backend.
+// wrong element), ResultsFile::write_group, and the communicators' all-reduces themselves (exact
+// sums, the shared-memory comm's buffer reuse and emulated link). Run at np 1 and 2: at 2 the
+// checks run on real all-reduces.
 #include "allreduce/allreduce_check.hpp"
 #include "options/allreduce_options.hpp"
 #include "comm/comm_backend.hpp"
+#include "comm/comm_mpi.hpp"
+#include "comm/comm_shm.hpp"
 #include "core/errors.hpp"
 #include "harness.hpp"
 #include "io/results_file.hpp"
@@ -14,8 +17,12 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 namespace lb {
 namespace {
@@ -147,30 +154,110 @@ TEST(SyntheticCompute, DeterministicAndBounded) {
   }
 }
 
-// The exact check on real all-reduces through the MPI backend (np 2: a real reduction), at
-// sizes around the MPI library's algorithm switches, with and without the asynchronous wait.
-TEST(MpiAllreduce, ExactCheckPassesAndCatchesACorruptedInput) {
+// The exact check on real all-reduces (np 2: a real reduction), at sizes around the MPI library's
+// algorithm switches and the shared-memory comm's chunk size, with and without the asynchronous wait.
+void expect_exact_allreduces(Comm& comm) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  auto comm = make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60);
   const int64_t max_n = int64_t(1) << 20;
   Vec buf("buf", max_n);
   for (int64_t bytes : size_sweep(4, max_n * 4, 8)) {
     const int64_t n = bytes / 4;
     fill_allreduce_input(buf.data(), n, rank);
-    comm->wait(comm->start_allreduce(buf.data(), size_t(n)));
+    comm.wait(comm.start_allreduce(buf.data(), size_t(n)));
     int64_t wrong = count_allreduce_wrong(buf.data(), n, size);
     MPI_Allreduce(MPI_IN_PLACE, &wrong, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    EXPECT_EQ(wrong, 0) << "bytes=" << bytes;
+    EXPECT_EQ(wrong, 0) << comm.name() << " bytes=" << bytes;
   }
   // One rank sends one wrong value: every rank's result is wrong at exactly that element.
   const int64_t n = 4096;
   fill_allreduce_input(buf.data(), n, rank);
   if (rank == size - 1) Kokkos::deep_copy(Kokkos::subview(buf, 123), real(1000));
   Kokkos::fence();
-  comm->allreduce(buf.data(), size_t(n));
-  EXPECT_EQ(count_allreduce_wrong(buf.data(), n, size), 1);
+  comm.allreduce(buf.data(), size_t(n));
+  EXPECT_EQ(count_allreduce_wrong(buf.data(), n, size), 1) << comm.name();
+}
+
+// The backend the apps use (on this machine the shared-memory comm; NCCL in the GPU build) and, on
+// the CPU, the MPI comm that carries all-reduces across nodes.
+TEST(Allreduce, ExactCheckPassesAndCatchesACorruptedInput) {
+  expect_exact_allreduces(*make_backend_comm(MPI_COMM_WORLD, LinkModel{}, 60));
+  if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible)
+    expect_exact_allreduces(*make_mpi_comm(MPI_COMM_WORLD, LinkModel{}, 60));
+}
+
+// The shared-memory comm's sequence numbers and buffer reuse (comm/comm_shm.cpp): two all-reduces
+// in flight as ladder keeps them (start a, start b, wait a, wait b), more in flight than the comm
+// has buffers, messages of several chunks, waits out of order, every message on new data: every
+// sum exact on every rank. A buffer overwritten while a peer still read it, or a sequence number
+// mistaken for another, shows up as a wrong element.
+TEST(ShmAllreduce, InFlightAllreducesStayExactWhileBuffersAreReused) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  auto comm = make_shm_comm(MPI_COMM_WORLD, LinkModel{}, 60);
+  // Rank r's element i of message k: every sum is an integer below 2^24, exact in any order.
+  const auto value = [](int64_t k, int64_t i, int64_t r) { return real((r + 1) * ((i + 3 * k) % 11) + k % 7); };
+  int64_t message = 0, wrong = 0;
+  // Starts one message of each size, then waits for them (the last first if `reverse`: that wait
+  // completes the earlier ones too) and checks them.
+  const auto round = [&](const std::vector<size_t>& sizes, bool reverse = false) {
+    std::vector<std::vector<real>> bufs;
+    std::vector<Comm::Ticket> tickets;
+    const int64_t first = message;
+    for (const size_t n : sizes) {
+      bufs.emplace_back(n);
+      for (size_t i = 0; i < n; ++i) bufs.back()[i] = value(message, int64_t(i), rank);
+      tickets.push_back(comm->start_allreduce(bufs.back().data(), n));
+      ++message;
+    }
+    if (reverse) std::reverse(tickets.begin(), tickets.end());
+    for (const Comm::Ticket t : tickets) comm->wait(t);
+    for (size_t j = 0; j < bufs.size(); ++j)
+      for (size_t i = 0; i < bufs[j].size(); ++i) {
+        real expected = 0;
+        for (int r = 0; r < size; ++r) expected += value(first + int64_t(j), int64_t(i), r);
+        wrong += bufs[j][i] != expected;
+      }
+  };
+  for (int it = 0; it < 500; ++it) round({size_t(1 + it % 7) * 256, 1024});  // ladder's two in flight
+  for (int it = 0; it < 50; ++it) round({3, 1000, 4096, 1, 20000, 7}, it % 2 == 1);  // more than the buffers
+  round({size_t(3) << 18, size_t(5) << 18, 5});  // 3 and 5 chunks of 1 MiB, then a small one
+  MPI_Allreduce(MPI_IN_PLACE, &wrong, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_EQ(wrong, 0);
+}
+
+// The emulated link on the shared-memory comm, as on the MPI one: a transfer enters the link once
+// the last rank has started it, and after the previous transfer has left it (FIFO).
+TEST(ShmAllreduce, EmulatedLinkStartsAtTheLastRankAndQueues) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size < 2) GTEST_SKIP() << "one rank: the link is off";
+  using Clock = std::chrono::steady_clock;
+  const auto ns = [](Clock::time_point t) { return int64_t(t.time_since_epoch().count()); };
+  const double latency_s = 2e-3;
+  auto comm = make_shm_comm(MPI_COMM_WORLD, LinkModel{latency_s * 1e6, 0}, 60);
+  std::vector<real> a(64, 1), b(64, 1);
+  // The last rank starts 5 ms after the others: every rank's wait ends a latency after that.
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == size - 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  int64_t last_start = ns(Clock::now());
+  const Comm::Ticket ta = comm->start_allreduce(a.data(), a.size());
+  MPI_Allreduce(MPI_IN_PLACE, &last_start, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  comm->wait(ta);
+  EXPECT_GE(ns(Clock::now()) - last_start, int64_t(latency_s * 1e9));
+  // Two started together: the second leaves the link a latency after the first.
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto t0 = Clock::now();
+  const Comm::Ticket t1 = comm->start_allreduce(a.data(), a.size());
+  const Comm::Ticket t2 = comm->start_allreduce(b.data(), b.size());
+  comm->wait(t2);
+  EXPECT_GE(std::chrono::duration<double>(Clock::now() - t0).count(), 2 * latency_s);
+  comm->wait(t1);
+  EXPECT_EQ(a[0], real(size * size));  // a's second all-reduce: `size` copies of `size`
+  EXPECT_EQ(b[0], real(size));
 }
 
 TEST(ResultsFileGroups, WriteGroupRoundTrip) {

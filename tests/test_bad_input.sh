@@ -104,6 +104,10 @@ expect_failure prompt-ids-missing "--prompt-ids $tmp/none.txt: cannot read" --mo
 expect_failure negative-latency "--link-latency-us" --model "$tiny" --link-latency-us -5 --out "$tmp/a.h5" "${fast[@]}"
 expect_failure ladder-layers "--ladder-layers 9 exceeds" --model "$tiny" --variant hybrid-ladder --ladder-layers 9 --out "$tmp/a.h5" "${fast[@]}"
 expect_failure no-out "--out FILE.h5 is required" --model "$tiny" "${fast[@]}"
+if ldd "$bench" | grep -q libhwy; then  # the CPU build's SIMD kernels (the GPU build has none to cap)
+  LB_MAX_CPU_ISA=avx9 expect_failure max-cpu-isa "LB_MAX_CPU_ISA=avx9: not an instruction set this build knows; one of scalar" \
+    --model "$tiny" --out "$tmp/a.h5" "${fast[@]}"
+fi
 expect_failure too-long "exceeds max_position_embeddings" --model "$tiny" --out "$tmp/a.h5" --prompt-len 250 --gen-len 10
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault injection under mpirun -np 2: a rank killed with SIGKILL mid-run, a rank that hangs
 # (SIGSTOP), SIGTERM mid-sweep, and a full disk. Each must end the job promptly and non-zero, with
-# every run measured before the fault readable in the .partial results file.
+# every run measured before the fault readable in the .partial results file; after a kill or a hang
+# no rank of the job may remain, nor any of its shared-memory files (the all-reduces' window).
 # Usage: test_faults.sh <ladder-bench> <source dir>
 set -uo pipefail
 bench=$1
@@ -44,6 +45,19 @@ rank_pid() {
   done
 }
 
+# job_tag PID -> how MPI names the shared-memory files of that rank's job: its job id in hex
+job_tag() {
+  printf '%x' "$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^OMPI_MCA_ess_base_jobid=//p')"
+}
+
+# left_behind OUT TAG: what the ended job writing OUT left: running ranks, files in /dev/shm
+left_behind() {
+  local files
+  pgrep -f -- "--out $1" >/dev/null && echo "ranks still running"
+  files=$(ls /dev/shm | grep -F "$2" | tr '\n' ' ')
+  [ -n "$files" ] && echo "shared-memory files left: $files"
+}
+
 # readable FILE N: the .partial results file holds N complete, readable runs
 readable() {
   python3 - "$1" "$2" <<'PY'
@@ -63,15 +77,19 @@ PY
 out=$tmp/killed.h5
 start_sweep "$out" --timeout-s 5
 if wait_for_runs "$out" 2; then
-  kill -KILL "$(rank_pid "$out" 1)"
+  victim=$(rank_pid "$out" 1)
+  tag=$(job_tag "$victim")
+  kill -KILL "$victim"
   t0=$SECONDS
-  timeout 60 tail --pid="$job" -f /dev/null
+  timeout 60 tail -s 0.1 --pid="$job" -f /dev/null
   wait "$job"
   rc=$?
   took=$((SECONDS - t0))
+  left=$(left_behind "$out" "$tag")
   if [ "$rc" -eq 0 ] || [ "$took" -gt 15 ]; then fail "sigkill: rc $rc after ${took}s"
+  elif [ -n "$left" ]; then fail "sigkill: $left"
   elif ! readable "$out.partial" 2; then fail "sigkill: partial file unreadable"
-  else ok "sigkill: job ended ${took}s after rank 1 was killed (rc $rc); 2 completed runs readable"; fi
+  else ok "sigkill: job ended ${took}s after rank 1 was killed (rc $rc), nothing left behind; 2 completed runs readable"; fi
 else
   fail "sigkill: batch 1 never finished"; sed 's/^/    /' "$out.log"
 fi
@@ -81,15 +99,20 @@ out=$tmp/hung.h5
 start_sweep "$out" --timeout-s 3
 if wait_for_runs "$out" 2; then
   victim=$(rank_pid "$out" 1)
+  tag=$(job_tag "$victim")
   kill -STOP "$victim"
   t0=$SECONDS
-  timeout 60 tail --pid="$job" -f /dev/null
+  timeout 60 tail -s 0.1 --pid="$job" -f /dev/null
   wait "$job"
   rc=$?
   took=$((SECONDS - t0))
   kill -KILL "$victim" 2>/dev/null
+  timeout 10 tail -s 0.1 --pid="$victim" -f /dev/null
+  left=$(left_behind "$out" "$tag")
   if [ "$rc" -eq 0 ] || [ "$took" -gt 13 ]; then fail "hang: rc $rc after ${took}s"
-  elif ! grep -q "waited .* for .*aborting the job" "$out.log"; then fail "hang: no watchdog message"; sed 's/^/    /' "$out.log"
+  elif ! grep -qE "waited .* for (the all-reduce of|the barrier|the timing reduction).*aborting the job" "$out.log"; then
+    fail "hang: no watchdog message naming the wait"; sed 's/^/    /' "$out.log"
+  elif [ -n "$left" ]; then fail "hang: $left"
   elif ! readable "$out.partial" 2; then fail "hang: partial file unreadable"
   else ok "hang: aborted after ${took}s: $(grep -o 'waited .* for [^(]*' "$out.log" | head -1)"; fi
 else
@@ -113,13 +136,22 @@ else
   fail "sigterm: batch 1 never finished"
 fi
 
-# 4. A full disk (a file-size limit; SIGXFSZ ignored so write() fails with EFBIG): reported as
-#    such, the file written so far stays readable.
+# 4. A disk that fills up mid-run (a file-size limit put on rank 0, which writes the file, once two
+#    runs are in it; SIGXFSZ ignored so write() fails with EFBIG): reported as such, the file written
+#    so far stays readable. Mid-run, not from the start: the ranks' shared-memory window and MPI's
+#    own segments are files too, and a disk full before the job starts is another failure.
 out=$tmp/full.h5
-# The limit is set inside each rank (mpirun's own files must stay writable).
 # shellcheck disable=SC2016  # $0 and $@ belong to the inner shell
-mpirun --oversubscribe -np 2 bash -c 'trap "" XFSZ; ulimit -f 100; exec "$0" "$@"' "$bench" "${sweep[@]}" --out "$out" \
-  >"$out.log" 2>&1
+mpirun --oversubscribe -np 2 bash -c 'trap "" XFSZ; exec "$0" "$@"' "$bench" "${sweep[@]}" --out "$out" \
+  >"$out.log" 2>&1 &
+job=$!
+if wait_for_runs "$out" 2; then
+  prlimit --pid "$(rank_pid "$out" 0)" --fsize="$(stat -c %s "$out.partial")"
+else
+  fail "full disk: batch 1 never finished"
+fi
+timeout 120 tail -s 0.1 --pid="$job" -f /dev/null
+wait "$job"
 rc=$?
 if [ "$rc" -eq 0 ]; then fail "full disk: exit 0 (limit too high?)"
 elif ! grep -q "writing results file .* failed" "$out.log"; then fail "full disk: no message"; sed 's/^/    /' "$out.log"

@@ -1,6 +1,7 @@
-// Every kernel of src/kernels/kernels.hpp and the GEMM against the float64 references.
+// Every kernel of src/kernels/kernels.hpp and the GEMM against the float64 references; in the CPU
+// build the GEMM and the STREAM read on every SIMD target this CPU runs, and the target choice.
 #include "kernels/gemm.hpp"
-#include "kernels/avx512.hpp"
+#include "kernels/half.hpp"
 #include "harness.hpp"
 #include "kernels/kernels.hpp"
 #include "reference_model.hpp"
@@ -13,6 +14,15 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+#ifndef LADDERBENCH_CUDA
+#include "core/errors.hpp"
+#include "kernels/cpu_isa.hpp"
+#include "kernels/gemm_skinny.hpp"
+#include "kernels/stream_sum.hpp"
+
+#include <cstdlib>
 #endif
 
 namespace lb {
@@ -31,36 +41,45 @@ Position position(int64_t value) {
   return p;
 }
 
-// Every token-row count of the decode kernel (1..16: its 4-row tiles and each remainder), the
-// BLAS beyond it (17, 33); k with and without a 16-lane remainder; n with each 6-row remainder and
-// over several 96-column thread blocks.
-class Gemm : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, int64_t>> {};
-
-TEST_P(Gemm, MatchesReference) {
-  const auto [T, k, n] = GetParam();
-  const auto x = random_values(T * k, 1), w = random_values(n * k, 2);
-  Mat y("y", T, n);
-  gemm_xwt(to_device(x, T, k), to_device(w, n, k), y);
-  EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol);
-}
-
-INSTANTIATE_TEST_SUITE_P(Shapes, Gemm,
-                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 17, 33),
-                                          ::testing::Values(37, 256, 1029), ::testing::Values(19, 24, 203)));
-
-// On an AVX-512 CPU (this CI machine) the decode GEMMs above went through the skinny kernel, not
-// the BLAS: the tests must not pass by testing the fallback alone.
-TEST(Kernels, SkinnyGemmRunsWhereTheCpuHasAvx512) {
-#if defined(__x86_64__)
-  EXPECT_EQ(avx512_available(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"));
+// The targets the GEMM tests run on: in the CPU build every SIMD target compiled in that this CPU
+// runs (kernels/cpu_isa.hpp), whichever machine CI lands on; the GPU build has one GEMM (0).
+std::vector<int64_t> gemm_targets() {
+#ifdef LADDERBENCH_CUDA
+  return {0};
 #else
-  EXPECT_FALSE(avx512_available());
+  return runnable_cpu_targets();
 #endif
 }
 
+class OnEachTarget : public ::testing::TestWithParam<int64_t> {
+ protected:
+#ifndef LADDERBENCH_CUDA
+  void SetUp() override { force_cpu_target(GetParam()); }
+  void TearDown() override { force_cpu_target(0); }
+#endif
+};
+
+// Every token-row count of the decode kernel (1..16: its token groups of up to 6 or 3 rows and
+// each remainder), the BLAS beyond it (17, 20, 33); k with and without a vector remainder (37 and
+// 1029 for 4, 8 and 16 lanes; 256); n below one 4-row tile (2), with a tile remainder (19, 203) and
+// without (24), and over several 96-column thread blocks (203).
+TEST_P(OnEachTarget, GemmMatchesReference) {
+  for (const int64_t k : {37, 256, 1029})
+    for (const int64_t n : {2, 19, 24, 203}) {
+      const auto w = random_values(n * k, 2);
+      const Mat wd = to_device(w, n, k);
+      for (const int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20, 33}) {
+        const auto x = random_values(T * k, 1);
+        Mat y("y", T, n);
+        gemm_xwt(to_device(x, T, k), wd, y);
+        EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, w, T, k, n)), kTol) << "T=" << T << " k=" << k << " n=" << n;
+      }
+    }
+}
+
 // The decode GEMM splits its output columns over the rank's compute threads (OpenMP; ctest runs
-// with one): three threads over 11 blocks of 96 columns, at the decode kernel's row counts.
-TEST(Kernels, GemmSplitsOutputColumnsOverThreads) {
+// with one): three threads, one range of columns each, at the decode kernel's row counts.
+TEST_P(OnEachTarget, GemmSplitsOutputColumnsOverThreads) {
 #ifndef _OPENMP
   GTEST_SKIP() << "a build without OpenMP (the GPU build: its GEMMs run on the device)";
 #else
@@ -78,31 +97,178 @@ TEST(Kernels, GemmSplitsOutputColumnsOverThreads) {
 #endif
 }
 
+// The weight types whose GEMM matches the float64 reference of its (rounded) weights at kTol: in the
+// CPU build fp32 and the 16-bit types, which it widens exactly (the GPU build multiplies 16-bit
+// inputs: tests/cuda); values as stored in each.
+std::vector<DType> exact_weight_types() {
+#ifdef LADDERBENCH_CUDA
+  return {DType::F32};
+#else
+  return {DType::F32, DType::BF16, DType::F16};
+#endif
+}
+
+Weight stored_weight(const std::vector<double>& w, int64_t n, int64_t k, DType t) {
+  HostMat host("w", n, k);
+  for (int64_t i = 0; i < n * k; ++i) host.data()[i] = float(w[size_t(i)]);
+  return make_weight("w", host, t);
+}
+
+std::vector<double> as_stored(const std::vector<double>& w, DType t) {
+  std::vector<double> out(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    const float f = float(w[i]);
+    out[i] = t == DType::BF16 ? from_bf16(to_bf16(f)) : t == DType::F16 ? from_f16(to_f16(f)) : f;
+  }
+  return out;
+}
+
 // The fused input projection's pieces: a row block of a weight, written into a column block of a
-// wider output (row stride > columns), at T = 1, 5 and 16 (the decode kernel; without AVX-512 the
-// GEMV and the BLAS) and 40 (the BLAS); other columns untouched.
-TEST(Kernels, GemmOfAWeightRowBlockIntoAColumnBlock) {
+// wider output (row stride > columns), at T = 1, 5 and 16 (the decode kernel) and 40 (the BLAS;
+// 16-bit weights: on rows widened to fp32); other columns untouched.
+TEST_P(OnEachTarget, GemmOfAWeightRowBlockIntoAColumnBlock) {
   const int64_t k = 37, n_before = 3, n = 19, cols = n + 7, col0 = 4;
-  const auto w = random_values((n_before + n) * k, 11);
-  Weight fused;
-  fused.f32 = to_device(w, n_before + n, k);
-  const Weight block = weight_rows(fused, n_before, n_before + n);
-  ASSERT_EQ(block.rows(), n);
-  const std::vector<double> w_block(w.begin() + n_before * k, w.end());
-  for (const int64_t T : {int64_t(1), int64_t(5), int64_t(16), int64_t(40)}) {
-    const auto x = random_values(T * k, 12);
-    Mat y("y", T, cols);
-    gemm_xwt(to_device(x, T, k), block, Kokkos::subview(y, Kokkos::ALL, std::make_pair(col0, col0 + n)));
-    const auto got = to_host(y), expect = ref::matmul_xwt(x, w_block, T, k, n);
-    std::vector<double> inside;
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t c = 0; c < cols; ++c) {
-        if (c >= col0 && c < col0 + n) inside.push_back(got[t * cols + c]);
-        else EXPECT_EQ(got[t * cols + c], 0.0) << "T=" << T << " column " << c;
-      }
-    EXPECT_LT(rel_l2(inside, expect), kTol) << "T=" << T;
+  for (const DType t : exact_weight_types()) {
+    const auto w = random_values((n_before + n) * k, 11);
+    const Weight block = weight_rows(stored_weight(w, n_before + n, k, t), n_before, n_before + n);
+    ASSERT_EQ(block.rows(), n);
+    const std::vector<double> stored = as_stored(w, t), w_block(stored.begin() + n_before * k, stored.end());
+    for (const int64_t T : {int64_t(1), int64_t(5), int64_t(16), int64_t(40)}) {
+      const auto x = random_values(T * k, 12);
+      Mat y("y", T, cols);
+      gemm_xwt(to_device(x, T, k), block, Kokkos::subview(y, Kokkos::ALL, std::make_pair(col0, col0 + n)));
+      const auto got = to_host(y), expect = ref::matmul_xwt(x, w_block, T, k, n);
+      std::vector<double> inside;
+      for (int64_t r = 0; r < T; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          if (c >= col0 && c < col0 + n) inside.push_back(got[r * cols + c]);
+          else EXPECT_EQ(got[r * cols + c], 0.0) << dtype_name(t) << " T=" << T << " column " << c;
+        }
+      EXPECT_LT(rel_l2(inside, expect), kTol) << dtype_name(t) << " T=" << T;
+    }
   }
 }
+
+// 16-bit weights (the CPU build) are stored rounded and multiplied exactly widened: the GEMM of the
+// rounded weights at every decode row count (the skinny kernel's widening loads), beyond it (the
+// BLAS on widened blocks), with a k remainder and a tile remainder.
+TEST_P(OnEachTarget, SixteenBitWeightGemmMatchesReference) {
+  const std::vector<DType> types = exact_weight_types();
+  for (const DType t : std::vector<DType>(types.begin() + 1, types.end()))
+    for (const int64_t k : {37, 1029}) {
+      const int64_t n = 203;
+      const auto w = random_values(n * k, 5);
+      const Weight stored = stored_weight(w, n, k, t);
+      const std::vector<double> rounded = as_stored(w, t);
+      EXPECT_GT(rel_l2(rounded, w), 0.0) << dtype_name(t) << ": not rounded?";
+      for (const int64_t T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 33}) {
+        const auto x = random_values(T * k, 6);
+        Mat y("y", T, n);
+        gemm_xwt(to_device(x, T, k), stored, y);
+        EXPECT_LT(rel_l2(to_host(y), ref::matmul_xwt(x, rounded, T, k, n)), kTol) << dtype_name(t) << " T=" << T << " k=" << k;
+      }
+    }
+}
+
+#ifndef LADDERBENCH_CUDA
+// The skinny kernel itself: output columns [n0, n1) starting mid-tile, every row stride wider than
+// its row (x, w and y blocks of wider matrices), and T beyond kSkinnyMaxRows (groups of 16: correct,
+// not fast); the columns outside [n0, n1) untouched.
+TEST_P(OnEachTarget, SkinnyKernelOnStridedBlocks) {
+  const int k = 45, ldx = 50, ldw = 47;
+  const int64_t n0 = 3, n1 = 30, ldy = 36;
+  const auto w = random_values(size_t(n1 * ldw), 21);
+  const std::vector<float> wf(w.begin(), w.end());
+  for (const int T : {1, 6, 7, 16, 17, 33}) {
+    const auto x = random_values(size_t(T * ldx), 22);
+    const std::vector<float> xf(x.begin(), x.end());
+    std::vector<float> y(size_t(T * ldy), -7.0f);
+    gemm_xwt_skinny(T, n0, n1, k, xf.data(), ldx, wf.data(), ldw, y.data(), ldy);
+    std::vector<double> got, expect;
+    for (int t = 0; t < T; ++t)
+      for (int64_t j = 0; j < ldy; ++j) {
+        if (j < n0 || j >= n1) {
+          EXPECT_EQ(y[t * ldy + j], -7.0f) << "T=" << T << " column " << j;
+          continue;
+        }
+        double sum = 0;
+        for (int i = 0; i < k; ++i) sum += x[t * ldx + i] * w[j * ldw + i];
+        got.push_back(y[t * ldy + j]);
+        expect.push_back(sum);
+      }
+    EXPECT_LT(rel_l2(got, expect), kTol) << "T=" << T;
+  }
+}
+
+// The roofline's read kernel: exact on small integers (every partial sum is), with a tail that is
+// not a whole number of vectors.
+TEST_P(OnEachTarget, StreamSumIsExact) {
+  std::vector<float> v(1000003);
+  double expect = 0;
+  for (size_t i = 0; i < v.size(); ++i) expect += v[i] = float(i % 7);
+  EXPECT_EQ(stream_sum(v.data(), int64_t(v.size())), expect);
+}
+#endif
+
+INSTANTIATE_TEST_SUITE_P(Targets, OnEachTarget, ::testing::ValuesIn(gemm_targets()),
+                         [](const ::testing::TestParamInfo<int64_t>& info) {
+#ifdef LADDERBENCH_CUDA
+                           return std::string("device");
+#else
+                           const std::string name = cpu_isa_of(info.param);  // "sse4 (Highway SSSE3)"
+                           const size_t from = name.find("Highway ") + 8;
+                           return name.substr(from, name.find(')') - from);
+#endif
+                         });
+
+#ifndef LADDERBENCH_CUDA
+// Without a cap the kernels run the best target this CPU has (on x86-64 what its flags say), and
+// each LB_MAX_CPU_ISA value the best at or below it.
+TEST(CpuIsa, DispatchRunsTheBestTargetUnderTheCap) {
+  const std::vector<int64_t> runnable = runnable_cpu_targets();  // best first
+  ASSERT_FALSE(runnable.empty());
+  set_max_cpu_isa("");
+  EXPECT_EQ(gemm_skinny_target(), runnable.front());
+#if defined(__x86_64__)
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (avx512) EXPECT_EQ(cpu_isa_of(gemm_skinny_target()).rfind("avx512 ", 0), 0u) << cpu_isa_of(gemm_skinny_target());
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    EXPECT_EQ(cpu_isa_of(gemm_skinny_target()).rfind("avx2 ", 0), 0u) << cpu_isa_of(gemm_skinny_target());
+#endif
+  int64_t allowed = 0;
+  for (const CpuIsa& isa : cpu_isas()) {
+    allowed |= isa.targets;
+    set_max_cpu_isa(isa.name);
+    int64_t expect = 0;
+    for (const int64_t t : runnable)
+      if (!expect && (t & allowed)) expect = t;
+    if (&isa == &cpu_isas().back()) expect = runnable.front();  // the top: no cap
+    EXPECT_EQ(gemm_skinny_target(), expect) << "LB_MAX_CPU_ISA=" << isa.name << ": " << cpu_isa_of(gemm_skinny_target());
+  }
+  set_max_cpu_isa("");
+}
+
+// The app reads the cap from the environment (select_cpu_kernels, at start-up); an unknown value
+// is the user's error, naming the variable and every value it takes.
+TEST(CpuIsa, TheCapComesFromLbMaxCpuIsa) {
+  ASSERT_EQ(setenv("LB_MAX_CPU_ISA", "scalar", 1), 0);
+  select_cpu_kernels();
+  EXPECT_EQ(cpu_kernel_target().rfind("scalar (Highway ", 0), 0u) << cpu_kernel_target();
+  ASSERT_EQ(setenv("LB_MAX_CPU_ISA", "avx9", 1), 0);
+  try {
+    select_cpu_kernels();
+    ADD_FAILURE() << "LB_MAX_CPU_ISA=avx9 was accepted";
+  } catch (const UserError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("LB_MAX_CPU_ISA=avx9"), std::string::npos) << message;
+    for (const CpuIsa& isa : cpu_isas()) EXPECT_NE(message.find(isa.name), std::string::npos) << message;
+  }
+  ASSERT_EQ(unsetenv("LB_MAX_CPU_ISA"), 0);
+  select_cpu_kernels();
+  EXPECT_EQ(cpu_kernel_target(), cpu_isa_of(runnable_cpu_targets().front()));
+}
+#endif
 
 TEST(Kernels, RmsNormMatchesReference) {
   const int64_t T = 4, d = 33;

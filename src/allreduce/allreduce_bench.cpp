@@ -30,6 +30,9 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
           throw UserError("-e/--maxbytes " + std::to_string(o.maxbytes) + " is more than an MPI count of floats (" +
                           std::to_string(int64_t(INT_MAX) * int64_t(sizeof(real))) + " bytes)");
         check_link_within_timeout(o.link, o.timeout_s, size_t(sizes.back()), size, "the largest all-reduce (-e/--maxbytes)");
+        if (o.measures("mpi") && !Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible)
+          throw UserError("--mode " + o.mode +
+                          ": MPI_Allreduce reads host memory; this build's buffers are on the device");
         if (size > max_exact_ranks())
           throw UserError("the exact check supports at most " + std::to_string(max_exact_ranks()) + " ranks, found " +
                           std::to_string(size));
@@ -57,16 +60,17 @@ int run_allreduce_bench(const AllreduceOptions& o, MPI_Comm world, int argc, cha
   if (rank == 0) print_allreduce_columns(o);
 
   Sweep sweep(o, world, *comm, sizes.back() / int64_t(sizeof(real)));
-  ModeResult blocking("blocking"), async("async");
-  std::vector<ModeResult*> modes;
-  if (o.mode != "async") modes.push_back(&blocking);
-  if (o.mode != "blocking") modes.push_back(&async);
+  ModeResult mpi("mpi"), blocking("blocking"), async("async");
+  std::vector<ModeResult*> modes;  // in the columns' order: async last, with its extra columns
+  for (ModeResult* m : {&mpi, &blocking, &async})
+    if (o.measures(m->mode)) modes.push_back(m);
   int stop = 0;
   for (const int64_t bytes : sizes) {
-    // Both modes of one size back to back, so drift of a shared machine hits them alike.
-    if (o.mode != "async") sweep.blocking(bytes, blocking);
-    if (o.mode != "blocking") sweep.async(bytes, async);
-    if (rank == 0) print_allreduce_row({modes.begin(), modes.end()}, o.mode != "blocking");
+    // The modes of one size back to back, so drift of a shared machine hits them alike.
+    if (o.measures("mpi")) sweep.mpi(bytes, mpi);
+    if (o.measures("blocking")) sweep.blocking(bytes, blocking);
+    if (o.measures("async")) sweep.async(bytes, async);
+    if (rank == 0) print_allreduce_row({modes.begin(), modes.end()}, o.measures("async"));
     // Every finished size is in the file; a SIGTERM/SIGINT on any rank stops all after this size.
     if (file)
       for (const ModeResult* m : modes) file->replace_group("allreduce/" + m->mode, mode_record(*m, size, o));

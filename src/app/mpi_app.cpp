@@ -4,7 +4,9 @@
 #include "core/errors.hpp"
 #include "core/node_comm.hpp"
 #include "kernels/gemm.hpp"
+#include "app/agreement.hpp"
 #include "app/stop_signal.hpp"
+#include "comm/comm_backend.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -75,6 +77,13 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
     return help ? 0 : 1;
   }
 
+  // The environment's cap on the host kernels' instruction set (LB_MAX_CPU_ISA): a bad value stops
+  // every rank with one message, before anything runs.
+  if (!all_ranks_ok(MPI_COMM_WORLD, select_cpu_kernels)) {
+    MPI_Finalize();
+    return 1;
+  }
+
   int code = 0;
   if (a.before_kokkos) {
     if (const std::optional<int> early = a.before_kokkos(MPI_COMM_WORLD)) {
@@ -84,15 +93,9 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
   }
   if (a.stop_on_signals) install_stop_handlers();
   {
-    // Cores: the CPU build's all-reduces have a progress thread when there is more than one rank
-    // (comm/comm_mpi.cpp); it gets a core of its own if the launcher gave the rank two or more.
-    int world = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &world);
-#ifdef LADDERBENCH_CUDA
-    const bool progress_thread = false;
-#else
-    const bool progress_thread = world > 1;
-#endif
+    // Cores: the CPU build's all-reduces across nodes have a progress thread (comm/comm_mpi.cpp);
+    // it gets a core of its own if the launcher gave the rank two or more.
+    const bool progress_thread = backend_has_progress_thread(MPI_COMM_WORLD);
     const std::vector<int> cpus = cpus_of_this_process();
     const CpuLayout layout = plan_cpu_layout(cpus, progress_thread, ranks_sharing_cpus(MPI_COMM_WORLD, cpus));
     apply_cpu_layout(layout);
@@ -104,7 +107,8 @@ int run_mpi_app(int argc, char** argv, const MpiApp& a) {
   try {
 #ifdef LADDERBENCH_CUDA
     // A Kokkos-CUDA binary must find a device before Kokkos starts, and each rank takes the GPU
-    // of its local rank (SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK).
+    // of its node-local rank (MPI_Comm_split_type SHARED; core/cuda/device.hpp says why not the
+    // launcher's variables).
     const int device = cuda::select_device_before_kokkos(MPI_COMM_WORLD);
     Kokkos::ScopeGuard kokkos(Kokkos::InitializationSettings().set_device_id(device));
 #else

@@ -137,9 +137,14 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
         variants = parse_variant_list(o.variants);
         cfg = load_model_config(o.model);
         check_tp_divides(cfg, size);
+        source = o.weights == "random" ? make_random_source(o.seed) : make_checkpoint_source(o.weights);
+        // A checkpoint keeps the type it is stored in (real ones: bf16) unless --dtype says otherwise,
+        // where that computes as fp32 does (the CPU widens the weights exactly: half the bytes, the
+        // same logits); on the GPU a 16-bit type rounds the activations too, so fp32 stays the default.
+        if (const std::string stored = source->stored_dtype();
+            !o.dtype_given && !stored.empty() && gemm_compute_dtype(parse_dtype(stored)) == gemm_compute_dtype(DType::F32))
+          o.dtype = stored;
         weights = parse_dtype(o.dtype);
-        if (!gemm_supports(weights))
-          throw UserError("--dtype " + o.dtype + ": this CPU build stores weights in fp32 (bf16/fp16 are for the GPU build and --plan)");
         if (o.cuda_graph && !StepGraph::available())
           throw UserError("--cuda-graph: this CPU build has no CUDA graphs (they are for the GPU build)");
         if (o.ladder_layers > cfg.num_layers)
@@ -175,12 +180,11 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
         const Plan need = plan_of_run(cfg, o, weights, size);
         check_memory_fit(need, memory_per_rank(node_ranks));
         // The largest all-reduce is the prefill's: batch * prompt_len rows of hidden_size in the wire type.
-        const size_t prefill_bytes =
-            size_t(need.in.batch) * size_t(need.in.prompt_len) * size_t(cfg.hidden_size) * size_t(dtype_bytes(weights));
+        const size_t prefill_bytes = size_t(need.in.batch) * size_t(need.in.prompt_len) * size_t(cfg.hidden_size) *
+                                     size_t(dtype_bytes(backend_wire_type(weights)));
         check_link_within_timeout(o.link, o.timeout_s, prefill_bytes, size,
                                   "the prefill's all-reduce at --batch " + std::to_string(need.in.batch) +
                                       " --prompt-len " + std::to_string(need.in.prompt_len));
-        source = o.weights == "random" ? make_random_source(o.seed) : make_checkpoint_source(o.weights);
         validate_source(*source, cfg);
         if (rank == 0) ResultsFile::check_output_path(o.out, o.overwrite);
       }))
@@ -188,7 +192,7 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
 
   const std::string cmdline = quoted_command_line(argc, argv);
   const Shard shard = Shard::of(cfg, rank, size);
-  auto comm = make_backend_comm(world, o.link, o.timeout_s, weights);
+  auto comm = make_backend_comm(world, o.link, o.timeout_s, backend_wire_type(weights));
   // Rank 0 reports: the results file first (what is measured is never lost), then the log.
   std::vector<std::unique_ptr<BenchReporter>> reporters;
   std::unique_ptr<ConsoleReporter> console;
@@ -223,7 +227,7 @@ int run_benchmark(const BenchOptions& given, MPI_Comm world, int argc, char** ar
   // The cell calibration's all-reduces go through a Comm of the same ranks without the emulated
   // link: it measures the machine's own all-reduce, to which the performance model adds the link.
   std::unique_ptr<Comm> link_free_comm;
-  if (o.roofline && size > 1 && o.link.enabled()) link_free_comm = make_backend_comm(world, LinkModel{}, o.timeout_s, weights);
+  if (o.roofline && size > 1 && o.link.enabled()) link_free_comm = make_backend_comm(world, LinkModel{}, o.timeout_s, backend_wire_type(weights));
   Comm& link_free = link_free_comm ? *link_free_comm : *comm;
 
   // Quality first (--eval-tokens): each variant's NLL over the stream, attached to its runs.

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #else
 #include "comm/comm_mpi.hpp"
+#include "comm/comm_shm.hpp"
 #endif
 
 #include "kernels/gemm.hpp"
@@ -26,7 +27,29 @@ std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, d
 #else
   if (wire != DType::F32)
     throw std::logic_error(std::string("make_backend_comm: the CPU build has no ") + dtype_name(wire) + " all-reduce");
+  // Ranks on one node sum through shared memory, each completing its own all-reduces; across
+  // nodes MPI carries them, driven by a progress thread (OpenMPI 4.1 moves a nonblocking
+  // collective only inside MPI calls).
+  if (all_ranks_on_one_node(world)) return make_shm_comm(world, link, timeout_s);
   return make_mpi_comm(world, link, timeout_s);
+#endif
+}
+
+DType backend_wire_type(DType weights) {
+#ifdef LADDERBENCH_CUDA
+  return weights;
+#else
+  (void)weights;
+  return DType::F32;
+#endif
+}
+
+bool backend_has_progress_thread(MPI_Comm world) {
+#ifdef LADDERBENCH_CUDA
+  (void)world;
+  return false;
+#else
+  return !all_ranks_on_one_node(world);
 #endif
 }
 

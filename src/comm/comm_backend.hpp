@@ -1,6 +1,6 @@
 // The communication backend and device of this build, chosen in one place (ExaMiniMD style):
-// NCCL on a dedicated stream beside Kokkos' CUDA stream in the CUDA build, MPI with a progress
-// thread on the CPU.
+// NCCL on a dedicated stream beside Kokkos' CUDA stream in the CUDA build; on the CPU, shared
+// memory when every rank is on one node, else MPI with a progress thread.
 #pragma once
 
 #include "comm/comm.hpp"
@@ -20,6 +20,14 @@ namespace lb {
 // model's activations are 16-bit); the CPU build computes and sends fp32 only.
 std::unique_ptr<Comm> make_backend_comm(MPI_Comm world, const LinkModel& link, double timeout_s,
                                         DType wire = DType::F32);
+
+// What a run with `weights` sends its all-reduces as: the weights' type in the GPU build, fp32 in
+// the CPU build (its activations are fp32 whatever the weights' storage).
+DType backend_wire_type(DType weights);
+
+// Whether make_backend_comm(world, ...) runs a thread of its own to progress the all-reduces (the
+// CPU build across nodes), which then gets a core of its own (core/cpu_layout.hpp). Collective.
+bool backend_has_progress_thread(MPI_Comm world);
 
 // "cpu", or the GPU this rank runs on (name, compute capability, memory).
 std::string device_name();

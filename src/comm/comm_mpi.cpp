@@ -57,6 +57,7 @@ class MpiComm final : public Comm {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
+  std::string transports() const override { return "mpi: MPI_Iallreduce driven by a progress thread"; }
 
   Ticket start_allreduce(real* buf, size_t n, int64_t tag) override {
     std::lock_guard<std::mutex> lock(mutex_);

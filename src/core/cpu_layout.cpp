@@ -40,6 +40,7 @@ CpuLayout layout_for(const std::vector<int>& cpus, bool progress_thread, int thr
   l.cpus = cpus.empty() ? std::vector<int>{0} : cpus;  // no mask to read: one core, shared
   l.compute_cpus = l.cpus;
   l.ranks_sharing = std::max(ranks_sharing, 1);
+  l.progress_thread = progress_thread;
   if (l.ranks_sharing > 1) {  // other ranks run on these cores too: pin nothing, take a share
     l.compute_threads = std::max(1, int(l.cpus.size()) / l.ranks_sharing);
   } else {

@@ -1,9 +1,10 @@
 // How a rank uses the CPU cores its launcher gave it (`mpirun --map-by slot:PE=N`,
 // `srun --cpus-per-task=N`, or one core: mpirun's default binding). Decided once per process, before
-// Kokkos starts: with two or more cores and a communication progress thread (a CPU build with more
-// than one rank), that thread gets the last core to itself and every other thread (main, BLAS,
-// Kokkos' host threads) the rest; otherwise they all share every core. Compute threads: the cores
-// left, capped by OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when the job sets them (docs/measurement.md).
+// Kokkos starts: with two or more cores and a communication progress thread (a CPU build whose
+// ranks span nodes: comm/comm_mpi.hpp), that thread gets the last core to itself and every other
+// thread (main, BLAS, Kokkos' host threads) the rest; otherwise they all share every core. Compute
+// threads: the cores left, capped by OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when the job sets them
+// (docs/measurement.md).
 // Ranks of one node whose masks overlap (`mpirun --bind-to none`) share their cores instead: nothing
 // is pinned, and each rank takes its share of the cores as compute threads.
 #pragma once
@@ -16,7 +17,8 @@ namespace lb {
 struct CpuLayout {
   std::vector<int> cpus;          // the process' affinity mask as launched
   std::vector<int> compute_cpus;  // where the main, BLAS and Kokkos host threads run
-  int progress_cpu = -1;          // the progress thread's own core; -1: it shares compute_cpus
+  bool progress_thread = false;   // whether the rank's all-reduces have a progress thread at all
+  int progress_cpu = -1;          // the progress thread's own core; -1: none, or it shares compute_cpus
   int compute_threads = 1;        // BLAS and Kokkos host threads
   int ranks_sharing = 1;          // ranks of this node whose masks overlap this one's (itself included)
 };

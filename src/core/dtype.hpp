@@ -1,7 +1,9 @@
 // The project's one storage type (--dtype): how the GEMM weights are stored, and on the GPU the
-// type the all-reduces travel in. fp32 everywhere; bf16 and fp16 in the GPU build, where cuBLAS
-// multiplies them with fp32 accumulation and NCCL sums them as a 16-bit model would. Activations,
-// norms, the embedding table and the KV cache stay fp32 in both builds.
+// type the all-reduces travel in. fp32, bf16 or fp16 in both builds: on the GPU cuBLAS multiplies
+// 16-bit inputs with fp32 accumulation and NCCL sums them as a 16-bit model would; on the CPU the
+// decode kernel widens 16-bit weights to fp32 in registers (half the bytes streamed) and the
+// all-reduces stay fp32. Activations, norms, the embedding table and the KV cache stay fp32 in
+// both builds.
 #pragma once
 
 #include <cstdint>

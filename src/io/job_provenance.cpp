@@ -37,10 +37,13 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   const std::string layout =
       "cpus " + cpu_list(l.cpus) + "; compute threads " + std::to_string(l.compute_threads) + " on " +
       cpu_list(l.compute_cpus) + " (BLAS " + std::to_string(blas_threads()) + openmp + ", Kokkos host " +
-      std::to_string(Kokkos::DefaultHostExecutionSpace().concurrency()) + "); progress thread " +
-      (l.progress_cpu >= 0 ? "on cpu " + std::to_string(l.progress_cpu) : std::string("shares them")) +
+      std::to_string(Kokkos::DefaultHostExecutionSpace().concurrency()) + "); " +
+      (!l.progress_thread     ? std::string("no progress thread")
+       : l.progress_cpu >= 0 ? "progress thread on cpu " + std::to_string(l.progress_cpu)
+                             : std::string("progress thread shares them")) +
       (l.ranks_sharing > 1 ? "; the cpus shared by " + std::to_string(l.ranks_sharing) + " ranks (not pinned)" : "");
   const std::vector<std::string> cpu_layouts = gather(layout);
+  const std::vector<std::string> kernel_targets = gather(cpu_kernel_target());  // "" in the GPU build
   const std::vector<std::string> hosts = gather(host_name()), cpus = gather(cpu_model()),
                                  transports = gather(comm.transports()), devices = gather(device_name());
   // Nodes as MPI sees them (shared-memory domains), not as hostnames say: two ranks on one machine
@@ -62,6 +65,10 @@ void write_job_provenance(ResultsFile* file, MPI_Comm world, const std::string& 
   file->set_attr("cpu_layouts", cpu_layouts);
   file->set_attr("cpu_model", cpus.front());
   file->set_attr("cpu_models", cpus);
+  if (!kernel_targets.front().empty()) {
+    file->set_attr("cpu_kernel_target", kernel_targets.front());
+    file->set_attr("cpu_kernel_targets", kernel_targets);
+  }
   file->set_attr("backend", comm.name());
   file->set_attr("comm_progress_priority", comm.progress_priority());
   file->set_attr("allreduce_dtype", comm.wire_type());

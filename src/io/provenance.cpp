@@ -56,7 +56,7 @@ std::string quoted_command_line(int argc, char** argv) {
 }
 
 std::string relevant_environment_json() {
-  static const char* prefixes[] = {"NCCL_", "CUDA_", "SLURM_", "OMPI_", "UCX_", "OPENBLAS_", "OMP_", "KOKKOS_"};
+  static const char* prefixes[] = {"NCCL_", "CUDA_", "SLURM_", "OMPI_", "UCX_", "OPENBLAS_", "OMP_", "KOKKOS_", "LB_MAX_CPU_ISA"};
   nlohmann::json env = nlohmann::json::object();
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;

@@ -16,7 +16,7 @@ std::string cpu_model();
 // The command line, each argument shell-quoted where needed, so it can be pasted back.
 std::string quoted_command_line(int argc, char** argv);
 // JSON object of the environment variables that change what a run measures
-// (NCCL_*, CUDA_*, SLURM_*, OMPI_*, UCX_*, OPENBLAS_*, OMP_*, KOKKOS_*).
+// (NCCL_*, CUDA_*, SLURM_*, OMPI_*, UCX_*, OPENBLAS_*, OMP_*, KOKKOS_*, LB_MAX_CPU_ISA).
 std::string relevant_environment_json();
 // JSON object: versions of MPI, HDF5 and Kokkos, plus the backends' own (blas, nccl, ...), which
 // the caller collects from them (comm/comm_backend.hpp backend_versions()).

@@ -1,6 +1,7 @@
 // y = x @ w^T for row-major x [T, k], w [n, k] (Hugging Face weight layout: [out, in]), y [T, n].
-// The one GEMM shape of the model: every projection is this call, on CPU through CBLAS, on GPU
-// through cuBLAS (src/cuda/gemm_cublas.cpp), which also owns how weights are stored.
+// The one GEMM shape of the model: every projection is this call, on CPU through the skinny kernel
+// and CBLAS (kernels/gemm_host_blas.cpp), on GPU through cuBLAS (kernels/cuda/gemm_cublas.cpp);
+// each backend also owns how weights are stored (fp32, bf16 or fp16 in both).
 #pragma once
 
 #include "core/types.hpp"
@@ -39,8 +40,9 @@ using StridedMat = Kokkos::View<real**, Kokkos::LayoutStride, MemSpace>;
 // Host staging of a weight before it is stored (make_weight).
 using HostMat = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
-// The model's projections: x and y fp32, w as stored (bf16/fp16 weights: x is cast to the weight's
-// type on the device first, accumulation and y stay fp32). y may be a column block of a wider
+// The model's projections: x and y fp32, w as stored, accumulation fp32. bf16/fp16 weights: on the
+// GPU x is cast to the weight's type first (cuBLAS multiplies 16-bit inputs); on the CPU the
+// weights are widened to fp32 (exactly) and x stays fp32. y may be a column block of a wider
 // matrix (a Mat converts). Each backend (host BLAS, cuBLAS) defines this one.
 void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y);
 // Fp32 weights held as a plain matrix (tests, the roofline): the Weight path's F32 case.
@@ -50,13 +52,22 @@ inline void gemm_xwt(const Mat& x, const Mat& w, const Mat& y) {
   gemm_xwt(x, fp32, y);
 }
 
-// Whether this build's GEMM reads weights stored as `t` (the CPU build: fp32 only).
-bool gemm_supports(DType t);
 // Stores host fp32 values [n, k] as a weight of type `t` (rounded to nearest even), on the device.
 Weight make_weight(const std::string& label, const HostMat& host, DType t);
 
+// What the GEMMs compute in with weights stored as `t`, for the results' provenance: "fp32" on the
+// CPU (16-bit weights widened exactly), "bf16 inputs, fp32 accumulation" (or fp16) on the GPU.
+std::string gemm_compute_dtype(DType t);
+
 // Name and version of the BLAS the binary uses, for the results' provenance.
 std::string blas_version();
+
+// The CPU build's own SIMD kernels (the decode GEMM, the STREAM read): select_cpu_kernels applies
+// the user's cap LB_MAX_CPU_ISA (kernels/cpu_isa.hpp; an unknown value is a UserError), and
+// cpu_kernel_target names the instruction set they run, e.g. "avx512 (Highway AVX3)". The GPU
+// build has none: nothing to select, "".
+void select_cpu_kernels();
+std::string cpu_kernel_target();
 
 // Makes the host BLAS run kernels for this CPU: if OpenBLAS fell back to older kernels than the CPU
 // has (it did not know the CPU) and the job did not set OPENBLAS_CORETYPE, restarts the program

@@ -1,8 +1,10 @@
 #include "measure/roofline.hpp"
 
 #include "measure/concurrent_timing.hpp"
-#include "kernels/avx512.hpp"
 #include "kernels/gemm.hpp"
+#ifndef LADDERBENCH_CUDA
+#include "kernels/stream_sum.hpp"
+#endif
 
 #include <unistd.h>
 
@@ -13,41 +15,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace lb {
-
-namespace {
-
-// The portable read kernel (AVX-512 hosts use sum_avx512: kernels/avx512.hpp). Its partial sums:
-// on the host 16 independent lanes, so the compiler keeps 16 adds in flight (vector registers)
-// instead of one add chain bound by its latency (a scalar sum reads at a fraction of the memory's
-// speed); on a GPU one per thread, the threads being the lanes.
-#ifdef LADDERBENCH_CUDA
-constexpr int kReadLanes = 1, kReadRows = 1;
-#else
-constexpr int kReadLanes = 16, kReadRows = 64;  // an index sums 64 x 16 floats into local lanes
-#endif
-
-struct ReadLanes {
-  double s[kReadLanes];  // double: a GiB of small values overflows fp32's exact partial sums
-  KOKKOS_INLINE_FUNCTION ReadLanes() {
-    for (int l = 0; l < kReadLanes; ++l) s[l] = 0;
-  }
-  KOKKOS_INLINE_FUNCTION ReadLanes& operator+=(const ReadLanes& o) {
-    for (int l = 0; l < kReadLanes; ++l) s[l] += o.s[l];
-    return *this;
-  }
-};
-
-}  // namespace
-}  // namespace lb
-
-namespace Kokkos {
-template <>
-struct reduction_identity<lb::ReadLanes> {
-  KOKKOS_FORCEINLINE_FUNCTION static lb::ReadLanes sum() { return lb::ReadLanes(); }
-};
-}  // namespace Kokkos
 
 namespace lb {
 
@@ -63,29 +30,17 @@ int64_t host_stream_bytes() {
 }
 
 double stream_read(const Vec& a) {
-#ifdef LADDERBENCH_HOST_AVX512
-  if (avx512_available()) return sum_avx512(a.data(), int64_t(a.extent(0)));
-#endif
-  constexpr int64_t kBlock = int64_t(kReadLanes) * kReadRows;
-  const int64_t blocks = int64_t(a.extent(0)) / kBlock;
-  const real* p = a.data();
-  ReadLanes sums;
-  Kokkos::parallel_reduce(
-      "stream_read", Range(0, blocks),
-      KOKKOS_LAMBDA(const int64_t i, ReadLanes& acc) {
-        // Local lanes: registers the compiler knows nothing else writes (acc might alias p).
-        double lanes[kReadLanes] = {};
-        for (int r = 0; r < kReadRows; ++r)
-          for (int l = 0; l < kReadLanes; ++l) lanes[l] += p[(i * kReadRows + r) * kReadLanes + l];
-        for (int l = 0; l < kReadLanes; ++l) acc.s[l] += lanes[l];
-      },
-      Kokkos::Sum<ReadLanes>(sums));
+#ifndef LADDERBENCH_CUDA
+  return stream_sum(a.data(), int64_t(a.extent(0)));  // full-width loads (kernels/stream_sum.cpp says why)
+#else
+  // One partial sum per thread, the threads being the lanes; double: a GiB of small values
+  // overflows fp32's exact partial sums.
   double total = 0;
-  for (int l = 0; l < kReadLanes; ++l) total += double(sums.s[l]);
-  const auto tail = Kokkos::create_mirror_view_and_copy(
-      Kokkos::HostSpace(), Kokkos::subview(a, std::make_pair(blocks * kBlock, int64_t(a.extent(0)))));
-  for (size_t i = 0; i < tail.extent(0); ++i) total += double(tail(i));
+  Kokkos::parallel_reduce(
+      "stream_read", Range(0, int64_t(a.extent(0))), KOKKOS_LAMBDA(const int64_t i, double& acc) { acc += a(i); },
+      total);
   return total;
+#endif
 }
 
 void stream_copy(const Vec& c, const Vec& a) {
@@ -268,9 +223,6 @@ Roofline measure_roofline(MPI_Comm comm, const RooflineOptions& o) {
     throw std::invalid_argument("measure_roofline: sizes and trials must be positive");
   if (!o.model_gemms.empty() && (o.model_gemm_rounds < 1 || o.model_gemm_trials < 1 || o.model_gemm_stream_bytes < 1))
     throw std::invalid_argument("measure_roofline: model GEMM rounds, trials and stream bytes must be positive");
-  if (!gemm_supports(o.gemm_weights))
-    throw std::invalid_argument(std::string("measure_roofline: this build's GEMM has no ") +
-                                dtype_name(o.gemm_weights) + " weights");
   Roofline r;
   r.options = o;
   r.timer = TrialTimer::name();

@@ -46,7 +46,7 @@ struct RooflineOptions {
   int stream_trials = 10;                     // best of
   int64_t gemm_m = 2048, gemm_n = 2048, gemm_k = 2048;  // y[M,N] = x[M,K] w[N,K]^T
   int gemm_trials = 3;                                   // best of (plus one untimed warm-up)
-  DType gemm_weights = DType::F32;             // the run's --dtype (gemm_supports must accept it)
+  DType gemm_weights = DType::F32;             // the run's --dtype
   // The model's own GEMM shapes (model_gemm_shapes), each timed through gemm_xwt; empty: none.
   std::vector<GemmShape> model_gemms;
   // Weight bytes a decode GEMM's trial streams (copies of the weight matrix cycled through), so the

@@ -113,6 +113,17 @@ class CheckpointSource final : public WeightSource {
   }
 
   std::string describe() const override { return dir_; }
+  std::string stored_dtype() const override {
+    std::string common;
+    for (const auto& [name, file] : file_of_) {
+      const auto t = file->header.tensors.find(name);
+      if (t == file->header.tensors.end() || t->second.shape.size() != 2) continue;
+      const char* type = t->second.dtype == StDtype::BF16 ? "bf16" : t->second.dtype == StDtype::F16 ? "fp16" : "fp32";
+      if (!common.empty() && common != type) return "";
+      common = type;
+    }
+    return common;
+  }
   std::vector<std::string> tensor_names() const override {
     std::vector<std::string> names;
     for (const auto& [name, file] : file_of_) names.push_back(name);

@@ -31,6 +31,9 @@ class WeightSource {
   // Every tensor the source holds, to refuse the ones the model would not use (empty: a
   // generator, which holds whatever is asked for).
   virtual std::vector<std::string> tensor_names() const { return {}; }
+  // The --dtype name ("fp32", "bf16", "fp16") of the type all of the source's matrices are stored
+  // in, which a run keeps unless --dtype says otherwise; "" for a generator or mixed types.
+  virtual std::string stored_dtype() const { return ""; }
 };
 
 // Distribution of seeded random weights: N(0, stddev) for matrices, norm_mean + N(0, stddev) for

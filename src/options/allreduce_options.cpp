@@ -69,6 +69,12 @@ std::vector<int64_t> size_sweep(int64_t minbytes, int64_t maxbytes, int64_t step
   return sizes;
 }
 
+bool AllreduceOptions::measures(const std::string& m) const {
+  if (mode == "all") return true;
+  if (mode == "both") return m == "blocking" || m == "async";
+  return mode == m;
+}
+
 void add_allreduce_flags(CLI::App& app, AllreduceOptions& o) {
   add_size_option(app, "-b,--minbytes", o.minbytes, "smallest message in bytes (K/M/G suffixes)");
   add_size_option(app, "-e,--maxbytes", o.maxbytes, "largest message in bytes (K/M/G suffixes)");
@@ -79,8 +85,9 @@ void add_allreduce_flags(CLI::App& app, AllreduceOptions& o) {
   app.add_option("-n,--iters", o.iters, "timed all-reduces per size (and mode)")->check(kPositive)->capture_default_str();
   app.add_option("--mode", o.mode,
                  "blocking: start + wait at once (standard TP); async: start, synthetic compute, wait (ladder TP), "
-                 "with the OSU overlap; both")
-      ->check(CLI::IsMember({"blocking", "async", "both"}))
+                 "with the OSU overlap; both; mpi: the MPI library's blocking MPI_Allreduce on the same buffers "
+                 "(the floor blocking is compared with); all: mpi, blocking and async")
+      ->check(CLI::IsMember({"blocking", "async", "both", "mpi", "all"}))
       ->capture_default_str();
   app.add_option("--compute-factor", o.compute_factor,
                  "async: the synthetic compute lasts this multiple of the size's pure all-reduce time")

@@ -15,13 +15,17 @@ struct AllreduceOptions {
   int64_t minbytes = 8, maxbytes = int64_t(64) << 20;
   int64_t stepfactor = 2;
   int64_t warmup = 5, iters = 20;
-  std::string mode = "both";  // blocking | async | both
+  // blocking | async | both (those two) | mpi (MPI_Allreduce itself, the floor) | all (the three)
+  std::string mode = "both";
   double compute_factor = 1.0;
   std::string out;            // empty: log only
   bool overwrite = false;
   bool roofline = false;
   LinkModel link;
   double timeout_s = 300;
+
+  // Whether the sweep measures `m`: "mpi", "blocking" or "async".
+  bool measures(const std::string& m) const;
 };
 
 void add_allreduce_flags(CLI::App& app, AllreduceOptions& o);

@@ -35,8 +35,11 @@ void add_bench_flags(CLI::App& app, BenchOptions& o) {
       ->capture_default_str();
   app.add_option("--reps", o.reps, "timed generations per variant and batch")->check(kPositive)->capture_default_str();
   app.add_option("--seed", o.seed, "seed of random weights and prompts")->capture_default_str();
-  app.add_option("--dtype", o.dtype, "storage of the weight matrices: fp32; bf16/fp16 in the GPU build (fp32 accumulation)")
+  app.add_option("--dtype", o.dtype,
+                 "storage of the weight matrices: fp32, bf16 or fp16 (fp32 accumulation; the CPU widens 16-bit weights "
+                 "in registers); default: a checkpoint's own type, else fp32")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->each([&o](const std::string&) { o.dtype_given = true; })
       ->capture_default_str();
   app.add_option("--out", o.out, "results file (HDF5), written as <out>.partial until complete; with --plan, a JSON file");
   app.add_flag("--overwrite", o.overwrite, "replace an existing --out file");

@@ -27,6 +27,7 @@ struct BenchOptions {
   int64_t warmup = 5, reps = 10;
   uint64_t seed = 1;
   std::string dtype = "fp32";
+  bool dtype_given = false;  // on the command line (else a checkpoint keeps its stored type)
   std::string out;
   bool overwrite = false;
   bool save_logits = false;

@@ -7,9 +7,11 @@
 #include "core/errors.hpp"
 #include "core/types.hpp"
 #include "io/provenance.hpp"
+#include "kernels/gemm.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 
 namespace lb {
@@ -58,10 +60,15 @@ ConsoleReporter::ConsoleReporter(const BenchOptions& o, const ModelConfig& c, in
   std::printf("# model %s: layers %lld, hidden %lld, heads %lld, kv_heads %lld, ffn %lld, vocab %lld\n", c.name.c_str(),
               (long long)c.num_layers, (long long)c.hidden_size, (long long)c.num_heads, (long long)c.num_kv_heads,
               (long long)c.intermediate_size, (long long)c.vocab_size);
-  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s in %s (activations and KV cache "
-              "fp32), all-reduces in %s, seed %llu\n",
+  std::printf("# tp %d (MPI ranks), backend %s, device %s (Kokkos %s), weights %s stored in %s, GEMMs in %s "
+              "(activations and KV cache fp32), all-reduces in %s, seed %llu\n",
               tp, comm.name().c_str(), device_name().c_str(), Kokkos::DefaultExecutionSpace::name(), o.weights.c_str(),
-              o.dtype.c_str(), comm.wire_type().c_str(), (unsigned long long)o.seed);
+              o.dtype.c_str(), gemm_compute_dtype(parse_dtype(o.dtype)).c_str(), comm.wire_type().c_str(),
+              (unsigned long long)o.seed);
+  if (const std::string target = cpu_kernel_target(); !target.empty()) {
+    const char* cap = std::getenv("LB_MAX_CPU_ISA");
+    std::printf("# CPU kernels: %s, LB_MAX_CPU_ISA %s\n", target.c_str(), cap ? cap : "unset (the best this CPU has)");
+  }
   std::printf("# decode steps: %s\n", !o.cuda_graph ? "eager"
                                       : o.breakdown  ? "eager (--breakdown fences every module; no CUDA graph)"
                                                      : "CUDA graph, captured once per variant and batch");

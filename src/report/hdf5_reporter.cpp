@@ -1,6 +1,7 @@
 #include "report/bench_reporters.hpp"
 
 #include "app/stop_signal.hpp"
+#include "kernels/gemm.hpp"
 
 #include <cstdio>
 
@@ -11,6 +12,8 @@ Hdf5Reporter::Hdf5Reporter(const BenchOptions& o, const ModelConfig& cfg, const 
   file_.set_attr("model", cfg.name);
   file_.set_attr("model_config", cfg.raw.dump());
   file_.set_attr("weights", weights_description);
+  file_.set_attr("weights_dtype", o.dtype);                       // as stored
+  file_.set_attr("compute_dtype", gemm_compute_dtype(weights_));  // as multiplied
   file_.set_attr("seed", int64_t(o.seed));
   if (!o.prompt_ids.empty()) file_.set_attr("prompt_ids", o.prompt_ids);
 }

@@ -3,7 +3,7 @@
 
 #include "core/cuda/check.hpp"
 #include "core/cuda/device.hpp"
-#include "kernels/cuda/half.hpp"
+#include "kernels/half.hpp"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -79,10 +79,10 @@ class DeviceBuffer {
   size_t n_;
 };
 
-// The library's codecs (src/kernels/cuda/half.hpp), under the names the tests use.
-using lb::cuda::from_bf16;
-using lb::cuda::from_f16;
-using lb::cuda::to_bf16;
-using lb::cuda::to_f16;
+// The library's codecs (src/kernels/half.hpp), under the names the tests use.
+using lb::from_bf16;
+using lb::from_f16;
+using lb::to_bf16;
+using lb::to_f16;
 
 }  // namespace lb::cuda::test

@@ -7,7 +7,7 @@
 
 #include "kernels/cuda/convert.hpp"
 #include "kernels/cuda/cublas_handle.hpp"
-#include "kernels/cuda/half.hpp"
+#include "kernels/half.hpp"
 #include "core/host_threads.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -79,8 +79,6 @@ void gemm_xwt(const Mat& x, const Weight& w, const StridedMat& y) {
                  row_stride(w.bits16), y.data(), row_stride(y));
 }
 
-bool gemm_supports(DType) { return true; }
-
 Weight make_weight(const std::string& label, const HostMat& host, DType t) {
   Weight w;
   w.type = t;
@@ -94,13 +92,21 @@ Weight make_weight(const std::string& label, const HostMat& host, DType t) {
   const float* in = host.data();
   uint16_t* out = staged.data();
   host_parallel_ranges(int64_t(host.size()), int64_t(1) << 20, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = t == DType::BF16 ? cuda::to_bf16(in[i]) : cuda::to_f16(in[i]);
+    for (int64_t i = begin; i < end; ++i) out[i] = t == DType::BF16 ? to_bf16(in[i]) : to_f16(in[i]);
   });
   Kokkos::deep_copy(w.bits16, staged);
   return w;
 }
 
 std::string blas_version() { return cuda::cublas_version(); }
+
+std::string gemm_compute_dtype(DType t) {
+  return t == DType::F32 ? "fp32" : std::string(dtype_name(t)) + " inputs, fp32 accumulation";
+}
+
+void select_cpu_kernels() {}  // the GEMMs run on the GPU
+
+std::string cpu_kernel_target() { return ""; }
 
 void set_blas_threads(int) {}  // GEMMs run on the GPU
 

@@ -1,12 +1,12 @@
-// Host codecs between fp32 and the 16-bit storage types of the GPU build (bf16, fp16), round to
-// nearest even, as cuBLAS and PyTorch round: used to store weights (--dtype) and by the tests.
-// Plain C++ so that they need neither a device nor nvcc.
+// Host codecs between fp32 and the 16-bit weight types (bf16, fp16), round to nearest even, as
+// cuBLAS and PyTorch round: used to store weights (--dtype) in both builds and by the tests. Plain
+// C++ so that they need neither a device nor nvcc.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
-namespace lb::cuda {
+namespace lb {
 
 inline uint32_t f32_bits(float f) {
   uint32_t u;
@@ -61,4 +61,4 @@ inline float from_f16(uint16_t h) {
   return bits_f32(sign | (uint32_t(exp - 15 + 127) << 23) | (mant << 13));
 }
 
-}  // namespace lb::cuda
+}  // namespace lb
